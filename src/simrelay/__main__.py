@@ -1,0 +1,3 @@
+from simrelay.cli import main
+
+main()

@@ -1,0 +1,124 @@
+"""Authenticating a request: token -> key -> account, with lookups batched across requests.
+
+Every request reads its key's current state from the database, so deactivating or deleting
+a key takes effect on the very next request on every node. To keep that affordable under
+load, concurrent lookups are coalesced: all keys asked for within one event-loop turn are
+read with a single query.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from simrelay.accounts import repository, tokens
+from simrelay.errors import ApiError, ErrorCode
+
+log = structlog.get_logger(__name__)
+
+TOUCH_INTERVAL = 60.0
+"""Seconds between writes of a key's last_used_at: a write per request would cost too much."""
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    key_id: str
+    account_id: str
+    can_send: bool
+    can_read: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _KeyState:
+    account_id: str
+    token_hash: str
+    is_active: bool
+    can_send: bool
+    can_read: bool
+    account_blocked: bool
+
+
+class Authenticator:
+    def __init__(self, engine: AsyncEngine, *, secret_key: str) -> None:
+        self._engine = engine
+        self._secret_key = secret_key
+        self._pending: dict[str, list[asyncio.Future[_KeyState | None]]] = {}
+        self._used: dict[str, float] = {}
+        self._touched: dict[str, float] = {}
+
+    async def authenticate(self, authorization: str | None) -> Principal:
+        """Checks in contract order: 1003 (token or key), 1002 (key inactive), 3000 (blocked)."""
+        token = _bearer(authorization)
+        key_id = tokens.read_key_id(token, secret_key=self._secret_key) if token else None
+        if token is None or key_id is None:
+            raise ApiError(ErrorCode.UNAUTHORIZED)
+        state = await self._load(key_id)
+        if state is None or not tokens.token_matches(token, state.token_hash):
+            raise ApiError(ErrorCode.UNAUTHORIZED)
+        if not state.is_active:
+            raise ApiError(ErrorCode.KEY_INACTIVE)
+        if state.account_blocked:
+            raise ApiError(ErrorCode.ACCOUNT_BLOCKED)
+        self._used[key_id] = time.time()
+        return Principal(key_id, state.account_id, state.can_send, state.can_read)
+
+    async def _load(self, key_id: str) -> _KeyState | None:
+        future: asyncio.Future[_KeyState | None] = asyncio.get_running_loop().create_future()
+        if not self._pending:
+            asyncio.get_running_loop().call_soon(self._start_batch)
+        self._pending.setdefault(key_id, []).append(future)
+        return await future
+
+    def _start_batch(self) -> None:
+        batch, self._pending = self._pending, {}
+        task = asyncio.ensure_future(self._run_batch(batch))
+        task.add_done_callback(_consume)
+
+    async def _run_batch(self, batch: dict[str, list[asyncio.Future[_KeyState | None]]]) -> None:
+        try:
+            async with self._engine.connect() as conn:
+                rows = await repository.fetch_principals(conn, batch)
+        except Exception as exc:
+            for futures in batch.values():
+                for future in futures:
+                    if not future.done():
+                        future.set_exception(exc)
+            return
+        found = {row[0]: _KeyState(row[1], row[2], row[3], row[4], row[5], row[6]) for row in rows}
+        for key_id, futures in batch.items():
+            for future in futures:
+                if not future.done():
+                    future.set_result(found.get(key_id))
+
+    async def flush_last_used(self) -> None:
+        """Writes last_used_at of keys used since their last write, at most once a minute each."""
+        now = time.time()
+        due = {
+            key_id
+            for key_id, at in self._used.items()
+            if at - self._touched.get(key_id, 0.0) >= TOUCH_INTERVAL
+        }
+        if not due:
+            return
+        async with self._engine.begin() as conn:
+            await repository.touch_keys(conn, due, at=now)
+        for key_id in due:
+            self._touched[key_id] = now
+
+
+def _bearer(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def _consume(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("auth_batch_failed", error=repr(task.exception()))

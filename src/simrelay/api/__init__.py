@@ -1,0 +1,1 @@
+"""The GoSMS-compatible JSON API: thin routes over the feature services."""

@@ -1,0 +1,49 @@
+"""Prometheus metrics: requests by endpoint and status, latency, and SMS by status."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import REGISTRY, Collector
+
+REQUESTS = Counter(
+    "simrelay_http_requests_total",
+    "HTTP requests by endpoint, method and status",
+    ["endpoint", "method", "status"],
+)
+LATENCY = Histogram(
+    "simrelay_http_request_duration_seconds",
+    "HTTP request latency by endpoint",
+    ["endpoint"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+
+
+class SmsStatusCollector(Collector):
+    """SMS per status, read from the database at scrape time (right with any number of workers)."""
+
+    def __init__(self, counts: dict[int, int]) -> None:
+        self._counts = counts
+
+    def collect(self) -> Iterable[Metric]:
+        family = GaugeMetricFamily("simrelay_sms", "Stored SMS by status", labels=["status"])
+        for status in range(6):
+            family.add_metric([str(status)], self._counts.get(status, 0))
+        yield family
+
+
+def render(status_counts: dict[int, int]) -> bytes:
+    """The exposition text; merges every worker's counters when running multi-process."""
+    registry = CollectorRegistry()
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        text = generate_latest(registry)
+    else:
+        text = generate_latest(REGISTRY)
+    extra = CollectorRegistry()
+    extra.register(SmsStatusCollector(status_counts))
+    return text + generate_latest(extra)

@@ -1,0 +1,39 @@
+"""`simrelay account create | block | unblock`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from simrelay.accounts import service
+from simrelay.cli.runtime import run_in_session
+from simrelay.config import Settings
+
+app = typer.Typer(no_args_is_help=True)
+
+
+@app.command()
+def create(
+    email: str,
+    password: Annotated[str | None, typer.Option(help="Panel password (argon2-hashed).")] = None,
+    quota: Annotated[int | None, typer.Option(min=0, help="Monthly SMS quota; default unlimited.")] = None,
+    admin: Annotated[bool, typer.Option(help="May use the admin pages.")] = False,
+) -> None:
+    account = run_in_session(
+        Settings(),
+        lambda s: service.create_account(s, email, password=password, monthly_quota=quota, is_admin=admin),
+    )
+    typer.echo(f"created account {account.email} ({account.id})")
+
+
+@app.command()
+def block(email: str) -> None:
+    run_in_session(Settings(), lambda s: service.set_blocked(s, email, blocked=True))
+    typer.echo(f"blocked {email}")
+
+
+@app.command()
+def unblock(email: str) -> None:
+    run_in_session(Settings(), lambda s: service.set_blocked(s, email, blocked=False))
+    typer.echo(f"unblocked {email}")

@@ -1,0 +1,94 @@
+"""`simrelay serve` and `simrelay quickstart` (what `make run` starts)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from simrelay.accounts import service as accounts
+from simrelay.cli.runtime import run_in_session
+from simrelay.config import Settings
+from simrelay.devices import service as devices
+from simrelay.storage.migrate import upgrade_database
+
+QUICKSTART_EMAIL = "local@simrelay.localhost"
+QUICKSTART_FILE = "quickstart.json"
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Migrates the database, then serves the API until SIGINT/SIGTERM (in-flight requests finish)."""
+    settings = Settings()
+    upgrade_database(settings.resolved_database_url())
+    # Resolve once here so that workers never race to create the key file.
+    os.environ["SIMRELAY_SECRET_KEY"] = settings.resolved_secret_key()
+    if workers > 1:
+        metrics_dir = settings.data_dir / "prometheus"
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir.resolve())
+    uvicorn.run(
+        "simrelay.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        log_level="warning",
+        timeout_graceful_shutdown=30,
+    )
+
+
+def quickstart(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """First run: a local account, an API key and a device; prints curl commands; then serves."""
+    settings = Settings()
+    saved = settings.data_dir / QUICKSTART_FILE
+    if not saved.exists():
+        _bootstrap(settings, saved)
+    token = json.loads(saved.read_text())["token"]
+    base = f"http://{host}:{port}"
+    typer.echo(
+        f"""
+simrelay is starting on {base}  (data in {settings.data_dir.resolve()})
+Account {QUICKSTART_EMAIL}, API token:
+
+  export SIMRELAY_TOKEN={token}
+
+Send an SMS:
+  curl -s {base}/v1/sms/send -H "Authorization: Bearer $SIMRELAY_TOKEN" \\
+       -H 'Content-Type: application/json' \\
+       -d '{{"message": "Hello from simrelay", "phone_number": "79990001122"}}'
+List SMS:
+  curl -s "{base}/v1/sms?limit=10" -H "Authorization: Bearer $SIMRELAY_TOKEN"
+"""
+    )
+    serve(host=host, port=port, workers=1)
+
+
+def _bootstrap(settings: Settings, saved: Path) -> None:
+    upgrade_database(settings.resolved_database_url())
+    secret = settings.resolved_secret_key()
+
+    async def work(session: AsyncSession) -> dict[str, str]:
+        account = await accounts.create_account(session, QUICKSTART_EMAIL)
+        issued = await accounts.create_key(session, account, secret_key=secret, name="quickstart")
+        conn = await session.connection()
+        device_id = await devices.add_device(conn, account_id=account.id, name="first phone", active=True)
+        return {"email": account.email, "token": issued.token, "device_id": device_id}
+
+    created = run_in_session(settings, work)
+    saved.touch(mode=0o600)
+    saved.write_text(json.dumps(created))

@@ -1,0 +1,65 @@
+"""Settings: every knob comes from SIMRELAY_* environment variables (or a .env file)."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SECRET_FILE = "secret_key"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SIMRELAY_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Path("./data")
+    """Where the default SQLite database, the generated secret key and the first-run token live."""
+
+    database_url: str = ""
+    """SQLAlchemy async URL. Empty means `sqlite+aiosqlite:///<data_dir>/simrelay.db`."""
+
+    redis_url: str | None = None
+    """Redis for shared rate limits across server nodes. None: in-process limits."""
+
+    secret_key: SecretStr | None = None
+    """Signs API tokens. None: generated on first start and kept in `<data_dir>/secret_key`."""
+
+    rate_limit: int = Field(default=10, ge=0)
+    """Requests per second per account per endpoint; 0 disables the limit."""
+
+    max_message_length: int = Field(default=1000, ge=1)
+    """Longest accepted SMS text, in characters."""
+
+    max_body_bytes: int = 64 * 1024
+    """Larger request bodies are refused with 413 / 1012."""
+
+    idempotency_ttl_seconds: int = 24 * 3600
+    """How long an Idempotency-Key is remembered."""
+
+    sqlite_synchronous: str = "FULL"
+    """PRAGMA synchronous for SQLite. FULL survives power loss; group commit keeps it cheap."""
+
+    access_log: bool = True
+    """One JSON log line per request. Errors are always logged."""
+
+    log_level: str = "INFO"
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'simrelay.db').resolve()}"
+
+    def resolved_secret_key(self) -> str:
+        """The token signing key; creates and keeps one in the data dir if none is configured."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        path = self.data_dir / SECRET_FILE
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.touch(mode=0o600)
+        path.write_text(key + "\n")
+        return key

@@ -1,0 +1,1 @@
+"""Devices: the phones and modem hosts that send an account's SMS."""

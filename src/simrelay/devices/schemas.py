@@ -1,0 +1,87 @@
+"""GoSMS wire shapes of the device endpoints."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, ClassVar
+
+from pydantic import AfterValidator, BaseModel
+
+from simrelay.errors import ErrorCode
+from simrelay.sms.schemas import Pagination, Request, check_required_id
+
+
+def _check_sim(value: int | None) -> int | None:
+    if value is not None and value < -2:
+        raise ValueError("to_sim below -2")
+    return value
+
+
+DeviceId = Annotated[str, AfterValidator(check_required_id)]
+
+
+class DeviceIdRequest(Request):
+    device_id: DeviceId
+
+    field_errors: ClassVar[dict[str, ErrorCode]] = {"device_id": ErrorCode.INVALID_DEVICE_ID}
+
+
+class EditDeviceRequest(Request):
+    device_id: DeviceId
+    is_active: bool | None = None
+    to_sim: Annotated[int | None, AfterValidator(_check_sim)] = None
+    low_battery_alert: bool | None = None
+
+    field_errors: ClassVar[dict[str, ErrorCode]] = {
+        "device_id": ErrorCode.INVALID_DEVICE_ID,
+        "to_sim": ErrorCode.INVALID_SIM,
+    }
+
+
+class SimOut(BaseModel):
+    slot_index: int
+    display_name: str
+
+
+class DeviceOut(BaseModel):
+    device_id: str
+    device_battery_state: int
+    device_name: str
+    is_active: bool
+    is_charging: bool
+    last_online_date: str
+    device_name_type: str
+    low_battery_alert: bool
+    to_sim: int
+    sim_list: list[SimOut]
+
+
+class DeviceList(BaseModel):
+    pagination: Pagination
+    device_list: list[DeviceOut]
+
+
+def iso_millis(timestamp: float | None) -> str:
+    """ISO 8601 UTC with milliseconds and Z; "" for a device never seen online."""
+    if timestamp is None:
+        return ""
+    moment = dt.datetime.fromtimestamp(timestamp, tz=dt.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def device_object(row: Any) -> dict[str, Any]:
+    return {
+        "device_id": row.id,
+        "device_battery_state": row.battery,
+        "device_name": row.name,
+        "is_active": row.is_active,
+        "is_charging": row.is_charging,
+        "last_online_date": iso_millis(row.last_online_at),
+        "device_name_type": row.model,
+        "low_battery_alert": row.low_battery_alert,
+        "to_sim": row.to_sim,
+        "sim_list": [
+            {"slot_index": sim.get("slot_index", 0), "display_name": sim.get("display_name", "")}
+            for sim in (row.sim_list or [])
+        ],
+    }

@@ -1,0 +1,1 @@
+"""Messages: accept, read, delete and list SMS; their statuses."""

@@ -1,0 +1,81 @@
+"""SMS use cases: send, get, delete, list. Raise ApiError; know nothing of HTTP."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import Any
+
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from simrelay.devices import repository as devices
+from simrelay.errors import ApiError, ErrorCode
+from simrelay.ids import new_object_id
+from simrelay.sms import repository
+from simrelay.sms.intake import Intake, Submission
+from simrelay.sms.schemas import SendMessageRequest
+from simrelay.sms.status import Status
+from simrelay.webhooks import repository as webhooks
+
+
+async def send_message(
+    engine: AsyncEngine,
+    intake: Intake,
+    request: SendMessageRequest,
+    *,
+    account_id: str,
+    raw_body: bytes,
+    idempotency_key: str | None,
+) -> str:
+    """Stores a new SMS in status 0 and returns its id once it is durably committed."""
+    if request.device_id or request.callback_id:
+        async with engine.connect() as conn:
+            if request.device_id and not await devices.device_exists(
+                conn, account_id=account_id, device_id=request.device_id
+            ):
+                raise ApiError(ErrorCode.DEVICE_NOT_FOUND)
+            if request.callback_id and not await webhooks.webhook_exists(
+                conn, account_id=account_id, webhook_id=request.callback_id
+            ):
+                raise ApiError(ErrorCode.WEBHOOK_NOT_FOUND)
+    row: dict[str, Any] = {
+        "id": new_object_id(),
+        "account_id": account_id,
+        "phone_number": request.phone_number,
+        "message": request.message,
+        "status": int(Status.WAITING),
+        "callback_id": request.callback_id or "",
+        "requested_device_id": request.device_id or "",
+        "device_id": "",
+        "to_sim": request.to_sim,
+        "time_create": int(time.time()),
+        "search_text": request.message.casefold() + "\n" + request.phone_number,
+        "deleted_at": None,
+    }
+    submission = Submission(
+        row,
+        idempotency_key=idempotency_key,
+        body_hash=hashlib.sha256(raw_body).hexdigest() if idempotency_key else "",
+    )
+    return await intake.submit(submission)
+
+
+async def get_message(conn: AsyncConnection, *, account_id: str, message_id: str) -> Row[Any]:
+    row = await repository.get_message(conn, account_id, message_id)
+    if row is None:
+        raise ApiError(ErrorCode.MESSAGE_NOT_FOUND)
+    return row
+
+
+async def delete_message(conn: AsyncConnection, *, account_id: str, message_id: str) -> None:
+    """Hides the SMS from the API; one still waiting is never offered to a device."""
+    if not await repository.mark_deleted(conn, account_id, message_id, now=time.time()):
+        raise ApiError(ErrorCode.MESSAGE_NOT_FOUND)
+
+
+async def list_messages(
+    conn: AsyncConnection, *, account_id: str, limit: int, page: int, search: str
+) -> tuple[int, list[Row[Any]]]:
+    total, rows = await repository.list_messages(conn, account_id, limit=limit, page=page, search=search)
+    return total, list(rows)

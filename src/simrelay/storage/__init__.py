@@ -1,0 +1,1 @@
+"""Database engine, table base, migrations and the optional Redis client."""

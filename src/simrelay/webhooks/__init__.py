@@ -1,0 +1,1 @@
+"""Webhooks: the account's subscriptions to SMS and device events."""
