@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from simrelay.accounts import service as accounts
 from simrelay.devices import service as devices
 from simrelay.ids import new_object_id
+from simrelay.storage.database import Database
 from simrelay.storage.db import create_sessionmaker
 from simrelay.webhooks.models import Webhook
 
@@ -45,8 +46,8 @@ async def make_caller(
             session, account, secret_key=SECRET, can_send=can_send, can_read=can_read
         )
         if with_device:
-            conn = await session.connection()
-            await devices.add_device(conn, account_id=account.id, name="phone", active=True)
+            db = Database.in_transaction(await session.connection())
+            await devices.add_device(db, account_id=account.id, name="phone", active=True)
     return Caller(account.id, email, issued.key.id, issued.token)
 
 
@@ -61,8 +62,9 @@ async def make_key(engine: AsyncEngine, caller: Caller, **options: bool) -> Call
 async def make_device(
     engine: AsyncEngine, caller: Caller, *, name: str = "phone", active: bool = True
 ) -> str:
-    async with engine.begin() as conn:
-        return await devices.add_device(conn, account_id=caller.account_id, name=name, active=active)
+    return await devices.add_device(
+        Database.on_engine(engine), account_id=caller.account_id, name=name, active=active
+    )
 
 
 async def make_webhook(engine: AsyncEngine, caller: Caller, *, url: str = "http://127.0.0.1:9/hook") -> str:

@@ -9,7 +9,7 @@ import secrets
 import threading
 import time
 
-OBJECT_ID = re.compile(r"^[0-9a-fA-F]{24}$")
+OBJECT_ID = re.compile(r"[0-9a-fA-F]{24}")
 
 _process_random = secrets.token_bytes(5)
 _process_pid = os.getpid()
@@ -30,4 +30,5 @@ def new_object_id() -> str:
 
 
 def is_object_id(value: str) -> bool:
-    return bool(OBJECT_ID.match(value))
+    # fullmatch: `$` would also accept a trailing newline.
+    return bool(OBJECT_ID.fullmatch(value))

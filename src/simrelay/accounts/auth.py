@@ -13,15 +13,17 @@ import time
 from dataclasses import dataclass
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from simrelay.accounts import repository, tokens
 from simrelay.errors import ApiError, ErrorCode
+from simrelay.storage.database import Database
 
 log = structlog.get_logger(__name__)
 
 TOUCH_INTERVAL = 60.0
 """Seconds between writes of a key's last_used_at: a write per request would cost too much."""
+
+VERIFIED_CACHE = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,17 +45,18 @@ class _KeyState:
 
 
 class Authenticator:
-    def __init__(self, engine: AsyncEngine, *, secret_key: str) -> None:
-        self._engine = engine
+    def __init__(self, db: Database, *, secret_key: str) -> None:
+        self._db = db
         self._secret_key = secret_key
         self._pending: dict[str, list[asyncio.Future[_KeyState | None]]] = {}
         self._used: dict[str, float] = {}
         self._touched: dict[str, float] = {}
+        self._verified: dict[str, str] = {}
 
     async def authenticate(self, authorization: str | None) -> Principal:
         """Checks in contract order: 1003 (token or key), 1002 (key inactive), 3000 (blocked)."""
         token = _bearer(authorization)
-        key_id = tokens.read_key_id(token, secret_key=self._secret_key) if token else None
+        key_id = self._key_id(token) if token else None
         if token is None or key_id is None:
             raise ApiError(ErrorCode.UNAUTHORIZED)
         state = await self._load(key_id)
@@ -65,6 +68,18 @@ class Authenticator:
             raise ApiError(ErrorCode.ACCOUNT_BLOCKED)
         self._used[key_id] = time.time()
         return Principal(key_id, state.account_id, state.can_send, state.can_read)
+
+    def _key_id(self, token: str) -> str | None:
+        # A signature check gives the same answer for the same token every time; only the key's
+        # state (read below on every request) can change, so verified tokens are remembered.
+        key_id = self._verified.get(token)
+        if key_id is None:
+            key_id = tokens.read_key_id(token, secret_key=self._secret_key)
+            if key_id is not None:
+                if len(self._verified) >= VERIFIED_CACHE:
+                    self._verified.clear()
+                self._verified[token] = key_id
+        return key_id
 
     async def _load(self, key_id: str) -> _KeyState | None:
         future: asyncio.Future[_KeyState | None] = asyncio.get_running_loop().create_future()
@@ -80,8 +95,7 @@ class Authenticator:
 
     async def _run_batch(self, batch: dict[str, list[asyncio.Future[_KeyState | None]]]) -> None:
         try:
-            async with self._engine.connect() as conn:
-                rows = await repository.fetch_principals(conn, batch)
+            rows = await self._db.run(lambda conn: repository.fetch_principals(conn, batch))
         except Exception as exc:
             for futures in batch.values():
                 for future in futures:
@@ -104,8 +118,7 @@ class Authenticator:
         }
         if not due:
             return
-        async with self._engine.begin() as conn:
-            await repository.touch_keys(conn, due, at=now)
+        await self._db.run(lambda conn: repository.touch_keys(conn, due, at=now))
         for key_id in due:
             self._touched[key_id] = now
 

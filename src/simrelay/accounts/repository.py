@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy import Row, delete, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from simrelay.accounts.models import Account, ApiKey
 
@@ -28,8 +29,8 @@ async def delete_key(session: AsyncSession, key_id: str) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def fetch_principals(
-    conn: AsyncConnection, key_ids: Iterable[str]
+def fetch_principals(
+    conn: Connection, key_ids: Iterable[str]
 ) -> Sequence[Row[str, str, str, bool, bool, bool, bool]]:
     """Key and account state for many keys in one query (the authentication hot path)."""
     query = (
@@ -45,8 +46,8 @@ async def fetch_principals(
         .join(Account, Account.id == ApiKey.account_id)
         .where(ApiKey.id.in_(list(key_ids)))
     )
-    return (await conn.execute(query)).all()
+    return conn.execute(query).all()
 
 
-async def touch_keys(conn: AsyncConnection, key_ids: Iterable[str], *, at: float) -> None:
-    await conn.execute(update(ApiKey).where(ApiKey.id.in_(list(key_ids))).values(last_used_at=at))
+def touch_keys(conn: Connection, key_ids: Iterable[str], *, at: float) -> None:
+    conn.execute(update(ApiKey).where(ApiKey.id.in_(list(key_ids))).values(last_used_at=at))

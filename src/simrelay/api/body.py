@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any, TypeVar
 
-from fastapi import Request
 from pydantic import ValidationError
+from starlette.requests import Request
 
 from simrelay.errors import ApiError, ErrorCode
 from simrelay.sms.schemas import Request as RequestModel

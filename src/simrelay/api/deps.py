@@ -1,27 +1,25 @@
-"""What routes ask for: the app's services and the caller's identity, checked in contract order."""
+"""What endpoints get: the app's services and the caller, checked in contract order."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Annotated
 
-from fastapi import Depends, Request
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.requests import Request
 
 from simrelay.accounts.auth import Authenticator, Principal
 from simrelay.api.ratelimit import RateLimiter
 from simrelay.config import Settings
 from simrelay.errors import ApiError, ErrorCode
 from simrelay.sms.intake import Intake
+from simrelay.storage.database import Database
 
 
 @dataclass
 class Services:
     settings: Settings
-    engine: AsyncEngine
+    db: Database
     intake: Intake
     authenticator: Authenticator
     limiter: RateLimiter | None
@@ -31,7 +29,19 @@ class Services:
 class Permission(Enum):
     SEND = "send"
     READ = "read"
-    ANY = "any"
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One authenticated API request, as an endpoint handler sees it."""
+
+    request: Request
+    principal: Principal
+    app: Services
+
+    @property
+    def account_id(self) -> str:
+        return self.principal.account_id
 
 
 def services(request: Request) -> Services:
@@ -39,25 +49,18 @@ def services(request: Request) -> Services:
     return found
 
 
-AppServices = Annotated[Services, Depends(services)]
-
-
-def caller(endpoint: str, permission: Permission) -> Callable[[Request], Awaitable[Principal]]:
-    """A dependency: authentication (1003, 1002, 3000), rate limit (1011), permission."""
-
-    async def dependency(request: Request) -> Principal:
-        found = services(request)
-        principal = await found.authenticator.authenticate(request.headers.get("authorization"))
-        if found.limiter is not None:
-            decision = await found.limiter.hit(principal.account_id, endpoint)
-            # The ASGI middleware copies these onto whatever response follows, errors included.
-            request.state.rate_headers = decision.headers(endpoint)
-            if not decision.allowed:
-                raise ApiError(ErrorCode.RATE_LIMITED, retry_after=decision.reset)
-        if permission is Permission.SEND and not principal.can_send:
-            raise ApiError(ErrorCode.SEND_FORBIDDEN)
-        if permission is Permission.READ and not principal.can_read:
-            raise ApiError(ErrorCode.READ_FORBIDDEN)
-        return principal
-
-    return dependency
+async def authorize(request: Request, *, endpoint: str, permission: Permission) -> Call:
+    """Authentication (1003, 1002, 3000), then rate limit (1011), then permission (1005/1007)."""
+    app = services(request)
+    principal = await app.authenticator.authenticate(request.headers.get("authorization"))
+    if app.limiter is not None:
+        decision = await app.limiter.hit(principal.account_id, endpoint)
+        # The ASGI middleware copies these onto whatever response follows, errors included.
+        request.state.rate_headers = decision.headers(endpoint)
+        if not decision.allowed:
+            raise ApiError(ErrorCode.RATE_LIMITED, retry_after=decision.reset)
+    if permission is Permission.SEND and not principal.can_send:
+        raise ApiError(ErrorCode.SEND_FORBIDDEN)
+    if permission is Permission.READ and not principal.can_read:
+        raise ApiError(ErrorCode.READ_FORBIDDEN)
+    return Call(request, principal, app)

@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import REGISTRY, Collector
 
@@ -23,20 +23,29 @@ LATENCY = Histogram(
 )
 
 
-class SmsStatusCollector(Collector):
-    """SMS per status, read from the database at scrape time (right with any number of workers)."""
+class SnapshotCollector(Collector):
+    """Values read at scrape time: SMS per status from the database (right with any number of
+    workers) and this worker's group-commit counters."""
 
-    def __init__(self, counts: dict[int, int]) -> None:
+    def __init__(self, counts: dict[int, int], *, batches: int, items: int) -> None:
         self._counts = counts
+        self._batches = batches
+        self._items = items
 
     def collect(self) -> Iterable[Metric]:
         family = GaugeMetricFamily("simrelay_sms", "Stored SMS by status", labels=["status"])
         for status in range(6):
             family.add_metric([str(status)], self._counts.get(status, 0))
         yield family
+        yield CounterMetricFamily(
+            "simrelay_intake_batches", "Send transactions committed by this worker", value=self._batches
+        )
+        yield CounterMetricFamily(
+            "simrelay_intake_messages", "SMS stored by those transactions", value=self._items
+        )
 
 
-def render(status_counts: dict[int, int]) -> bytes:
+def render(status_counts: dict[int, int], *, batches: int, items: int) -> bytes:
     """The exposition text; merges every worker's counters when running multi-process."""
     registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -45,5 +54,5 @@ def render(status_counts: dict[int, int]) -> bytes:
     else:
         text = generate_latest(REGISTRY)
     extra = CollectorRegistry()
-    extra.register(SmsStatusCollector(status_counts))
+    extra.register(SnapshotCollector(status_counts, batches=batches, items=items))
     return text + generate_latest(extra)

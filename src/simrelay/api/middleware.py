@@ -42,8 +42,9 @@ class RequestContext:
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
-            route = scope.get("route")
-            endpoint = getattr(route, "path", None) or "unmatched"
+            endpoint = scope.get("simrelay.endpoint") or getattr(
+                scope.get("endpoint"), "__name__", "unmatched"
+            )
             elapsed = time.perf_counter() - started
             REQUESTS.labels(endpoint, scope["method"], str(status)).inc()
             LATENCY.labels(endpoint).observe(elapsed)

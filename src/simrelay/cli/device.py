@@ -12,6 +12,7 @@ from simrelay.accounts import service as accounts
 from simrelay.cli.runtime import run_in_session
 from simrelay.config import Settings
 from simrelay.devices import service
+from simrelay.storage.database import Database
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -27,8 +28,8 @@ def add(
 
     async def work(session: AsyncSession) -> str:
         account = await accounts.require_account(session, email)
-        conn = await session.connection()
-        return await service.add_device(conn, account_id=account.id, name=name, active=active)
+        db = Database.in_transaction(await session.connection())
+        return await service.add_device(db, account_id=account.id, name=name, active=active)
 
     device_id = run_in_session(Settings(), work)
     typer.echo(json.dumps({"device_id": device_id}) if as_json else device_id)

@@ -16,6 +16,7 @@ from simrelay.accounts import service as accounts
 from simrelay.cli.runtime import run_in_session
 from simrelay.config import Settings
 from simrelay.devices import service as devices
+from simrelay.storage.database import Database
 from simrelay.storage.migrate import upgrade_database
 
 QUICKSTART_EMAIL = "local@simrelay.localhost"
@@ -85,8 +86,8 @@ def _bootstrap(settings: Settings, saved: Path) -> None:
     async def work(session: AsyncSession) -> dict[str, str]:
         account = await accounts.create_account(session, QUICKSTART_EMAIL)
         issued = await accounts.create_key(session, account, secret_key=secret, name="quickstart")
-        conn = await session.connection()
-        device_id = await devices.add_device(conn, account_id=account.id, name="first phone", active=True)
+        db = Database.in_transaction(await session.connection())
+        device_id = await devices.add_device(db, account_id=account.id, name="first phone", active=True)
         return {"email": account.email, "token": issued.token, "device_id": device_id}
 
     created = run_in_session(settings, work)

@@ -8,14 +8,7 @@ from typing import Annotated, Any, ClassVar
 from pydantic import AfterValidator, BaseModel
 
 from simrelay.errors import ErrorCode
-from simrelay.sms.schemas import Pagination, Request, check_required_id
-
-
-def _check_sim(value: int | None) -> int | None:
-    if value is not None and value < -2:
-        raise ValueError("to_sim below -2")
-    return value
-
+from simrelay.sms.schemas import Pagination, Request, check_required_id, check_sim
 
 DeviceId = Annotated[str, AfterValidator(check_required_id)]
 
@@ -29,7 +22,7 @@ class DeviceIdRequest(Request):
 class EditDeviceRequest(Request):
     device_id: DeviceId
     is_active: bool | None = None
-    to_sim: Annotated[int | None, AfterValidator(_check_sim)] = None
+    to_sim: Annotated[int | None, AfterValidator(check_sim)] = None
     low_battery_alert: bool | None = None
 
     field_errors: ClassVar[dict[str, ErrorCode]] = {

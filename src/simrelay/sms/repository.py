@@ -1,4 +1,4 @@
-"""Queries on messages, monthly usage and idempotency keys."""
+"""Queries on messages, monthly usage and idempotency keys (sync Core; see storage/database.py)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Connection
 
 from simrelay.accounts.models import Account
 from simrelay.devices.models import Device
@@ -40,12 +40,12 @@ class AccountFacts:
     has_device: bool
 
 
-async def insert_messages(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
-    await conn.execute(insert(messages), rows)
+def insert_messages(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    conn.execute(insert(messages), rows)
 
 
-async def fetch_account_facts(
-    conn: AsyncConnection, account_ids: Iterable[str], *, month: int
+def fetch_account_facts(
+    conn: Connection, account_ids: Iterable[str], *, month: int
 ) -> dict[str, AccountFacts]:
     used = (
         select(MonthlyUsage.count)
@@ -56,28 +56,28 @@ async def fetch_account_facts(
     query = select(Account.id, Account.monthly_quota, func.coalesce(used, 0), has_device).where(
         Account.id.in_(list(account_ids))
     )
-    rows = (await conn.execute(query)).all()
+    rows = (conn.execute(query)).all()
     return {row[0]: AccountFacts(row[1], row[2], bool(row[3])) for row in rows}
 
 
-def _upsert(conn: AsyncConnection) -> Any:
+def _upsert(conn: Connection) -> Any:
     return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
 
 
-async def add_usage(conn: AsyncConnection, account_id: str, *, month: int, count: int) -> None:
+def add_usage(conn: Connection, account_id: str, *, month: int, count: int) -> None:
     statement = _upsert(conn)(MonthlyUsage).values(account_id=account_id, month=month, count=count)
     statement = statement.on_conflict_do_update(
         index_elements=["account_id", "month"],
         set_={"count": MonthlyUsage.count + statement.excluded.count},
     )
-    await conn.execute(statement)
+    conn.execute(statement)
 
 
-async def reserve_quota(conn: AsyncConnection, account_id: str, *, month: int, quota: int) -> bool:
+def reserve_quota(conn: Connection, account_id: str, *, month: int, quota: int) -> bool:
     """Counts one SMS against the quota if there is room; atomic across server nodes."""
     ensure = _upsert(conn)(MonthlyUsage).values(account_id=account_id, month=month, count=0)
-    await conn.execute(ensure.on_conflict_do_nothing(index_elements=["account_id", "month"]))
-    result = await conn.execute(
+    conn.execute(ensure.on_conflict_do_nothing(index_elements=["account_id", "month"]))
+    result = conn.execute(
         update(MonthlyUsage)
         .where(
             MonthlyUsage.account_id == account_id,
@@ -89,12 +89,12 @@ async def reserve_quota(conn: AsyncConnection, account_id: str, *, month: int, q
     return bool(result.rowcount)
 
 
-async def find_idempotency_key(
-    conn: AsyncConnection, account_id: str, key: str, *, not_before: float
+def find_idempotency_key(
+    conn: Connection, account_id: str, key: str, *, not_before: float
 ) -> tuple[str, str] | None:
     """(body_hash, message_id) of a live key, or None."""
     row = (
-        await conn.execute(
+        conn.execute(
             select(IdempotencyKey.body_hash, IdempotencyKey.message_id).where(
                 IdempotencyKey.account_id == account_id,
                 IdempotencyKey.key == key,
@@ -105,8 +105,8 @@ async def find_idempotency_key(
     return (row[0], row[1]) if row else None
 
 
-async def claim_idempotency_key(
-    conn: AsyncConnection,
+def claim_idempotency_key(
+    conn: Connection,
     account_id: str,
     key: str,
     *,
@@ -128,20 +128,20 @@ async def claim_idempotency_key(
         },
         where=IdempotencyKey.created_at < not_before,
     ).returning(IdempotencyKey.key)
-    return (await conn.execute(statement)).first() is not None
+    return (conn.execute(statement)).first() is not None
 
 
-async def get_message(conn: AsyncConnection, account_id: str, message_id: str) -> Row[Any] | None:
+def get_message(conn: Connection, account_id: str, message_id: str) -> Row[Any] | None:
     query = select(messages).where(
         messages.c.id == message_id,
         messages.c.account_id == account_id,
         messages.c.deleted_at.is_(None),
     )
-    return (await conn.execute(query)).first()
+    return (conn.execute(query)).first()
 
 
-async def mark_deleted(conn: AsyncConnection, account_id: str, message_id: str, *, now: float) -> bool:
-    result = await conn.execute(
+def mark_deleted(conn: Connection, account_id: str, message_id: str, *, now: float) -> bool:
+    result = conn.execute(
         update(messages)
         .where(
             messages.c.id == message_id,
@@ -153,7 +153,7 @@ async def mark_deleted(conn: AsyncConnection, account_id: str, message_id: str, 
     return bool(result.rowcount)
 
 
-def _search_filter(conn: AsyncConnection, account_id: str, needle: str) -> ColumnElement[bool]:
+def _search_filter(conn: Connection, account_id: str, needle: str) -> ColumnElement[bool]:
     """Case-insensitive substring match over message, phone_number and message_status.
 
     The text side is matched against `search_text`, stored case-folded, so the result does
@@ -175,14 +175,14 @@ def _search_filter(conn: AsyncConnection, account_id: str, needle: str) -> Colum
     return text_match
 
 
-async def list_messages(
-    conn: AsyncConnection, account_id: str, *, limit: int, page: int, search: str
+def list_messages(
+    conn: Connection, account_id: str, *, limit: int, page: int, search: str
 ) -> tuple[int, Sequence[Row[Any]]]:
     """(total matching, the page's rows), newest first."""
     condition = and_(messages.c.account_id == account_id, messages.c.deleted_at.is_(None))
     if search:
         condition = and_(condition, _search_filter(conn, account_id, search.casefold()))
-    total = (await conn.execute(select(func.count()).select_from(messages).where(condition))).scalar_one()
+    total = (conn.execute(select(func.count()).select_from(messages).where(condition))).scalar_one()
     rows: Sequence[Row[Any]] = []
     if total > (page - 1) * limit:
         query = (
@@ -192,11 +192,11 @@ async def list_messages(
             .limit(limit)
             .offset((page - 1) * limit)
         )
-        rows = (await conn.execute(query)).all()
+        rows = (conn.execute(query)).all()
     return total, rows
 
 
-async def count_by_status(conn: AsyncConnection) -> dict[int, int]:
+def count_by_status(conn: Connection) -> dict[int, int]:
     """SMS per status over all accounts (deleted ones included), for the metrics endpoint."""
     query = select(messages.c.status, func.count()).group_by(messages.c.status)
-    return {row[0]: row[1] for row in (await conn.execute(query)).all()}
+    return {row[0]: row[1] for row in (conn.execute(query)).all()}

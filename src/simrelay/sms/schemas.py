@@ -11,8 +11,10 @@ from simrelay.errors import ErrorCode
 from simrelay.ids import is_object_id
 from simrelay.sms.status import Status
 
-PHONE = re.compile(r"^\+?([0-9]{3,30})$")
+PHONE = re.compile(r"\+?([0-9]{3,30})")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+SIM_MAX = 2**31 - 1
+"""The largest `to_sim` a database integer holds; larger is no SIM slot either (2008, not 1000)."""
 
 
 class Request(BaseModel):
@@ -29,6 +31,13 @@ def check_object_id(value: str | None) -> str:
     if not is_object_id(value):
         raise ValueError("not an ObjectID")
     return value.lower()
+
+
+def check_sim(value: int | None) -> int | None:
+    """`to_sim`: -2 device default, -1 random, 0.. a slot."""
+    if value is not None and not -2 <= value <= SIM_MAX:
+        raise ValueError("to_sim outside -2..SIM_MAX")
+    return value
 
 
 def check_required_id(value: str) -> str:
@@ -67,7 +76,7 @@ class SendMessageRequest(Request):
     @field_validator("phone_number")
     @classmethod
     def _phone(cls, value: str) -> str:
-        match = PHONE.match(value)
+        match = PHONE.fullmatch(value)  # not `$`: it would let a trailing newline through
         if match is None:
             raise ValueError("invalid phone number")
         return match.group(1)
@@ -75,9 +84,7 @@ class SendMessageRequest(Request):
     @field_validator("to_sim")
     @classmethod
     def _to_sim(cls, value: int | None) -> int | None:
-        if value is not None and value < -2:
-            raise ValueError("to_sim below -2")
-        return value
+        return check_sim(value)
 
 
 class MessageIdRequest(Request):

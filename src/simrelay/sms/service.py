@@ -6,8 +6,7 @@ import hashlib
 import time
 from typing import Any
 
-from sqlalchemy.engine import Row
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.engine import Connection, Row
 
 from simrelay.devices import repository as devices
 from simrelay.errors import ApiError, ErrorCode
@@ -16,11 +15,12 @@ from simrelay.sms import repository
 from simrelay.sms.intake import Intake, Submission
 from simrelay.sms.schemas import SendMessageRequest
 from simrelay.sms.status import Status
+from simrelay.storage.database import Database
 from simrelay.webhooks import repository as webhooks
 
 
 async def send_message(
-    engine: AsyncEngine,
+    db: Database,
     intake: Intake,
     request: SendMessageRequest,
     *,
@@ -30,15 +30,7 @@ async def send_message(
 ) -> str:
     """Stores a new SMS in status 0 and returns its id once it is durably committed."""
     if request.device_id or request.callback_id:
-        async with engine.connect() as conn:
-            if request.device_id and not await devices.device_exists(
-                conn, account_id=account_id, device_id=request.device_id
-            ):
-                raise ApiError(ErrorCode.DEVICE_NOT_FOUND)
-            if request.callback_id and not await webhooks.webhook_exists(
-                conn, account_id=account_id, webhook_id=request.callback_id
-            ):
-                raise ApiError(ErrorCode.WEBHOOK_NOT_FOUND)
+        await db.run(lambda conn: _check_targets(conn, request, account_id))
     row: dict[str, Any] = {
         "id": new_object_id(),
         "account_id": account_id,
@@ -61,21 +53,35 @@ async def send_message(
     return await intake.submit(submission)
 
 
-async def get_message(conn: AsyncConnection, *, account_id: str, message_id: str) -> Row[Any]:
-    row = await repository.get_message(conn, account_id, message_id)
+def _check_targets(conn: Connection, request: SendMessageRequest, account_id: str) -> None:
+    if request.device_id and not devices.device_exists(
+        conn, account_id=account_id, device_id=request.device_id
+    ):
+        raise ApiError(ErrorCode.DEVICE_NOT_FOUND)
+    if request.callback_id and not webhooks.webhook_exists(
+        conn, account_id=account_id, webhook_id=request.callback_id
+    ):
+        raise ApiError(ErrorCode.WEBHOOK_NOT_FOUND)
+
+
+async def get_message(db: Database, *, account_id: str, message_id: str) -> Row[Any]:
+    row = await db.run(lambda conn: repository.get_message(conn, account_id, message_id))
     if row is None:
         raise ApiError(ErrorCode.MESSAGE_NOT_FOUND)
     return row
 
 
-async def delete_message(conn: AsyncConnection, *, account_id: str, message_id: str) -> None:
+async def delete_message(db: Database, *, account_id: str, message_id: str) -> None:
     """Hides the SMS from the API; one still waiting is never offered to a device."""
-    if not await repository.mark_deleted(conn, account_id, message_id, now=time.time()):
+    now = time.time()
+    if not await db.run(lambda conn: repository.mark_deleted(conn, account_id, message_id, now=now)):
         raise ApiError(ErrorCode.MESSAGE_NOT_FOUND)
 
 
 async def list_messages(
-    conn: AsyncConnection, *, account_id: str, limit: int, page: int, search: str
+    db: Database, *, account_id: str, limit: int, page: int, search: str
 ) -> tuple[int, list[Row[Any]]]:
-    total, rows = await repository.list_messages(conn, account_id, limit=limit, page=page, search=search)
+    total, rows = await db.run(
+        lambda conn: repository.list_messages(conn, account_id, limit=limit, page=page, search=search)
+    )
     return total, list(rows)

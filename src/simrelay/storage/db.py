@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import MetaData, event
+from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
 from sqlalchemy.orm import DeclarativeBase
@@ -30,20 +31,24 @@ def create_engine(url: str, *, sqlite_synchronous: str = "FULL", pool_size: int 
     """An async engine; SQLite gets WAL, a busy timeout and foreign keys on every connection."""
     if is_sqlite(url):
         engine = create_async_engine(url, pool_size=pool_size, max_overflow=20)
-        synchronous = sqlite_synchronous.upper()
-
-        @event.listens_for(engine.sync_engine, "connect")
-        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-            cursor = dbapi_conn.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute(f"PRAGMA synchronous={synchronous}")
-            # Writers from other processes (CLI, a second worker) wait instead of failing.
-            cursor.execute("PRAGMA busy_timeout=10000")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
-
+        install_sqlite_pragmas(engine.sync_engine, synchronous=sqlite_synchronous)
         return engine
     return create_async_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=False)
+
+
+def install_sqlite_pragmas(engine: Engine, *, synchronous: str) -> None:
+    """WAL, the chosen synchronous level, a busy timeout and foreign keys on every connection."""
+    level = synchronous.upper()
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={level}")
+        # Writers from other processes (CLI, a second worker) wait instead of failing.
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Connection
 
 from simrelay.webhooks.models import Webhook
 
 
-async def webhook_exists(conn: AsyncConnection, *, account_id: str, webhook_id: str) -> bool:
+def webhook_exists(conn: Connection, *, account_id: str, webhook_id: str) -> bool:
     query = select(Webhook.id).where(Webhook.id == webhook_id, Webhook.account_id == account_id)
-    return (await conn.execute(query)).first() is not None
+    return conn.execute(query).first() is not None

@@ -1,38 +1,46 @@
-"""Operations endpoints: liveness, readiness, metrics."""
+"""Operations endpoints: liveness, readiness, metrics, the OpenAPI document."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from sqlalchemy import text
+from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from simrelay.api import metrics
-from simrelay.api.deps import AppServices
+from simrelay.api.deps import services
 from simrelay.api.responses import Json
 from simrelay.sms import repository
 
-router = APIRouter(tags=["operations"])
 
-
-@router.get("/healthz")
-async def healthz() -> Response:
+async def healthz(request: Request) -> Response:
     """The process is up."""
     return Json({"status": "ok"})
 
 
-@router.get("/readyz")
-async def readyz(app: AppServices) -> Response:
+async def readyz(request: Request) -> Response:
     """The database answers."""
     try:
-        async with app.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
+        await services(request).db.run(lambda conn: conn.execute(text("SELECT 1")))
     except Exception as exc:
         return Json({"status": "unavailable", "database": type(exc).__name__}, status_code=503)
     return Json({"status": "ok"})
 
 
-@router.get("/metrics")
-async def prometheus_metrics(app: AppServices) -> Response:
-    async with app.engine.connect() as conn:
-        counts = await repository.count_by_status(conn)
-    return Response(metrics.render(counts), media_type="text/plain; version=0.0.4")
+async def prometheus_metrics(request: Request) -> Response:
+    app = services(request)
+    counts = await app.db.run(repository.count_by_status)
+    text = metrics.render(counts, batches=app.intake.batches, items=app.intake.items)
+    return Response(text, media_type="text/plain; version=0.0.4")
+
+
+async def openapi_document(request: Request) -> Response:
+    return Json(request.app.state.openapi)
+
+
+ROUTES = [
+    Route("/healthz", healthz, methods=["GET"]),
+    Route("/readyz", readyz, methods=["GET"]),
+    Route("/metrics", prometheus_metrics, methods=["GET"]),
+    Route("/v1/openapi.json", openapi_document, methods=["GET"]),
+]

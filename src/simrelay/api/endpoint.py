@@ -1,0 +1,65 @@
+"""An API endpoint: its handler plus what the OpenAPI document says about it.
+
+Routes are plain Starlette routes. Each handler reads its own input so that the contract's
+check order (auth, rate limit, permission, body, fields) holds exactly; the metadata here
+feeds `api/openapi.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from simrelay.api.deps import Call, Permission, authorize
+from simrelay.errors import ErrorCode
+
+Handler = Callable[[Call], Awaitable[Response]]
+
+AUTH_ERRORS = (
+    ErrorCode.UNAUTHORIZED,
+    ErrorCode.KEY_INACTIVE,
+    ErrorCode.ACCOUNT_BLOCKED,
+    ErrorCode.RATE_LIMITED,
+    ErrorCode.INTERNAL,
+)
+BODY_ERRORS = (ErrorCode.BODY_TOO_LARGE, ErrorCode.INVALID_JSON)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    handler: Handler
+    name: str
+    """Rate-limit bucket and OpenAPI operation id."""
+    permission: Permission
+    summary: str
+    body: type[BaseModel] | None = None
+    body_required: bool = True
+    query: Sequence[tuple[str, str, bool]] = ()
+    """(name, JSON type, required) of each query parameter."""
+    headers: Sequence[str] = ()
+    response: type[BaseModel] | None = None
+    status: int = 200
+    errors: Sequence[ErrorCode] = field(default_factory=tuple)
+
+    def route(self, prefix: str = "") -> Route:
+        async def endpoint(request: Request) -> Response:
+            request.scope["simrelay.endpoint"] = self.name
+            call = await authorize(request, endpoint=self.name, permission=self.permission)
+            return await self.handler(call)
+
+        return Route(prefix + self.path, endpoint, methods=[self.method], name=f"{prefix}{self.name}")
+
+    @property
+    def all_errors(self) -> tuple[ErrorCode, ...]:
+        permission = (
+            ErrorCode.SEND_FORBIDDEN if self.permission is Permission.SEND else ErrorCode.READ_FORBIDDEN
+        )
+        body = BODY_ERRORS if self.body is not None else ()
+        return (*AUTH_ERRORS, permission, *body, *self.errors)
