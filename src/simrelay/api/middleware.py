@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import time
-import uuid
 
 import structlog
+from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from simrelay.api.metrics import LATENCY, REQUESTS
@@ -23,7 +24,7 @@ class RequestContext:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        request_id = _header(scope, b"x-request-id") or uuid.uuid4().hex[:16]
+        request_id = _header(scope, b"x-request-id") or os.urandom(8).hex()
         structlog.contextvars.bind_contextvars(request_id=request_id)
         state = scope.setdefault("state", {})
         status = 500
@@ -42,12 +43,11 @@ class RequestContext:
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
-            endpoint = scope.get("simrelay.endpoint") or getattr(
-                scope.get("endpoint"), "__name__", "unmatched"
+            endpoint = str(
+                scope.get("simrelay.endpoint") or getattr(scope.get("endpoint"), "__name__", "unmatched")
             )
             elapsed = time.perf_counter() - started
-            REQUESTS.labels(endpoint, scope["method"], str(status)).inc()
-            LATENCY.labels(endpoint).observe(elapsed)
+            _count(endpoint, scope["method"], status, elapsed)
             if self.access_log:
                 log.info(
                     "request",
@@ -57,6 +57,19 @@ class RequestContext:
                     ms=round(elapsed * 1000, 2),
                 )
             structlog.contextvars.unbind_contextvars("request_id")
+
+
+_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
+
+def _count(endpoint: str, method: str, status: int, elapsed: float) -> None:
+    # labels() takes a lock and builds a key on every call; the children never change.
+    key = (endpoint, method, status)
+    children = _children.get(key)
+    if children is None:
+        children = _children[key] = (REQUESTS.labels(endpoint, method, str(status)), LATENCY.labels(endpoint))
+    children[0].inc()
+    children[1].observe(elapsed)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

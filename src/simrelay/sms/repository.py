@@ -11,6 +11,7 @@ from sqlalchemy import (
     Row,
     Table,
     and_,
+    bindparam,
     exists,
     func,
     insert,
@@ -40,52 +41,95 @@ class AccountFacts:
     has_device: bool
 
 
+# The send path's statements are built once, with bind parameters: building a statement and
+# its cache key on every call costs more than running it on SQLite.
+_INSERT_MESSAGES = insert(messages)
+
+_ACCOUNT_FACTS = select(
+    Account.id,
+    Account.monthly_quota,
+    func.coalesce(
+        select(MonthlyUsage.count)
+        .where(MonthlyUsage.account_id == Account.id, MonthlyUsage.month == bindparam("month"))
+        .scalar_subquery(),
+        0,
+    ),
+    exists().where(Device.account_id == Account.id),
+).where(Account.id.in_(bindparam("account_ids", expanding=True)))
+
+_FIND_IDEMPOTENCY_KEY = select(IdempotencyKey.body_hash, IdempotencyKey.message_id).where(
+    IdempotencyKey.account_id == bindparam("account_id"),
+    IdempotencyKey.key == bindparam("key"),
+    IdempotencyKey.created_at >= bindparam("not_before"),
+)
+
+_TAKE_QUOTA = (
+    update(MonthlyUsage)
+    .where(
+        MonthlyUsage.account_id == bindparam("account_id"),
+        MonthlyUsage.month == bindparam("month"),
+        MonthlyUsage.count < bindparam("quota"),
+    )
+    .values(count=MonthlyUsage.count + 1)
+)
+
+
+def _upserts(dialect: Any) -> dict[str, Any]:
+    """The ON CONFLICT statements, which PostgreSQL and SQLite spell with their own constructs."""
+    usage = dialect.insert(MonthlyUsage).values(
+        account_id=bindparam("account_id"), month=bindparam("month"), count=bindparam("count")
+    )
+    key = dialect.insert(IdempotencyKey).values(
+        account_id=bindparam("account_id"),
+        key=bindparam("key"),
+        body_hash=bindparam("body_hash"),
+        message_id=bindparam("message_id"),
+        created_at=bindparam("now"),
+    )
+    return {
+        "add_usage": usage.on_conflict_do_update(
+            index_elements=["account_id", "month"],
+            set_={"count": MonthlyUsage.count + usage.excluded.count},
+        ),
+        "ensure_usage": usage.on_conflict_do_nothing(index_elements=["account_id", "month"]),
+        "claim_key": key.on_conflict_do_update(
+            index_elements=["account_id", "key"],
+            set_={
+                "body_hash": key.excluded.body_hash,
+                "message_id": key.excluded.message_id,
+                "created_at": key.excluded.created_at,
+            },
+            where=IdempotencyKey.created_at < bindparam("not_before"),
+        ).returning(IdempotencyKey.key),
+    }
+
+
+_UPSERTS = {"postgresql": _upserts(postgresql), "sqlite": _upserts(sqlite)}
+
+
+def _upsert(conn: Connection, name: str) -> Any:
+    return _UPSERTS[conn.dialect.name][name]
+
+
 def insert_messages(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    conn.execute(insert(messages), rows)
+    conn.execute(_INSERT_MESSAGES, rows)
 
 
 def fetch_account_facts(
     conn: Connection, account_ids: Iterable[str], *, month: int
 ) -> dict[str, AccountFacts]:
-    used = (
-        select(MonthlyUsage.count)
-        .where(MonthlyUsage.account_id == Account.id, MonthlyUsage.month == month)
-        .scalar_subquery()
-    )
-    has_device = exists().where(Device.account_id == Account.id)
-    query = select(Account.id, Account.monthly_quota, func.coalesce(used, 0), has_device).where(
-        Account.id.in_(list(account_ids))
-    )
-    rows = (conn.execute(query)).all()
+    rows = conn.execute(_ACCOUNT_FACTS, {"account_ids": list(account_ids), "month": month}).all()
     return {row[0]: AccountFacts(row[1], row[2], bool(row[3])) for row in rows}
 
 
-def _upsert(conn: Connection) -> Any:
-    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-
-
 def add_usage(conn: Connection, account_id: str, *, month: int, count: int) -> None:
-    statement = _upsert(conn)(MonthlyUsage).values(account_id=account_id, month=month, count=count)
-    statement = statement.on_conflict_do_update(
-        index_elements=["account_id", "month"],
-        set_={"count": MonthlyUsage.count + statement.excluded.count},
-    )
-    conn.execute(statement)
+    conn.execute(_upsert(conn, "add_usage"), {"account_id": account_id, "month": month, "count": count})
 
 
 def reserve_quota(conn: Connection, account_id: str, *, month: int, quota: int) -> bool:
     """Counts one SMS against the quota if there is room; atomic across server nodes."""
-    ensure = _upsert(conn)(MonthlyUsage).values(account_id=account_id, month=month, count=0)
-    conn.execute(ensure.on_conflict_do_nothing(index_elements=["account_id", "month"]))
-    result = conn.execute(
-        update(MonthlyUsage)
-        .where(
-            MonthlyUsage.account_id == account_id,
-            MonthlyUsage.month == month,
-            MonthlyUsage.count < quota,
-        )
-        .values(count=MonthlyUsage.count + 1)
-    )
+    conn.execute(_upsert(conn, "ensure_usage"), {"account_id": account_id, "month": month, "count": 0})
+    result = conn.execute(_TAKE_QUOTA, {"account_id": account_id, "month": month, "quota": quota})
     return bool(result.rowcount)
 
 
@@ -93,14 +137,8 @@ def find_idempotency_key(
     conn: Connection, account_id: str, key: str, *, not_before: float
 ) -> tuple[str, str] | None:
     """(body_hash, message_id) of a live key, or None."""
-    row = (
-        conn.execute(
-            select(IdempotencyKey.body_hash, IdempotencyKey.message_id).where(
-                IdempotencyKey.account_id == account_id,
-                IdempotencyKey.key == key,
-                IdempotencyKey.created_at >= not_before,
-            )
-        )
+    row = conn.execute(
+        _FIND_IDEMPOTENCY_KEY, {"account_id": account_id, "key": key, "not_before": not_before}
     ).first()
     return (row[0], row[1]) if row else None
 
@@ -116,19 +154,15 @@ def claim_idempotency_key(
     not_before: float,
 ) -> bool:
     """Stores the key, replacing an expired one; False if a live one exists (another node won)."""
-    statement = _upsert(conn)(IdempotencyKey).values(
-        account_id=account_id, key=key, body_hash=body_hash, message_id=message_id, created_at=now
-    )
-    statement = statement.on_conflict_do_update(
-        index_elements=["account_id", "key"],
-        set_={
-            "body_hash": statement.excluded.body_hash,
-            "message_id": statement.excluded.message_id,
-            "created_at": statement.excluded.created_at,
-        },
-        where=IdempotencyKey.created_at < not_before,
-    ).returning(IdempotencyKey.key)
-    return (conn.execute(statement)).first() is not None
+    values = {
+        "account_id": account_id,
+        "key": key,
+        "body_hash": body_hash,
+        "message_id": message_id,
+        "now": now,
+        "not_before": not_before,
+    }
+    return conn.execute(_upsert(conn, "claim_key"), values).first() is not None
 
 
 def get_message(conn: Connection, account_id: str, message_id: str) -> Row[Any] | None:

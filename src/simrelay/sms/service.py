@@ -13,7 +13,7 @@ from simrelay.errors import ApiError, ErrorCode
 from simrelay.ids import new_object_id
 from simrelay.sms import repository
 from simrelay.sms.intake import Intake, Submission
-from simrelay.sms.schemas import SendMessageRequest
+from simrelay.sms.schemas import CONTROL, SendMessageRequest
 from simrelay.sms.status import Status
 from simrelay.storage.database import Database
 from simrelay.webhooks import repository as webhooks
@@ -81,6 +81,10 @@ async def delete_message(db: Database, *, account_id: str, message_id: str) -> N
 async def list_messages(
     db: Database, *, account_id: str, limit: int, page: int, search: str
 ) -> tuple[int, list[Row[Any]]]:
+    if CONTROL.search(search):
+        # No stored SMS can match: messages refuse these characters (2002), phone numbers and
+        # status texts have none. And databases choke on them (PostgreSQL refuses NUL).
+        return 0, []
     total, rows = await db.run(
         lambda conn: repository.list_messages(conn, account_id, limit=limit, page=page, search=search)
     )
