@@ -21,6 +21,7 @@ from simrelay.api.ratelimit import LocalRateLimiter, RateLimiter, RedisRateLimit
 from simrelay.api.routes import devices, ops, sms
 from simrelay.config import Settings
 from simrelay.log import configure_logging
+from simrelay.sms import service as sms_service
 from simrelay.sms.intake import Intake
 from simrelay.storage.database import Database
 from simrelay.storage.redis import create_redis
@@ -50,7 +51,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         intake.start()
         authenticator = Authenticator(db, secret_key=settings.resolved_secret_key())
         app.state.services = Services(settings, db, intake, authenticator, limiter, redis)
-        housekeeping = asyncio.create_task(_housekeeping(authenticator))
+        housekeeping = asyncio.create_task(_housekeeping(app.state.services))
         log.info("started", version=__version__)
         try:
             yield
@@ -79,10 +80,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return app
 
 
-async def _housekeeping(authenticator: Authenticator) -> None:
+async def _housekeeping(services: Services) -> None:
+    """Periodic chores of every worker: key last-used times, expired Idempotency-Keys."""
     while True:
         await asyncio.sleep(HOUSEKEEPING_SECONDS)
         try:
-            await authenticator.flush_last_used()
+            await services.authenticator.flush_last_used()
+            await sms_service.forget_idempotency_keys(
+                services.db, older_than=services.settings.idempotency_ttl_seconds
+            )
         except Exception:
             log.exception("housekeeping_failed")

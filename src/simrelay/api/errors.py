@@ -42,7 +42,7 @@ def preferred_language(header: str | None) -> str:
                 q = float(params.strip()[2:])
             except ValueError:
                 q = 0.0
-        if language in ("en", "ru") and q > best_q:
+        if language in ("en", "ru") and q > 0 and q > best_q:
             best, best_q = language, q
     return best
 

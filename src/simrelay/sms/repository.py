@@ -12,6 +12,7 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
+    delete,
     exists,
     func,
     insert,
@@ -163,6 +164,10 @@ def claim_idempotency_key(
         "not_before": not_before,
     }
     return conn.execute(_upsert(conn, "claim_key"), values).first() is not None
+
+
+def purge_idempotency_keys(conn: Connection, *, before: float) -> None:
+    conn.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < before))
 
 
 def get_message(conn: Connection, account_id: str, message_id: str) -> Row[Any] | None:

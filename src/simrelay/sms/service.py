@@ -64,6 +64,12 @@ def _check_targets(conn: Connection, request: SendMessageRequest, account_id: st
         raise ApiError(ErrorCode.WEBHOOK_NOT_FOUND)
 
 
+async def forget_idempotency_keys(db: Database, *, older_than: float) -> None:
+    """Drops Idempotency-Keys past their lifetime (they are ignored already; this frees space)."""
+    before = time.time() - older_than
+    await db.run(lambda conn: repository.purge_idempotency_keys(conn, before=before))
+
+
 async def get_message(db: Database, *, account_id: str, message_id: str) -> Row[Any]:
     row = await db.run(lambda conn: repository.get_message(conn, account_id, message_id))
     if row is None:
