@@ -25,7 +25,7 @@ class Message(Base):
     to_sim: Mapped[int | None] = mapped_column(Integer)
     time_create: Mapped[int] = mapped_column(Integer)
     search_text: Mapped[str] = mapped_column(Text)
-    """casefold(message) + newline + phone: what search matches, identical on every database."""
+    """casefold(message), a separator, the phone: what search matches (see sms/search.py)."""
     deleted_at: Mapped[float | None] = mapped_column(Double)
 
 

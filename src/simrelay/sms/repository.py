@@ -64,11 +64,12 @@ _FIND_IDEMPOTENCY_KEY = select(IdempotencyKey.body_hash, IdempotencyKey.message_
     IdempotencyKey.created_at >= bindparam("not_before"),
 )
 
+# An UPDATE reserves its columns' names for SET parameters, hence the `b_` prefixes.
 _TAKE_QUOTA = (
     update(MonthlyUsage)
     .where(
-        MonthlyUsage.account_id == bindparam("account_id"),
-        MonthlyUsage.month == bindparam("month"),
+        MonthlyUsage.account_id == bindparam("b_account_id"),
+        MonthlyUsage.month == bindparam("b_month"),
         MonthlyUsage.count < bindparam("quota"),
     )
     .values(count=MonthlyUsage.count + 1)
@@ -130,7 +131,7 @@ def add_usage(conn: Connection, account_id: str, *, month: int, count: int) -> N
 def reserve_quota(conn: Connection, account_id: str, *, month: int, quota: int) -> bool:
     """Counts one SMS against the quota if there is room; atomic across server nodes."""
     conn.execute(_upsert(conn, "ensure_usage"), {"account_id": account_id, "month": month, "count": 0})
-    result = conn.execute(_TAKE_QUOTA, {"account_id": account_id, "month": month, "quota": quota})
+    result = conn.execute(_TAKE_QUOTA, {"b_account_id": account_id, "b_month": month, "quota": quota})
     return bool(result.rowcount)
 
 
@@ -192,7 +193,7 @@ def mark_deleted(conn: Connection, account_id: str, message_id: str, *, now: flo
     return bool(result.rowcount)
 
 
-def _search_filter(conn: Connection, account_id: str, needle: str) -> ColumnElement[bool]:
+def _search_filter(conn: Connection, needle: str) -> ColumnElement[bool]:
     """Case-insensitive substring match over message, phone_number and message_status.
 
     The text side is matched against `search_text`, stored case-folded, so the result does
@@ -215,12 +216,12 @@ def _search_filter(conn: Connection, account_id: str, needle: str) -> ColumnElem
 
 
 def list_messages(
-    conn: Connection, account_id: str, *, limit: int, page: int, search: str
+    conn: Connection, account_id: str, *, limit: int, page: int, needle: str
 ) -> tuple[int, Sequence[Row[Any]]]:
-    """(total matching, the page's rows), newest first."""
+    """(total matching, the page's rows), newest first; `needle` is case-folded, "" for all."""
     condition = and_(messages.c.account_id == account_id, messages.c.deleted_at.is_(None))
-    if search:
-        condition = and_(condition, _search_filter(conn, account_id, search.casefold()))
+    if needle:
+        condition = and_(condition, _search_filter(conn, needle))
     total = (conn.execute(select(func.count()).select_from(messages).where(condition))).scalar_one()
     rows: Sequence[Row[Any]] = []
     if total > (page - 1) * limit:

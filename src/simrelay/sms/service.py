@@ -6,14 +6,15 @@ import hashlib
 import time
 from typing import Any
 
+import orjson
 from sqlalchemy.engine import Connection, Row
 
 from simrelay.devices import repository as devices
 from simrelay.errors import ApiError, ErrorCode
 from simrelay.ids import new_object_id
-from simrelay.sms import repository
+from simrelay.sms import repository, search
 from simrelay.sms.intake import Intake, Submission
-from simrelay.sms.schemas import CONTROL, SendMessageRequest
+from simrelay.sms.schemas import SendMessageRequest
 from simrelay.sms.status import Status
 from simrelay.storage.database import Database
 from simrelay.webhooks import repository as webhooks
@@ -42,15 +43,21 @@ async def send_message(
         "device_id": "",
         "to_sim": request.to_sim,
         "time_create": int(time.time()),
-        "search_text": request.message.casefold() + "\n" + request.phone_number,
+        "search_text": search.search_text(request.message, request.phone_number),
         "deleted_at": None,
     }
     submission = Submission(
         row,
         idempotency_key=idempotency_key,
-        body_hash=hashlib.sha256(raw_body).hexdigest() if idempotency_key else "",
+        body_hash=_body_hash(raw_body) if idempotency_key else "",
     )
     return await intake.submit(submission)
+
+
+def _body_hash(raw_body: bytes) -> str:
+    """Hash of the body as JSON: key order and spacing don't make it another request."""
+    canonical = orjson.dumps(orjson.loads(raw_body), option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(canonical).hexdigest()
 
 
 def _check_targets(conn: Connection, request: SendMessageRequest, account_id: str) -> None:
@@ -85,13 +92,13 @@ async def delete_message(db: Database, *, account_id: str, message_id: str) -> N
 
 
 async def list_messages(
-    db: Database, *, account_id: str, limit: int, page: int, search: str
+    db: Database, *, account_id: str, limit: int, page: int, query: str
 ) -> tuple[int, list[Row[Any]]]:
-    if CONTROL.search(search):
-        # No stored SMS can match: messages refuse these characters (2002), phone numbers and
-        # status texts have none. And databases choke on them (PostgreSQL refuses NUL).
+    """A page of the account's SMS, newest first; `query` is the API's `search` parameter."""
+    found = search.needle(query) if query else ""
+    if found is None:
         return 0, []
     total, rows = await db.run(
-        lambda conn: repository.list_messages(conn, account_id, limit=limit, page=page, search=search)
+        lambda conn: repository.list_messages(conn, account_id, limit=limit, page=page, needle=found)
     )
     return total, list(rows)

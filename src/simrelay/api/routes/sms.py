@@ -65,7 +65,7 @@ async def list_sms(call: Call) -> Response:
     limit, page = paging(call.request)
     search = call.request.query_params.get("search", "")
     total, rows = await service.list_messages(
-        call.app.db, account_id=call.account_id, limit=limit, page=page, search=search
+        call.app.db, account_id=call.account_id, limit=limit, page=page, query=search
     )
     return Json(
         {
