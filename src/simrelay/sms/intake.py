@@ -175,6 +175,8 @@ class Intake:
             repository.insert_messages(conn, rows)
         for account_id, count in unlimited.items():
             repository.add_usage(conn, account_id, month=month, count=count)
+        for account_id, count in Counter(row["account_id"] for row in rows).items():
+            repository.add_to_total(conn, account_id, count=count)
         return outcomes
 
 

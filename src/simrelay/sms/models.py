@@ -40,6 +40,16 @@ class MonthlyUsage(Base):
     count: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class MessageTotal(Base):
+    """Live (not deleted) SMS per account, kept in step by send and delete: the unfiltered
+    list's total_records without counting a million rows."""
+
+    __tablename__ = "message_totals"
+
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class IdempotencyKey(Base):
     __tablename__ = "idempotency_keys"
 

@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection
 
 from simrelay.accounts.models import Account
 from simrelay.devices.models import Device
-from simrelay.sms.models import IdempotencyKey, Message, MonthlyUsage
+from simrelay.sms.models import IdempotencyKey, Message, MessageTotal, MonthlyUsage
 from simrelay.sms.status import statuses_matching
 
 messages = cast(Table, Message.__table__)
@@ -81,6 +81,7 @@ def _upserts(dialect: Any) -> dict[str, Any]:
     usage = dialect.insert(MonthlyUsage).values(
         account_id=bindparam("account_id"), month=bindparam("month"), count=bindparam("count")
     )
+    total = dialect.insert(MessageTotal).values(account_id=bindparam("account_id"), total=bindparam("count"))
     key = dialect.insert(IdempotencyKey).values(
         account_id=bindparam("account_id"),
         key=bindparam("key"),
@@ -92,6 +93,9 @@ def _upserts(dialect: Any) -> dict[str, Any]:
         "add_usage": usage.on_conflict_do_update(
             index_elements=["account_id", "month"],
             set_={"count": MonthlyUsage.count + usage.excluded.count},
+        ),
+        "add_total": total.on_conflict_do_update(
+            index_elements=["account_id"], set_={"total": MessageTotal.total + total.excluded.total}
         ),
         "ensure_usage": usage.on_conflict_do_nothing(index_elements=["account_id", "month"]),
         "claim_key": key.on_conflict_do_update(
@@ -126,6 +130,11 @@ def fetch_account_facts(
 
 def add_usage(conn: Connection, account_id: str, *, month: int, count: int) -> None:
     conn.execute(_upsert(conn, "add_usage"), {"account_id": account_id, "month": month, "count": count})
+
+
+def add_to_total(conn: Connection, account_id: str, *, count: int) -> None:
+    """Moves the account's count of live SMS by `count` (negative on delete)."""
+    conn.execute(_upsert(conn, "add_total"), {"account_id": account_id, "count": count})
 
 
 def reserve_quota(conn: Connection, account_id: str, *, month: int, quota: int) -> bool:
@@ -190,39 +199,51 @@ def mark_deleted(conn: Connection, account_id: str, message_id: str, *, now: flo
         )
         .values(deleted_at=now)
     )
-    return bool(result.rowcount)
+    if not result.rowcount:
+        return False
+    add_to_total(conn, account_id, count=-1)
+    return True
 
 
-def _search_filter(conn: Connection, needle: str) -> ColumnElement[bool]:
-    """Case-insensitive substring match over message, phone_number and message_status.
+_LIVE_TOTAL = select(MessageTotal.total).where(MessageTotal.account_id == bindparam("account_id"))
 
-    The text side is matched against `search_text`, stored case-folded, so the result does
+
+def _search_condition(conn: Connection, account_id: str, needle: str) -> ColumnElement[bool]:
+    """The account's live SMS whose text, number or status text contain `needle`.
+
+    Text and number are matched against `search_text`, stored case-folded, so the result does
     not depend on the database's locale; the status side by which status texts contain it.
     """
-    if conn.dialect.name == "sqlite" and len(needle) >= FTS_MIN_LENGTH:
+    statuses = [int(status) for status in statuses_matching(needle)]
+    live = messages.c.deleted_at.is_(None)
+    if conn.dialect.name == "sqlite" and len(needle) >= FTS_MIN_LENGTH and not statuses:
         phrase = '"' + needle.replace('"', '""') + '"'
-        text_match: ColumnElement[bool] = literal_column("messages.rowid").in_(
+        in_index = literal_column("messages.rowid").in_(
             text("SELECT rowid FROM messages_fts WHERE messages_fts MATCH :phrase").bindparams(phrase=phrase)
         )
-    elif conn.dialect.name == "sqlite":
-        text_match = func.instr(messages.c.search_text, needle) > 0
+        # The unary + keeps SQLite from walking the account's index (every SMS of a busy
+        # account) and checking each against the match list, instead of the other way round.
+        return and_(in_index, literal_column("+messages.account_id") == account_id, live)
+    if conn.dialect.name == "sqlite":
+        text_match: ColumnElement[bool] = func.instr(messages.c.search_text, needle) > 0
     else:
         escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         text_match = messages.c.search_text.like(f"%{escaped}%", escape="\\")
-    statuses = statuses_matching(needle)
     if statuses:
-        return or_(text_match, messages.c.status.in_([int(status) for status in statuses]))
-    return text_match
+        text_match = or_(text_match, messages.c.status.in_(statuses))
+    return and_(messages.c.account_id == account_id, live, text_match)
 
 
 def list_messages(
     conn: Connection, account_id: str, *, limit: int, page: int, needle: str
 ) -> tuple[int, Sequence[Row[Any]]]:
     """(total matching, the page's rows), newest first; `needle` is case-folded, "" for all."""
-    condition = and_(messages.c.account_id == account_id, messages.c.deleted_at.is_(None))
     if needle:
-        condition = and_(condition, _search_filter(conn, needle))
-    total = (conn.execute(select(func.count()).select_from(messages).where(condition))).scalar_one()
+        condition = _search_condition(conn, account_id, needle)
+        total = conn.execute(select(func.count()).select_from(messages).where(condition)).scalar_one()
+    else:
+        condition = and_(messages.c.account_id == account_id, messages.c.deleted_at.is_(None))
+        total = conn.execute(_LIVE_TOTAL, {"account_id": account_id}).scalar() or 0
     rows: Sequence[Row[Any]] = []
     if total > (page - 1) * limit:
         query = (
@@ -232,7 +253,7 @@ def list_messages(
             .limit(limit)
             .offset((page - 1) * limit)
         )
-        rows = (conn.execute(query)).all()
+        rows = conn.execute(query).all()
     return total, rows
 
 

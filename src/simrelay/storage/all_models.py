@@ -2,7 +2,7 @@
 
 from simrelay.accounts.models import Account, ApiKey
 from simrelay.devices.models import Device
-from simrelay.sms.models import IdempotencyKey, Message, MonthlyUsage
+from simrelay.sms.models import IdempotencyKey, Message, MessageTotal, MonthlyUsage
 from simrelay.storage.db import Base
 from simrelay.webhooks.models import Webhook
 
@@ -13,6 +13,7 @@ __all__ = [
     "Device",
     "IdempotencyKey",
     "Message",
+    "MessageTotal",
     "MonthlyUsage",
     "Webhook",
 ]

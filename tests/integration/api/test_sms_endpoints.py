@@ -431,3 +431,15 @@ async def test_search_with_a_plus_finds_numbers_stored_without_it(client: httpx.
     await send_ok(client, caller, phone_number="79001112233")
     found = await client.get("/v1/sms", headers=caller.headers, params={"limit": 10, "search": "+7999555"})
     assert [item["id"] for item in found.json()["sms_list"]] == [wanted]
+
+
+async def test_totals_follow_sends_and_deletes_and_a_second_delete_changes_nothing(
+    client: httpx.AsyncClient, engine
+) -> None:
+    caller = await make_caller(engine)
+    ids = [await send_ok(client, caller, message=f"итог {n}") for n in range(3)]
+    for _ in range(2):
+        await client.request("DELETE", "/v1/sms/del", headers=caller.headers, json={"id": ids[0]})
+    assert (await list_sms(client, caller)).json()["pagination"]["total_records"] == 2
+    searched = await client.get("/v1/sms", headers=caller.headers, params={"limit": 10, "search": "ИТОГ"})
+    assert searched.json()["pagination"]["total_records"] == 2
