@@ -34,3 +34,7 @@ pytest: install
 test: lint typecheck pytest
 
 check: test
+
+bench: install
+	$(BIN)/python bench/send.py
+	$(BIN)/python bench/search.py

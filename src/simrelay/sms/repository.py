@@ -208,7 +208,14 @@ def mark_deleted(conn: Connection, account_id: str, message_id: str, *, now: flo
 _LIVE_TOTAL = select(MessageTotal.total).where(MessageTotal.account_id == bindparam("account_id"))
 
 
-def _search_condition(conn: Connection, account_id: str, needle: str) -> ColumnElement[bool]:
+MANY_MATCHES = 2000
+"""Past this many matches, walking the account's SMS newest first finds a page sooner than
+fetching and sorting every match."""
+
+
+def _search_condition(
+    conn: Connection, account_id: str, needle: str, *, many: bool = False
+) -> ColumnElement[bool]:
     """The account's live SMS whose text, number or status text contain `needle`.
 
     Text and number are matched against `search_text`, stored case-folded, so the result does
@@ -221,11 +228,17 @@ def _search_condition(conn: Connection, account_id: str, needle: str) -> ColumnE
         in_index = literal_column("messages.rowid").in_(
             text("SELECT rowid FROM messages_fts WHERE messages_fts MATCH :phrase").bindparams(phrase=phrase)
         )
-        # The unary + keeps SQLite from walking the account's index (every SMS of a busy
-        # account) and checking each against the match list, instead of the other way round.
-        return and_(in_index, literal_column("+messages.account_id") == account_id, live)
+        # For a few matches the unary + keeps SQLite from walking the account's index (every SMS
+        # of a busy account) and checking each against the match list, instead of the other way
+        # round; for many, walking newest first reaches a page of matches soonest.
+        owner = messages.c.account_id if many else literal_column("+messages.account_id")
+        return and_(in_index, owner == account_id, live)
     if conn.dialect.name == "sqlite":
         text_match: ColumnElement[bool] = func.instr(messages.c.search_text, needle) > 0
+    elif len(needle) < FTS_MIN_LENGTH:
+        # A trigram index cannot narrow a one- or two-character needle; strpos keeps PostgreSQL
+        # from trying (a cached generic plan once read the whole index for every such search).
+        text_match = func.strpos(messages.c.search_text, needle) > 0
     else:
         escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         text_match = messages.c.search_text.like(f"%{escaped}%", escape="\\")
@@ -239,8 +252,13 @@ def list_messages(
 ) -> tuple[int, Sequence[Row[Any]]]:
     """(total matching, the page's rows), newest first; `needle` is case-folded, "" for all."""
     if needle:
+        if conn.dialect.name == "postgresql":
+            # One statement text serves needles matching 10 rows and 700,000: plan each anew.
+            conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
         condition = _search_condition(conn, account_id, needle)
         total = conn.execute(select(func.count()).select_from(messages).where(condition)).scalar_one()
+        if total > MANY_MATCHES:
+            condition = _search_condition(conn, account_id, needle, many=True)
     else:
         condition = and_(messages.c.account_id == account_id, messages.c.deleted_at.is_(None))
         total = conn.execute(_LIVE_TOTAL, {"account_id": account_id}).scalar() or 0
