@@ -3,7 +3,8 @@
 Every request reads its key's current state from the database, so deactivating or deleting
 a key takes effect on the very next request on every node. To keep that affordable under
 load, concurrent lookups are coalesced: all keys asked for within one event-loop turn are
-read with a single query.
+read together: one query is in flight at a time, and every key asked for while it runs goes
+into the next one (group lookup, like the group commit of sends).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
+from functools import partial
 
 import structlog
 
@@ -52,6 +54,7 @@ class Authenticator:
         self._used: dict[str, float] = {}
         self._touched: dict[str, float] = {}
         self._verified: dict[str, str] = {}
+        self._reader: asyncio.Task[None] | None = None
 
     async def authenticate(self, authorization: str | None) -> Principal:
         """Checks in contract order: 1003 (token or key), 1002 (key inactive), 3000 (blocked)."""
@@ -83,30 +86,29 @@ class Authenticator:
 
     async def _load(self, key_id: str) -> _KeyState | None:
         future: asyncio.Future[_KeyState | None] = asyncio.get_running_loop().create_future()
-        if not self._pending:
-            asyncio.get_running_loop().call_soon(self._start_batch)
         self._pending.setdefault(key_id, []).append(future)
+        if self._reader is None or self._reader.done():
+            self._reader = asyncio.create_task(self._read_pending())
         return await future
 
-    def _start_batch(self) -> None:
-        batch, self._pending = self._pending, {}
-        task = asyncio.ensure_future(self._run_batch(batch))
-        task.add_done_callback(_consume)
-
-    async def _run_batch(self, batch: dict[str, list[asyncio.Future[_KeyState | None]]]) -> None:
-        try:
-            rows = await self._db.run(lambda conn: repository.fetch_principals(conn, batch))
-        except Exception as exc:
-            for futures in batch.values():
+    async def _read_pending(self) -> None:
+        """One lookup at a time; keys asked for meanwhile wait and go together in the next."""
+        while self._pending:
+            batch, self._pending = self._pending, {}
+            try:
+                rows = await self._db.run(partial(repository.fetch_principals, key_ids=list(batch)))
+            except Exception as exc:
+                log.error("auth_lookup_failed", error=repr(exc))
+                for futures in batch.values():
+                    for future in futures:
+                        if not future.done():
+                            future.set_exception(exc)
+                continue
+            found = {row[0]: _KeyState(*row[1:]) for row in rows}
+            for key_id, futures in batch.items():
                 for future in futures:
                     if not future.done():
-                        future.set_exception(exc)
-            return
-        found = {row[0]: _KeyState(row[1], row[2], row[3], row[4], row[5], row[6]) for row in rows}
-        for key_id, futures in batch.items():
-            for future in futures:
-                if not future.done():
-                    future.set_result(found.get(key_id))
+                        future.set_result(found.get(key_id))
 
     async def flush_last_used(self) -> None:
         """Writes last_used_at of keys used since their last write, at most once a minute each."""
@@ -130,8 +132,3 @@ def _bearer(authorization: str | None) -> str | None:
     if scheme.lower() != "bearer" or not token.strip():
         return None
     return token.strip()
-
-
-def _consume(task: asyncio.Task[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.error("auth_batch_failed", error=repr(task.exception()))

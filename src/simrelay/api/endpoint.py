@@ -1,8 +1,8 @@
 """An API endpoint: its handler plus what the OpenAPI document says about it.
 
-Routes are plain Starlette routes. Each handler reads its own input so that the contract's
-check order (auth, rate limit, permission, body, fields) holds exactly; the metadata here
-feeds `api/openapi.py`.
+`api/dispatch.py` serves them; each handler reads its own input so that the contract's check
+order (auth, rate limit, permission, body, fields) holds exactly; the metadata here feeds
+`api/openapi.py`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from simrelay.api.deps import Call, Permission, authorize
 from simrelay.errors import ErrorCode
@@ -48,13 +47,10 @@ class Endpoint:
     status: int = 200
     errors: Sequence[ErrorCode] = field(default_factory=tuple)
 
-    def route(self, prefix: str = "") -> Route:
-        async def endpoint(request: Request) -> Response:
-            request.scope["simrelay.endpoint"] = self.name
-            call = await authorize(request, endpoint=self.name, permission=self.permission)
-            return await self.handler(call)
-
-        return Route(prefix + self.path, endpoint, methods=[self.method], name=f"{prefix}{self.name}")
+    async def serve(self, request: Request) -> Response:
+        request.scope["simrelay.endpoint"] = self.name
+        call = await authorize(request, endpoint=self.name, permission=self.permission)
+        return await self.handler(call)
 
     @property
     def all_errors(self) -> tuple[ErrorCode, ...]:

@@ -73,6 +73,11 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _on_crash(request: Request, exc: Exception) -> Response:
+    return crash_response(request, exc)
+
+
+def crash_response(request: Request, exc: Exception) -> Response:
+    """1000 for anything unexpected: the traceback goes to the log, never into the body."""
     occurrence = secrets.token_hex(6)
     log.error("api_crash", code=1000, hash=occurrence, path=request.url.path, exc_info=exc)
     language = preferred_language(request.headers.get("accept-language"))

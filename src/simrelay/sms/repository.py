@@ -117,7 +117,17 @@ def _upsert(conn: Connection, name: str) -> Any:
     return _UPSERTS[conn.dialect.name][name]
 
 
+_COLUMNS = [column.name for column in messages.columns]
+_SQLITE_INSERT = f"INSERT INTO messages ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+
+
 def insert_messages(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Stores new messages; each row has every column."""
+    if conn.dialect.name == "sqlite":
+        # Straight to the driver: SQLAlchemy's per-row parameter handling costs about as much
+        # as SQLite's insert itself, on the busiest statement of the service.
+        conn.exec_driver_sql(_SQLITE_INSERT, [tuple(row[name] for name in _COLUMNS) for row in rows])
+        return
     conn.execute(_INSERT_MESSAGES, rows)
 
 
