@@ -2,9 +2,9 @@
 
 Every request reads its key's current state from the database, so deactivating or deleting
 a key takes effect on the very next request on every node. To keep that affordable under
-load, concurrent lookups are coalesced: all keys asked for within one event-loop turn are
-read together: one query is in flight at a time, and every key asked for while it runs goes
-into the next one (group lookup, like the group commit of sends).
+load, concurrent lookups are coalesced: at most two queries are in flight, and every key
+asked for while they run goes into the next one (group lookup, like the group commit of
+sends).
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ TOUCH_INTERVAL = 60.0
 """Seconds between writes of a key's last_used_at: a write per request would cost too much."""
 
 VERIFIED_CACHE = 10_000
+MAX_READERS = 2
+"""Key lookups in flight at once: enough to overlap two round trips, few enough to batch."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +56,7 @@ class Authenticator:
         self._used: dict[str, float] = {}
         self._touched: dict[str, float] = {}
         self._verified: dict[str, str] = {}
-        self._reader: asyncio.Task[None] | None = None
+        self._readers = 0
 
     async def authenticate(self, authorization: str | None) -> Principal:
         """Checks in contract order: 1003 (token or key), 1002 (key inactive), 3000 (blocked)."""
@@ -87,16 +89,24 @@ class Authenticator:
     async def _load(self, key_id: str) -> _KeyState | None:
         future: asyncio.Future[_KeyState | None] = asyncio.get_running_loop().create_future()
         self._pending.setdefault(key_id, []).append(future)
-        if self._reader is None or self._reader.done():
-            self._reader = asyncio.create_task(self._read_pending())
+        if self._readers < MAX_READERS:
+            self._readers += 1
+            asyncio.create_task(self._read_pending())
         return await future
 
     async def _read_pending(self) -> None:
-        """One lookup at a time; keys asked for meanwhile wait and go together in the next."""
+        """Lookups until nothing is pending; keys asked for while all readers are busy wait and
+        go together into the next free reader's query."""
+        try:
+            await self._read_batches()
+        finally:
+            self._readers -= 1
+
+    async def _read_batches(self) -> None:
         while self._pending:
             batch, self._pending = self._pending, {}
             try:
-                rows = await self._db.run(partial(repository.fetch_principals, key_ids=list(batch)))
+                rows = await self._db.read(partial(repository.fetch_principals, key_ids=list(batch)))
             except Exception as exc:
                 log.error("auth_lookup_failed", error=repr(exc))
                 for futures in batch.values():

@@ -34,7 +34,7 @@ async def add_device(db: Database, *, account_id: str, name: str = "", active: b
 
 
 async def get_device(db: Database, *, account_id: str, device_id: str) -> Row[Any]:
-    row = await db.run(lambda conn: repository.get_device(conn, account_id=account_id, device_id=device_id))
+    row = await db.read(lambda conn: repository.get_device(conn, account_id=account_id, device_id=device_id))
     if row is None:
         raise ApiError(ErrorCode.DEVICE_NOT_FOUND)
     return row
@@ -64,7 +64,7 @@ async def delete_device(db: Database, *, account_id: str, device_id: str) -> Non
 
 
 async def list_devices(db: Database, *, account_id: str, limit: int, page: int) -> tuple[int, list[Row[Any]]]:
-    total, rows = await db.run(
+    total, rows = await db.read(
         lambda conn: repository.list_devices(conn, account_id=account_id, limit=limit, page=page)
     )
     return total, list(rows)

@@ -31,7 +31,7 @@ async def send_message(
 ) -> str:
     """Stores a new SMS in status 0 and returns its id once it is durably committed."""
     if request.device_id or request.callback_id:
-        await db.run(lambda conn: _check_targets(conn, request, account_id))
+        await db.read(lambda conn: _check_targets(conn, request, account_id))
     row: dict[str, Any] = {
         "id": new_object_id(),
         "account_id": account_id,
@@ -78,7 +78,7 @@ async def forget_idempotency_keys(db: Database, *, older_than: float) -> None:
 
 
 async def get_message(db: Database, *, account_id: str, message_id: str) -> Row[Any]:
-    row = await db.run(lambda conn: repository.get_message(conn, account_id, message_id))
+    row = await db.read(lambda conn: repository.get_message(conn, account_id, message_id))
     if row is None:
         raise ApiError(ErrorCode.MESSAGE_NOT_FOUND)
     return row

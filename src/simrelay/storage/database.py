@@ -60,6 +60,15 @@ class Database:
         db._connection = conn
         return db
 
+    async def read(self, work: Callable[[Connection], T]) -> T:
+        """Runs read-only `work(conn)`; on PostgreSQL in autocommit, saving BEGIN and COMMIT."""
+        if self._connection is not None or self._executor is not None:
+            return await self.run(work)
+        assert self._async_engine is not None
+        async with self._async_engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            return await conn.run_sync(work)
+
     async def run(self, work: Callable[[Connection], T]) -> T:
         """Runs `work(conn)` in one transaction: committed if it returns, rolled back if it raises."""
         if self._connection is not None:

@@ -21,7 +21,7 @@ async def healthz(request: Request) -> Response:
 async def readyz(request: Request) -> Response:
     """The database answers."""
     try:
-        await services(request).db.run(lambda conn: conn.execute(text("SELECT 1")))
+        await services(request).db.read(lambda conn: conn.execute(text("SELECT 1")))
     except Exception as exc:
         return Json({"status": "unavailable", "database": type(exc).__name__}, status_code=503)
     return Json({"status": "ok"})
@@ -29,7 +29,7 @@ async def readyz(request: Request) -> Response:
 
 async def prometheus_metrics(request: Request) -> Response:
     app = services(request)
-    counts = await app.db.run(repository.count_by_status)
+    counts = await app.db.read(repository.count_by_status)
     text = metrics.render(counts, batches=app.intake.batches, items=app.intake.items)
     return Response(text, media_type="text/plain; version=0.0.4")
 
