@@ -758,6 +758,9 @@ def explain(filled: Filled, term: Term, args: argparse.Namespace) -> list[dict[s
         conn = await asyncpg.connect(f"{args.pg_server.rstrip('/')}/{args.pg_database}", timeout=30)
         try:
             for name, sql, params in statements:
+                if not sql.lstrip().upper().startswith("SELECT"):
+                    await conn.execute(sql, *params)  # settings such as SET plan_cache_mode
+                    continue
                 rows = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS) " + sql, *params)
                 plans.append(
                     {"statement": name, "sql": sql, "params": list(params), "plan": [r[0] for r in rows]}
