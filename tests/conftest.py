@@ -67,17 +67,22 @@ def postgres_url() -> str:
     return PG_URL
 
 
-@pytest.fixture(scope="session")
-def redis_url() -> str:
+def reset_redis(url: str, label: str = "Redis") -> str:
+    """Empties the Redis database at `url`; skips (or fails in CI) when it is unreachable."""
     import redis
 
     try:
-        client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+        client = redis.Redis.from_url(url, socket_connect_timeout=2)
         client.flushdb()
         client.close()
     except Exception as exc:
-        unavailable("Redis", exc)
-    return REDIS_URL
+        unavailable(label, exc)
+    return url
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    return reset_redis(REDIS_URL)
 
 
 @dataclass

@@ -28,10 +28,3 @@ def configure_logging(level: str = "INFO", *, json: bool | None = None) -> None:
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
         cache_logger_on_first_use=True,
     )
-
-
-def mask_phone(phone: str) -> str:
-    """Keeps the country prefix and the last two digits, enough to follow a case in the log."""
-    if len(phone) <= 4:
-        return "*" * len(phone)
-    return phone[:2] + "*" * (len(phone) - 4) + phone[-2:]

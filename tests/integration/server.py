@@ -21,7 +21,7 @@ import httpx
 from sqlalchemy import text
 
 from simrelay.storage.db import create_engine
-from tests.conftest import SECRET, unavailable
+from tests.conftest import SECRET, reset_redis, unavailable
 
 PG2_URL = os.environ.get(
     "SIMRELAY_TEST_DATABASE_URL2", "postgresql+asyncpg://postgres@127.0.0.1:5432/simrelay_test2"
@@ -296,12 +296,4 @@ def reset_postgres2() -> str:
 
 
 def reset_redis14() -> str:
-    import redis
-
-    try:
-        client = redis.Redis.from_url(REDIS14_URL, socket_connect_timeout=2)
-        client.flushdb()
-        client.close()
-    except Exception as exc:
-        unavailable("Redis (db 14)", exc)
-    return REDIS14_URL
+    return reset_redis(REDIS14_URL, "Redis (db 14)")

@@ -15,6 +15,13 @@ class Json(Response):
         return orjson.dumps(content)
 
 
+def page(items_key: str, items: list[Any], *, total: int, limit: int, page_number: int) -> Json:
+    """A GoSMS list answer: `{"pagination": {...}, items_key: [...]}`; offset is the page number."""
+    return Json(
+        {"pagination": {"total_records": total, "limit": limit, "offset": page_number}, items_key: items}
+    )
+
+
 NO_CONTENT = 204
 
 

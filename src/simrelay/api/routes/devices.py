@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
+from simrelay.api import responses
 from simrelay.api.body import paging, parse_model, read_body
 from simrelay.api.deps import Call, Permission
 from simrelay.api.endpoint import Endpoint
@@ -40,11 +41,8 @@ async def delete_device(call: Call) -> Response:
 async def list_devices(call: Call) -> Response:
     limit, page = paging(call.request)
     total, rows = await service.list_devices(call.app.db, account_id=call.account_id, limit=limit, page=page)
-    return Json(
-        {
-            "pagination": {"total_records": total, "limit": limit, "offset": page},
-            "device_list": [device_object(row) for row in rows],
-        }
+    return responses.page(
+        "device_list", [device_object(row) for row in rows], total=total, limit=limit, page_number=page
     )
 
 

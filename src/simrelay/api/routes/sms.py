@@ -5,6 +5,7 @@ from __future__ import annotations
 import orjson
 from starlette.responses import Response
 
+from simrelay.api import responses
 from simrelay.api.body import paging, parse_model, read_body
 from simrelay.api.deps import Call, Permission
 from simrelay.api.endpoint import Endpoint
@@ -67,11 +68,8 @@ async def list_sms(call: Call) -> Response:
     total, rows = await service.list_messages(
         call.app.db, account_id=call.account_id, limit=limit, page=page, query=search
     )
-    return Json(
-        {
-            "pagination": {"total_records": total, "limit": limit, "offset": page},
-            "sms_list": [message_object(row) for row in rows],
-        }
+    return responses.page(
+        "sms_list", [message_object(row) for row in rows], total=total, limit=limit, page_number=page
     )
 
 
