@@ -22,6 +22,7 @@ from simrelay.api.ratelimit import LocalRateLimiter, RateLimiter, RedisRateLimit
 from simrelay.api.routes import devices, ops, sms
 from simrelay.config import Settings
 from simrelay.log import configure_logging
+from simrelay.sms import repository
 from simrelay.sms import service as sms_service
 from simrelay.sms.intake import Intake
 from simrelay.storage.database import Database
@@ -54,12 +55,17 @@ def create_app(settings: Settings | None = None) -> Application:
         authenticator = Authenticator(db, secret_key=settings.resolved_secret_key())
         app.state.services = Services(settings, db, intake, authenticator, limiter, redis)
         housekeeping = asyncio.create_task(_housekeeping(app.state.services))
+        indexer = asyncio.create_task(_index_for_search(db)) if db.is_sqlite else None
         log.info("started", version=__version__)
         try:
             yield
         finally:
             housekeeping.cancel()
             await intake.stop()
+            if indexer is not None:
+                indexer.cancel()
+                with contextlib.suppress(Exception):
+                    await sms_service.index_for_search(db)
             with contextlib.suppress(Exception):
                 await authenticator.flush_last_used()
             if redis is not None:
@@ -93,6 +99,21 @@ class Application:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._asgi(scope, receive, send)
+
+
+SEARCH_INDEX_SECONDS = 0.25
+
+
+async def _index_for_search(db: Database) -> None:
+    """New SMS reach the SQLite full-text index within a fraction of a second (searches also
+    look at the queued rows, so nothing is missed meanwhile)."""
+    while True:
+        await asyncio.sleep(SEARCH_INDEX_SECONDS)
+        try:
+            while await sms_service.index_for_search(db) >= repository.INDEX_BATCH:
+                pass
+        except Exception:
+            log.exception("search_indexing_failed")
 
 
 async def _housekeeping(services: Services) -> None:

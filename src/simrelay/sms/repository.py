@@ -235,8 +235,14 @@ def _search_condition(
     live = messages.c.deleted_at.is_(None)
     if conn.dialect.name == "sqlite" and len(needle) >= FTS_MIN_LENGTH and not statuses:
         phrase = '"' + needle.replace('"', '""') + '"'
+        # Indexed rows through the trigram index, plus the few still queued for it (see
+        # index_queued_messages), so a message is found the moment its send returned.
         in_index = literal_column("messages.rowid").in_(
-            text("SELECT rowid FROM messages_fts WHERE messages_fts MATCH :phrase").bindparams(phrase=phrase)
+            text(
+                "SELECT rowid FROM messages_fts WHERE messages_fts MATCH :phrase "
+                "UNION ALL SELECT q.message_rowid FROM search_queue q "
+                "JOIN messages m ON m.rowid = q.message_rowid WHERE instr(m.search_text, :needle) > 0"
+            ).bindparams(phrase=phrase, needle=needle)
         )
         # For a few matches the unary + keeps SQLite from walking the account's index (every SMS
         # of a busy account) and checking each against the match list, instead of the other way
@@ -255,6 +261,31 @@ def _search_condition(
     if statuses:
         text_match = or_(text_match, messages.c.status.in_(statuses))
     return and_(messages.c.account_id == account_id, live, text_match)
+
+
+INDEX_BATCH = 5000
+
+
+def index_queued_messages(conn: Connection) -> int:
+    """SQLite: moves queued messages into the FTS5 index; returns how many.
+
+    Taking them off the queue first holds SQLite's write lock, so two workers never index
+    the same rows.
+    """
+    taken = conn.exec_driver_sql(
+        "DELETE FROM search_queue WHERE message_rowid IN "
+        "(SELECT message_rowid FROM search_queue ORDER BY message_rowid LIMIT ?) RETURNING message_rowid",
+        (INDEX_BATCH,),
+    ).all()
+    if not taken:
+        return 0
+    rowids = [row[0] for row in taken]
+    conn.exec_driver_sql(
+        "INSERT INTO messages_fts(rowid, search_text) SELECT rowid, search_text FROM messages "
+        f"WHERE rowid IN ({', '.join('?' * len(rowids))})",
+        tuple(rowids),
+    )
+    return len(rowids)
 
 
 def list_messages(

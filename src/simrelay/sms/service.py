@@ -77,6 +77,13 @@ async def forget_idempotency_keys(db: Database, *, older_than: float) -> None:
     await db.run(lambda conn: repository.purge_idempotency_keys(conn, before=before))
 
 
+async def index_for_search(db: Database) -> int:
+    """Brings the SQLite full-text index up to date (PostgreSQL maintains its own)."""
+    if not db.is_sqlite:
+        return 0
+    return await db.run(repository.index_queued_messages)
+
+
 async def get_message(db: Database, *, account_id: str, message_id: str) -> Row[Any]:
     row = await db.read(lambda conn: repository.get_message(conn, account_id, message_id))
     if row is None:
