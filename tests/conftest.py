@@ -40,7 +40,7 @@ def unavailable(what: str, error: BaseException) -> None:
     pytest.skip(reason + "; set SIMRELAY_TEST_DATABASE_URL / SIMRELAY_TEST_REDIS_URL")
 
 
-async def _reset_postgres(url: str) -> None:
+async def reset_postgres(url: str) -> None:
     engine = create_engine(url)
     try:
         async with engine.begin() as conn:
@@ -60,7 +60,7 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture(scope="session")
 def postgres_url() -> str:
     try:
-        asyncio.run(asyncio.wait_for(_reset_postgres(PG_URL), 10))
+        asyncio.run(asyncio.wait_for(reset_postgres(PG_URL), 10))
     except Exception as exc:
         unavailable("PostgreSQL", exc)
     upgrade_database(PG_URL)

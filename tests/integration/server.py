@@ -18,10 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import text
 
-from simrelay.storage.db import create_engine
-from tests.conftest import SECRET, reset_redis, unavailable
+from tests.conftest import SECRET, reset_postgres, reset_redis, unavailable
 
 PG2_URL = os.environ.get(
     "SIMRELAY_TEST_DATABASE_URL2", "postgresql+asyncpg://postgres@127.0.0.1:5432/simrelay_test2"
@@ -276,20 +274,10 @@ class Server:
         self.kill()
 
 
-async def _reset_postgres(url: str) -> None:
-    engine = create_engine(url)
-    try:
-        async with engine.begin() as conn:
-            await conn.execute(text("DROP SCHEMA public CASCADE"))
-            await conn.execute(text("CREATE SCHEMA public"))
-    finally:
-        await engine.dispose()
-
-
 def reset_postgres2() -> str:
     """An empty `simrelay_test2` for server processes (skips or fails like conftest if unreachable)."""
     try:
-        asyncio.run(asyncio.wait_for(_reset_postgres(PG2_URL), 10))
+        asyncio.run(asyncio.wait_for(reset_postgres(PG2_URL), 10))
     except Exception as exc:
         unavailable("PostgreSQL (simrelay_test2)", exc)
     return PG2_URL
