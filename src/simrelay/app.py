@@ -19,19 +19,21 @@ from simrelay.api.errors import EXCEPTION_HANDLERS
 from simrelay.api.middleware import RequestContext
 from simrelay.api.openapi import build_openapi
 from simrelay.api.ratelimit import LocalRateLimiter, RateLimiter, RedisRateLimiter
-from simrelay.api.routes import devices, ops, sms
+from simrelay.api.routes import device_link, devices, inbox, ops, sms
 from simrelay.config import Settings
+from simrelay.devices.dispatch import Dispatcher, Policy
 from simrelay.log import configure_logging
 from simrelay.sms import repository
 from simrelay.sms import service as sms_service
 from simrelay.sms.intake import Intake
 from simrelay.storage.database import Database
 from simrelay.storage.redis import create_redis
+from simrelay.storage.signals import create_signals
 
 log = structlog.get_logger(__name__)
 
 HOUSEKEEPING_SECONDS = 30.0
-API_ENDPOINTS = [*sms.ENDPOINTS, *devices.ENDPOINTS]
+API_ENDPOINTS = [*sms.ENDPOINTS, *devices.ENDPOINTS, *inbox.ENDPOINTS]
 
 
 def create_app(settings: Settings | None = None) -> Application:
@@ -50,10 +52,20 @@ def create_app(settings: Settings | None = None) -> Application:
                 if redis is not None
                 else LocalRateLimiter(settings.rate_limit)
             )
-        intake = Intake(db, idempotency_ttl=settings.idempotency_ttl_seconds)
+        signals = create_signals(db.url, redis)
+        await signals.start()
+        dispatcher = Dispatcher(db, signals, Policy.from_settings(settings))
+        dispatcher.start()
+        intake = Intake(
+            db,
+            idempotency_ttl=settings.idempotency_ttl_seconds,
+            on_stored=signals.work_arrived,
+        )
         intake.start()
         authenticator = Authenticator(db, secret_key=settings.resolved_secret_key())
-        app.state.services = Services(settings, db, intake, authenticator, limiter, redis)
+        app.state.services = Services(
+            settings, db, intake, authenticator, limiter, redis, dispatcher=dispatcher, signals=signals
+        )
         housekeeping = asyncio.create_task(_housekeeping(app.state.services))
         indexer = asyncio.create_task(_index_for_search(db)) if db.is_sqlite else None
         log.info("started", version=__version__)
@@ -62,6 +74,8 @@ def create_app(settings: Settings | None = None) -> Application:
         finally:
             housekeeping.cancel()
             await intake.stop()
+            await dispatcher.stop()
+            await signals.stop()
             if indexer is not None:
                 indexer.cancel()
                 with contextlib.suppress(Exception):
@@ -73,7 +87,9 @@ def create_app(settings: Settings | None = None) -> Application:
             await db.dispose()
             log.info("stopped")
 
-    web = Starlette(routes=list(ops.ROUTES), exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)
+    web = Starlette(
+        routes=[*ops.ROUTES, *device_link.ROUTES], exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan
+    )
     web.state.openapi = build_openapi(API_ENDPOINTS)
     return Application(web, access_log=settings.access_log)
 

@@ -46,6 +46,39 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
+    public_url: str = "http://127.0.0.1:8000"
+    """The server's address as devices reach it: what pairing QR codes carry."""
+
+    heartbeat_seconds: float = Field(default=30.0, gt=0)
+    """How often devices report; silent for three intervals closes the link."""
+
+    lease_seconds: float = Field(default=60.0, gt=0)
+    """How long a device holds an offered SMS before it is asked to drop it."""
+
+    lease_hard_seconds: float = Field(default=600.0, gt=0)
+    """After this, an SMS whose device never confirmed the drop goes back to status 0 anyway."""
+
+    max_attempts: int = Field(default=3, ge=1)
+    """Offers of one SMS before it ends in status 3."""
+
+    device_window: int = Field(default=8, ge=1)
+    """Offers a device may have outstanding (offered, not yet reported sent or failed)."""
+
+    dispatch_tick_seconds: float = Field(default=1.0, gt=0)
+    """Safety net: how often each node looks for work and expired leases without being woken."""
+
+    # Pacing defaults for new devices: Android itself allows an app 30 SMS per 30 minutes
+    # unless the user lifts it, and operators flag consumer SIMs that send in bursts, so a
+    # new device sends at most a few a minute with human-looking gaps.
+    send_interval_min: float = Field(default=5.0, ge=0)
+    """Seconds, at least, between two SMS from one SIM."""
+    send_interval_max: float = Field(default=15.0, ge=0)
+    """Seconds, at most; each gap is drawn between min and max."""
+    limit_per_minute: int = Field(default=4, ge=0)
+    limit_per_hour: int = Field(default=60, ge=0)
+    limit_per_day: int = Field(default=300, ge=0)
+    """SMS per SIM per minute, hour and (rolling) day; 0 turns a limit off."""
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url

@@ -5,8 +5,9 @@ import itertools
 from simrelay.sms.status import STATUS_TEXT, Status, can_move, statuses_matching
 
 
-def test_only_the_contract_moves_are_allowed() -> None:
-    allowed = {(0, 1), (1, 2), (1, 3), (2, 4), (2, 5), (1, 0)}
+def test_only_the_contract_moves_and_server_failures_are_allowed() -> None:
+    # (0, 3): expired, opted out or out of attempts before a device took it (issue 3).
+    allowed = {(0, 1), (1, 2), (1, 3), (2, 4), (2, 5), (1, 0), (0, 3)}
     for old, new in itertools.product(Status, Status):
         assert can_move(old, new) == ((int(old), int(new)) in allowed), (old, new)
 

@@ -6,14 +6,16 @@ from dataclasses import dataclass
 from enum import Enum
 
 from redis.asyncio import Redis
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 
 from simrelay.accounts.auth import Authenticator, Principal
 from simrelay.api.ratelimit import RateLimiter
 from simrelay.config import Settings
+from simrelay.devices.dispatch import Dispatcher
 from simrelay.errors import ApiError, ErrorCode
 from simrelay.sms.intake import Intake
 from simrelay.storage.database import Database
+from simrelay.storage.signals import Signals
 
 
 @dataclass
@@ -24,6 +26,8 @@ class Services:
     authenticator: Authenticator
     limiter: RateLimiter | None
     redis: Redis | None
+    dispatcher: Dispatcher
+    signals: Signals
 
 
 class Permission(Enum):
@@ -44,7 +48,7 @@ class Call:
         return self.principal.account_id
 
 
-def services(request: Request) -> Services:
+def services(request: HTTPConnection) -> Services:
     found: Services = request.app.state.services
     return found
 

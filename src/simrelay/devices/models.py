@@ -1,4 +1,4 @@
-"""Table: devices."""
+"""Tables: devices and the pairing codes that enrol them."""
 
 from __future__ import annotations
 
@@ -25,4 +25,26 @@ class Device(Base):
     to_sim: Mapped[int] = mapped_column(Integer, default=-2)
     sim_list: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     last_online_at: Mapped[float | None] = mapped_column(Double)
+    created_at: Mapped[float] = mapped_column(Double)
+    token_hash: Mapped[str | None] = mapped_column(String(64), index=True, unique=True)
+    """sha256 of the device token; None for a record that never paired."""
+    app_version: Mapped[str] = mapped_column(String(200), default="")
+    signal: Mapped[int] = mapped_column(Integer, default=-1)
+    """0..4 bars, -1 unknown."""
+    send_interval_min: Mapped[float] = mapped_column(Double, default=0.0)
+    send_interval_max: Mapped[float] = mapped_column(Double, default=0.0)
+    limit_per_minute: Mapped[int] = mapped_column(Integer, default=0)
+    limit_per_hour: Mapped[int] = mapped_column(Integer, default=0)
+    limit_per_day: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PairingCode(Base):
+    """A one-time code that enrols up to `uses_left` devices into an account until it expires."""
+
+    __tablename__ = "pairing_codes"
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    uses_left: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[float] = mapped_column(Double)
     created_at: Mapped[float] = mapped_column(Double)

@@ -50,3 +50,15 @@ def list_devices(
         select(devices).where(condition).order_by(devices.c.id.desc()).limit(limit).offset((page - 1) * limit)
     )
     return total, (conn.execute(query)).all()
+
+
+def update_device_by_id(conn: Connection, device_id: str, values: dict[str, Any]) -> None:
+    conn.execute(update(devices).where(devices.c.id == device_id).values(**values))
+
+
+def find_by_id(conn: Connection, device_id: str) -> Row[Any] | None:
+    return conn.execute(select(devices).where(devices.c.id == device_id)).first()
+
+
+def find_by_token_hash(conn: Connection, token_hash: str) -> Row[Any] | None:
+    return conn.execute(select(devices).where(devices.c.token_hash == token_hash)).first()

@@ -19,16 +19,61 @@ class DeviceIdRequest(Request):
     field_errors: ClassVar[dict[str, ErrorCode]] = {"device_id": ErrorCode.INVALID_DEVICE_ID}
 
 
+INTERVAL_MAX = 86400.0
+LIMIT_MAX = 1_000_000
+
+
+def check_interval(value: float | None) -> float | None:
+    if value is not None and not 0 <= value <= INTERVAL_MAX:
+        raise ValueError("seconds outside 0..86400")
+    return value
+
+
+def check_limit(value: int | None) -> int | None:
+    if value is not None and not 0 <= value <= LIMIT_MAX:
+        raise ValueError("limit outside 0..1000000")
+    return value
+
+
+Interval = Annotated[float | None, AfterValidator(check_interval)]
+Limit = Annotated[int | None, AfterValidator(check_limit)]
+PACING_FIELDS = (
+    "send_interval_min",
+    "send_interval_max",
+    "limit_per_minute",
+    "limit_per_hour",
+    "limit_per_day",
+)
+
+
 class EditDeviceRequest(Request):
     device_id: DeviceId
     is_active: bool | None = None
     to_sim: Annotated[int | None, AfterValidator(check_sim)] = None
     low_battery_alert: bool | None = None
+    send_interval_min: Interval = None
+    send_interval_max: Interval = None
+    limit_per_minute: Limit = None
+    limit_per_hour: Limit = None
+    limit_per_day: Limit = None
 
     field_errors: ClassVar[dict[str, ErrorCode]] = {
         "device_id": ErrorCode.INVALID_DEVICE_ID,
         "to_sim": ErrorCode.INVALID_SIM,
     }
+
+
+class DeviceSettingsOut(BaseModel):
+    device_id: str
+    send_interval_min: float
+    send_interval_max: float
+    limit_per_minute: int
+    limit_per_hour: int
+    limit_per_day: int
+
+
+def settings_object(row: Any) -> dict[str, Any]:
+    return {"device_id": row.id, **{name: getattr(row, name) for name in PACING_FIELDS}}
 
 
 class SimOut(BaseModel):

@@ -1,21 +1,25 @@
-"""Device record use cases: add, read, edit, delete, list."""
+"""Device use cases: pairing, and the records' add, read, edit, delete, list."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
-from sqlalchemy.engine import Row
+from sqlalchemy.engine import Connection, Row
 
-from simrelay.devices import repository
+from simrelay.devices import pairing, repository
+from simrelay.devices.pacing import Pacing
+from simrelay.devices.pairing import IssuedCode
 from simrelay.errors import ApiError, ErrorCode
 from simrelay.ids import new_object_id
 from simrelay.storage.database import Database
 
 
-async def add_device(db: Database, *, account_id: str, name: str = "", active: bool = False) -> str:
-    """A device record; a new device is inactive until activated."""
-    row: dict[str, Any] = {
+def _new_device(
+    *, account_id: str, name: str, active: bool, pacing: Pacing | None, token_hash: str | None = None
+) -> dict[str, Any]:
+    pacing = pacing or Pacing.defaults()
+    return {
         "id": new_object_id(),
         "account_id": account_id,
         "name": name,
@@ -28,9 +32,61 @@ async def add_device(db: Database, *, account_id: str, name: str = "", active: b
         "sim_list": [],
         "last_online_at": None,
         "created_at": time.time(),
+        "token_hash": token_hash,
+        "app_version": "",
+        "signal": -1,
+        "send_interval_min": pacing.interval_min,
+        "send_interval_max": pacing.interval_max,
+        "limit_per_minute": pacing.per_minute,
+        "limit_per_hour": pacing.per_hour,
+        "limit_per_day": pacing.per_day,
     }
+
+
+async def add_device(
+    db: Database, *, account_id: str, name: str = "", active: bool = False, pacing: Pacing | None = None
+) -> str:
+    """A device record (no token: it cannot connect); a new device is inactive until activated."""
+    row = _new_device(account_id=account_id, name=name, active=active, pacing=pacing)
     await db.run(lambda conn: repository.insert_device(conn, row))
     return str(row["id"])
+
+
+async def issue_pairing_code(db: Database, *, account_id: str, uses: int, server_url: str) -> IssuedCode:
+    return await db.run(lambda conn: pairing.issue_code(conn, account_id, uses=uses, server_url=server_url))
+
+
+async def pair_device(
+    db: Database, *, code: str, name: str, model: str, app_version: str, pacing: Pacing | None = None
+) -> tuple[str, str]:
+    """Trades a pairing code for a new, active device: (device id, device token).
+
+    Raises PairingError. Pairing activates: the account holder made the code for this.
+    """
+    token = pairing.new_device_token()
+
+    def work(conn: Connection) -> str:
+        account_id = pairing.redeem_code(conn, code, now=time.time())
+        row = _new_device(
+            account_id=account_id,
+            name=name or model or "phone",
+            active=True,
+            pacing=pacing,
+            token_hash=pairing.hash_secret(token),
+        )
+        row.update(model=model, app_version=app_version)
+        repository.insert_device(conn, row)
+        return str(row["id"])
+
+    return await db.run(work), token
+
+
+async def device_for_token(db: Database, token: str) -> Row[Any] | None:
+    """The device a token belongs to; None for an unknown (or deleted device's) token."""
+    if not token.startswith(pairing.TOKEN_PREFIX):
+        return None
+    token_hash = pairing.hash_secret(token)
+    return await db.read(lambda conn: repository.find_by_token_hash(conn, token_hash))
 
 
 async def get_device(db: Database, *, account_id: str, device_id: str) -> Row[Any]:
@@ -41,17 +97,21 @@ async def get_device(db: Database, *, account_id: str, device_id: str) -> Row[An
 
 
 async def edit_device(db: Database, *, account_id: str, device_id: str, changes: dict[str, Any]) -> None:
-    """Applies the given settings; fields left out stay as they are."""
-    if not changes:
-        await get_device(db, account_id=account_id, device_id=device_id)
-        return
-    found = await db.run(
-        lambda conn: repository.update_device(
-            conn, account_id=account_id, device_id=device_id, values=changes
-        )
-    )
-    if not found:
-        raise ApiError(ErrorCode.DEVICE_NOT_FOUND)
+    """Applies the given settings; fields left out stay as they are. A send interval whose
+    minimum would exceed its maximum is refused (2010) and nothing changes."""
+
+    def work(conn: Connection) -> None:
+        row = repository.get_device(conn, account_id=account_id, device_id=device_id)
+        if row is None:
+            raise ApiError(ErrorCode.DEVICE_NOT_FOUND)
+        low = changes.get("send_interval_min", row.send_interval_min)
+        high = changes.get("send_interval_max", row.send_interval_max)
+        if low > high:
+            raise ApiError(ErrorCode.INVALID_FIELD, field="send_interval_max")
+        if changes:
+            repository.update_device(conn, account_id=account_id, device_id=device_id, values=changes)
+
+    await db.run(work)
 
 
 async def delete_device(db: Database, *, account_id: str, device_id: str) -> None:

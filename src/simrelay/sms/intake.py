@@ -8,22 +8,18 @@ of one send stays one commit; throughput grows with concurrency.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import structlog
 from sqlalchemy.engine import Connection
 
 from simrelay.errors import ApiError, ErrorCode
 from simrelay.sms import repository
+from simrelay.storage.batch import BatchWriter
 from simrelay.storage.database import Database
-
-log = structlog.get_logger(__name__)
-
-MAX_BATCH = 512
 
 
 @dataclass(slots=True)
@@ -34,43 +30,39 @@ class Submission:
     body_hash: str = ""
 
 
-@dataclass(slots=True)
-class _Pending:
-    submission: Submission
-    future: asyncio.Future[str]
-
-
 def month_of(now: float) -> int:
     moment = time.gmtime(now)
     return moment.tm_year * 100 + moment.tm_mon
 
 
 class Intake:
-    def __init__(self, db: Database, *, idempotency_ttl: float) -> None:
-        self._db = db
+    def __init__(
+        self,
+        db: Database,
+        *,
+        idempotency_ttl: float,
+        on_stored: Callable[[str], None] | None = None,
+    ) -> None:
         self._ttl = idempotency_ttl
-        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
-        self._writers: list[asyncio.Task[None]] = []
+        self._writer: BatchWriter[Submission, str] = BatchWriter(db, self._store, name="sms-intake")
         self._inflight: set[tuple[str, str]] = set()
-        self.batches = 0
-        """Transactions committed (metrics: items / batches is the group-commit factor)."""
-        self.items = 0
+        self._on_stored = on_stored
+        """Told the account of each stored SMS: new work for its devices."""
+
+    @property
+    def batches(self) -> int:
+        return self._writer.batches
+
+    @property
+    def items(self) -> int:
+        return self._writer.items
 
     def start(self) -> None:
-        # One writer: parallel batches of one account would only queue on its counter rows
-        # (measured: slower on PostgreSQL, and SQLite has a single writer anyway).
-        self._writers = [asyncio.create_task(self._run(), name="sms-intake")]
+        self._writer.start()
 
     async def stop(self) -> None:
         """Stores what is queued, then stops: no accepted request is left unanswered."""
-        await self._queue.join()
-        for writer in self._writers:
-            writer.cancel()
-        for writer in self._writers:
-            try:
-                await writer
-            except asyncio.CancelledError:
-                pass
+        await self._writer.stop()
 
     async def submit(self, submission: Submission) -> str:
         """The stored message id (or the first one, for a repeated Idempotency-Key)."""
@@ -81,46 +73,13 @@ class Intake:
                 raise ApiError(ErrorCode.IDEMPOTENCY_IN_PROGRESS)
             self._inflight.add(inflight)
         try:
-            future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-            self._queue.put_nowait(_Pending(submission, future))
-            return await asyncio.shield(future)
+            message_id = await self._writer.submit(submission)
         finally:
             if inflight is not None:
                 self._inflight.discard(inflight)
-
-    async def _run(self) -> None:
-        while True:
-            batch = [await self._queue.get()]
-            while len(batch) < MAX_BATCH and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            try:
-                await self._commit(batch)
-            finally:
-                for _ in batch:
-                    self._queue.task_done()
-
-    async def _commit(self, batch: list[_Pending]) -> None:
-        try:
-            submissions = [pending.submission for pending in batch]
-            outcomes = await self._db.run(lambda conn: self._store(conn, submissions))
-        except Exception as exc:
-            if len(batch) > 1:
-                # Isolate the item that broke the batch; the others are stored on their own.
-                log.warning("intake_batch_failed", size=len(batch), error=repr(exc))
-                for pending in batch:
-                    await self._commit([pending])
-                return
-            log.exception("intake_store_failed")
-            outcomes = [exc]
-        self.batches += 1
-        self.items += len(batch)
-        for pending, outcome in zip(batch, outcomes, strict=True):
-            if pending.future.done():
-                continue
-            if isinstance(outcome, BaseException):
-                pending.future.set_exception(outcome)
-            else:
-                pending.future.set_result(outcome)
+        if self._on_stored is not None and message_id == submission.row["id"]:
+            self._on_stored(account_id)
+        return message_id
 
     def _store(self, conn: Connection, batch: list[Submission]) -> list[str | BaseException]:
         now = time.time()

@@ -1,8 +1,8 @@
-"""Tables: messages, monthly usage counters and idempotency keys."""
+"""Tables: messages, their status history, monthly usage counters and idempotency keys."""
 
 from __future__ import annotations
 
-from sqlalchemy import Double, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy import Boolean, Double, ForeignKey, Index, Integer, SmallInteger, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from simrelay.storage.db import Base
@@ -10,7 +10,30 @@ from simrelay.storage.db import Base
 
 class Message(Base):
     __tablename__ = "messages"
-    __table_args__ = (Index("ix_messages_account_id_id", "account_id", "id"),)
+    __table_args__ = (
+        Index("ix_messages_account_id_id", "account_id", "id"),
+        # Exactly the SMS a device could be offered now (or once `send_at` comes).
+        Index(
+            "ix_messages_offerable",
+            "account_id",
+            "id",
+            sqlite_where=text("status = 0 AND lease_device_id = '' AND deleted_at IS NULL"),
+            postgresql_where=text("status = 0 AND lease_device_id = '' AND deleted_at IS NULL"),
+        ),
+        Index(
+            "ix_messages_expiring",
+            "valid_until",
+            sqlite_where=text("status = 0 AND valid_until IS NOT NULL"),
+            postgresql_where=text("status = 0 AND valid_until IS NOT NULL"),
+        ),
+        Index(
+            "ix_messages_leased",
+            "lease_device_id",
+            "lease_expires",
+            sqlite_where=text("lease_device_id <> ''"),
+            postgresql_where=text("lease_device_id <> ''"),
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(24), primary_key=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
@@ -27,6 +50,44 @@ class Message(Base):
     search_text: Mapped[str] = mapped_column(Text)
     """casefold(message), a separator, the phone: what search matches (see sms/search.py)."""
     deleted_at: Mapped[float | None] = mapped_column(Double)
+    valid_until: Mapped[int | None] = mapped_column(Integer)
+    """Unix time; not sent by then → status 3, reason "expired"."""
+    send_at: Mapped[int | None] = mapped_column(Integer)
+    """Unix time; not offered to a device before."""
+    encoding: Mapped[str] = mapped_column(String(8), default="gsm7")
+    parts: Mapped[int] = mapped_column(SmallInteger, default=1)
+    """Computed on send; replaced by what the device reports in `sent`."""
+    part_states: Mapped[str] = mapped_column(String(255), default="")
+    """One character per part once delivery reports arrive: "." none yet, "D" delivered, "N" not."""
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    """Why it failed (status 3) or was taken back."""
+    attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
+    """Offers made so far."""
+    sim: Mapped[int | None] = mapped_column(Integer)
+    """The SIM slot of the current or last offer; None for the device's own default."""
+    lease_device_id: Mapped[str] = mapped_column(String(24), default="")
+    """The device holding the lease: offered (status 0) or taken (1); "" when none does."""
+    lease_until: Mapped[float | None] = mapped_column(Double)
+    """Past this, unreported, the device is asked to drop it."""
+    lease_expires: Mapped[float | None] = mapped_column(Double)
+    """Past this, the lease ends even without the device's confirmation."""
+    lease_drop: Mapped[bool] = mapped_column(Boolean, default=False)
+    """The device was asked to drop it and has not confirmed yet."""
+
+
+class MessageHistory(Base):
+    """Every status change of an SMS (creation, status 0, is implied by `time_create`)."""
+
+    __tablename__ = "message_history"
+    __table_args__ = (Index("ix_message_history_device_id_at", "device_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    message_id: Mapped[str] = mapped_column(String(24), index=True)
+    status: Mapped[int] = mapped_column(SmallInteger)
+    at: Mapped[float] = mapped_column(Double)
+    device_id: Mapped[str] = mapped_column(String(24), default="")
+    sim: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(200), default="")
 
 
 class MonthlyUsage(Base):

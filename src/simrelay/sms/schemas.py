@@ -14,6 +14,8 @@ from simrelay.sms.status import Status
 PHONE = re.compile(r"\+?([0-9]{3,30})")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 SIM_MAX = 2**31 - 1
+UNIX_TIME_MAX = 2**31 - 1
+"""Times are stored as database integers; later than 2038 is refused with 2010."""
 """The largest `to_sim` a database integer holds; larger is no SIM slot either (2008, not 1000)."""
 
 
@@ -56,6 +58,10 @@ class SendMessageRequest(Request):
     device_id: OptionalObjectId = None
     callback_id: OptionalObjectId = None
     to_sim: int | None = None
+    valid_until: int | None = None
+    """Unix time: not sent by then → status 3, reason "expired" (simrelay's own field)."""
+    send_at: int | None = None
+    """Unix time: not offered to a device before (simrelay's own field)."""
 
     field_errors: ClassVar[dict[str, ErrorCode]] = {
         "message": ErrorCode.INVALID_MESSAGE,
@@ -85,6 +91,13 @@ class SendMessageRequest(Request):
     @classmethod
     def _to_sim(cls, value: int | None) -> int | None:
         return check_sim(value)
+
+    @field_validator("valid_until", "send_at")
+    @classmethod
+    def _unix_time(cls, value: int | None) -> int | None:
+        if value is not None and not 0 <= value <= UNIX_TIME_MAX:
+            raise ValueError("not a unix time")
+        return value
 
 
 class MessageIdRequest(Request):
@@ -134,4 +147,45 @@ def message_object(row: Any) -> dict[str, Any]:
         "message_status": Status(row.status).text,
         "time_create": row.time_create,
         "to_sim": row.to_sim,
+    }
+
+
+class StatusChangeOut(BaseModel):
+    status: int
+    message_status: str
+    time: int
+    """Unix seconds."""
+    time_ms: int
+    """The same moment in milliseconds: several steps can share a second."""
+    device_id: str
+    sim: int | None
+    reason: str
+
+
+class MessageHistoryOut(BaseModel):
+    id: str
+    history: list[StatusChangeOut]
+
+
+def _change(status: int, at: float, device_id: str, sim: int | None, reason: str) -> dict[str, Any]:
+    return {
+        "status": status,
+        "message_status": Status(status).text,
+        "time": int(at),
+        "time_ms": int(at * 1000),
+        "device_id": device_id,
+        "sim": sim,
+        "reason": reason,
+    }
+
+
+def history_object(row: Any, changes: list[dict[str, Any]]) -> dict[str, Any]:
+    """Creation (status 0, from time_create) and then every recorded change."""
+    created = _change(int(Status.WAITING), row.time_create, row.requested_device_id, None, "")
+    return {
+        "id": row.id,
+        "history": [
+            created,
+            *(_change(c["status"], c["at"], c["device_id"], c["sim"], c["reason"]) for c in changes),
+        ],
     }

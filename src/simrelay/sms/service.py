@@ -12,7 +12,8 @@ from sqlalchemy.engine import Connection, Row
 from simrelay.devices import repository as devices
 from simrelay.errors import ApiError, ErrorCode
 from simrelay.ids import new_object_id
-from simrelay.sms import repository, search
+from simrelay.sms import history, leases, repository, search
+from simrelay.sms.encoding import encoding_of
 from simrelay.sms.intake import Intake, Submission
 from simrelay.sms.schemas import SendMessageRequest
 from simrelay.sms.status import Status
@@ -32,6 +33,7 @@ async def send_message(
     """Stores a new SMS in status 0 and returns its id once it is durably committed."""
     if request.device_id or request.callback_id:
         await db.read(lambda conn: _check_targets(conn, request, account_id))
+    encoding = encoding_of(request.message)
     row: dict[str, Any] = {
         "id": new_object_id(),
         "account_id": account_id,
@@ -45,6 +47,18 @@ async def send_message(
         "time_create": int(time.time()),
         "search_text": search.search_text(request.message, request.phone_number),
         "deleted_at": None,
+        "valid_until": request.valid_until,
+        "send_at": request.send_at,
+        "encoding": encoding.name,
+        "parts": encoding.parts,
+        "part_states": "",
+        "reason": "",
+        "attempts": 0,
+        "sim": None,
+        "lease_device_id": "",
+        "lease_until": None,
+        "lease_expires": None,
+        "lease_drop": False,
     }
     submission = Submission(
         row,
@@ -91,11 +105,35 @@ async def get_message(db: Database, *, account_id: str, message_id: str) -> Row[
     return row
 
 
-async def delete_message(db: Database, *, account_id: str, message_id: str) -> None:
-    """Hides the SMS from the API; one still waiting is never offered to a device."""
+async def delete_message(db: Database, *, account_id: str, message_id: str) -> str:
+    """Hides the SMS from the API; one still waiting is never offered to a device. Returns the
+    device holding it ("" if none), which has been asked to drop it and must be told."""
     now = time.time()
-    if not await db.run(lambda conn: repository.mark_deleted(conn, account_id, message_id, now=now)):
+
+    def work(conn: Connection) -> str | None:
+        if not repository.mark_deleted(conn, account_id, message_id, now=now):
+            return None
+        return leases.request_drop(conn, message_id)
+
+    holder = await db.run(work)
+    if holder is None:
         raise ApiError(ErrorCode.MESSAGE_NOT_FOUND)
+    return holder
+
+
+async def message_history(
+    db: Database, *, account_id: str, message_id: str
+) -> tuple[Row[Any], list[dict[str, Any]]]:
+    """The SMS and its status changes, oldest first."""
+
+    def work(conn: Connection) -> tuple[Row[Any] | None, list[dict[str, Any]]]:
+        row = repository.get_message(conn, account_id, message_id)
+        return row, history.changes_of(conn, message_id) if row is not None else []
+
+    row, changes = await db.read(work)
+    if row is None:
+        raise ApiError(ErrorCode.MESSAGE_NOT_FOUND)
+    return row, changes
 
 
 async def list_messages(

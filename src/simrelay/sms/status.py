@@ -42,6 +42,10 @@ ALLOWED_MOVES: frozenset[tuple[Status, Status]] = frozenset(
         (Status.SENT, Status.NOT_DELIVERED),
         # Only when a lease expires unreported: the message is offered again.
         (Status.TAKEN, Status.WAITING),
+        # The server's own verdicts, before any device had it: expired (`valid_until`), the
+        # number opted out, or every attempt used up. Not in the GoSMS table, which knows no
+        # such causes; status 3 is the one the contract names for "could not be sent".
+        (Status.WAITING, Status.SEND_FAILED),
     }
 )
 

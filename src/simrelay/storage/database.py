@@ -15,9 +15,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -26,6 +27,7 @@ from simrelay.storage.db import create_engine, install_sqlite_pragmas, is_sqlite
 T = TypeVar("T")
 
 SQLITE_THREADS = 4
+READ_ONLY = {"simrelay_read_only": True}
 
 
 class Database:
@@ -62,8 +64,11 @@ class Database:
 
     async def read(self, work: Callable[[Connection], T]) -> T:
         """Runs read-only `work(conn)`; on PostgreSQL in autocommit, saving BEGIN and COMMIT."""
-        if self._connection is not None or self._executor is not None:
+        if self._connection is not None:
             return await self.run(work)
+        if self._executor is not None:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._executor, self._run_here, work, READ_ONLY)
         assert self._async_engine is not None
         async with self._async_engine.connect() as conn:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
@@ -80,10 +85,13 @@ class Database:
         async with self._async_engine.begin() as conn:
             return await conn.run_sync(work)
 
-    def _run_here(self, work: Callable[[Connection], T]) -> T:
+    def _run_here(self, work: Callable[[Connection], T], options: dict[str, bool] | None = None) -> T:
         assert self._sync_engine is not None
-        with self._sync_engine.begin() as conn:
-            return work(conn)
+        with self._sync_engine.connect() as conn:
+            if options:
+                conn = conn.execution_options(**options)
+            with conn.begin():
+                return work(conn)
 
     async def dispose(self) -> None:
         if self._executor is not None:
@@ -100,4 +108,19 @@ def _sqlite_engine(url: str, *, synchronous: str) -> Engine:
         sync_url, pool_size=SQLITE_THREADS + 1, max_overflow=4, connect_args={"check_same_thread": False}
     )
     install_sqlite_pragmas(engine, synchronous=synchronous)
+
+    # pysqlite opens a transaction only at the first write, so a transaction's reads are not
+    # isolated from other writers, and read-then-write work (a report checking the lease it
+    # updates) could act on a stale row. Driver autocommit plus our own BEGIN fixes that:
+    # IMMEDIATE takes the write lock up front for work that may write; reads use a plain
+    # BEGIN for a consistent snapshot without blocking writers.
+    @event.listens_for(engine, "connect")
+    def _driver_autocommit(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        read_only = conn.get_execution_options().get("simrelay_read_only")
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
     return engine

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from simrelay.accounts import tokens
 from simrelay.devices.models import Device
 from simrelay.ids import new_object_id
-from simrelay.sms.intake import Intake
+from simrelay.storage.batch import BatchWriter
 from tests.conftest import SECRET, running_client
 from tests.factories import make_caller, make_webhook
 from tests.integration.api.helpers import (
@@ -318,14 +318,14 @@ async def test_idempotency_key_still_in_flight_is_1014(
 ) -> None:
     caller = await make_caller(engine)
     entered, release = asyncio.Event(), asyncio.Event()
-    original = Intake._commit
+    original = BatchWriter._commit
 
     async def held_commit(self, batch):
         entered.set()
         await release.wait()
         await original(self, batch)
 
-    monkeypatch.setattr(Intake, "_commit", held_commit)
+    monkeypatch.setattr(BatchWriter, "_commit", held_commit)
     key = {"Idempotency-Key": "slow-1"}
     first = asyncio.create_task(send(client, caller, headers=key))
     await asyncio.wait_for(entered.wait(), 10)

@@ -10,7 +10,15 @@ from simrelay.api.deps import Call, Permission
 from simrelay.api.endpoint import Endpoint
 from simrelay.api.responses import Json, no_content
 from simrelay.devices import service
-from simrelay.devices.schemas import DeviceIdRequest, DeviceList, DeviceOut, EditDeviceRequest, device_object
+from simrelay.devices.schemas import (
+    DeviceIdRequest,
+    DeviceList,
+    DeviceOut,
+    DeviceSettingsOut,
+    EditDeviceRequest,
+    device_object,
+    settings_object,
+)
 from simrelay.errors import ErrorCode as E
 
 
@@ -28,13 +36,22 @@ async def edit_device(call: Call) -> Response:
     await service.edit_device(
         call.app.db, account_id=call.account_id, device_id=body.device_id, changes=changes
     )
+    call.app.signals.device_changed(body.device_id)
     return no_content()
+
+
+async def device_settings(call: Call) -> Response:
+    raw = await read_body(call.request, limit=call.app.settings.max_body_bytes)
+    body = parse_model(raw, DeviceIdRequest)
+    row = await service.get_device(call.app.db, account_id=call.account_id, device_id=body.device_id)
+    return Json(settings_object(row))
 
 
 async def delete_device(call: Call) -> Response:
     raw = await read_body(call.request, limit=call.app.settings.max_body_bytes)
     body = parse_model(raw, DeviceIdRequest)
     await service.delete_device(call.app.db, account_id=call.account_id, device_id=body.device_id)
+    call.app.signals.device_changed(body.device_id)
     return no_content()
 
 
@@ -68,6 +85,17 @@ ENDPOINTS = [
         body=EditDeviceRequest,
         status=204,
         errors=(E.INVALID_DEVICE_ID, E.INVALID_SIM, E.INVALID_FIELD, E.DEVICE_NOT_FOUND),
+    ),
+    Endpoint(
+        "POST",
+        "/devices/settings",
+        device_settings,
+        name="devices-settings",
+        permission=Permission.READ,
+        summary="A device's pacing settings (simrelay's own endpoint)",
+        body=DeviceIdRequest,
+        response=DeviceSettingsOut,
+        errors=(E.INVALID_DEVICE_ID, E.DEVICE_NOT_FOUND),
     ),
     Endpoint(
         "POST",

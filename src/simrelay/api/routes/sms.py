@@ -14,11 +14,13 @@ from simrelay.errors import ApiError
 from simrelay.errors import ErrorCode as E
 from simrelay.sms import service
 from simrelay.sms.schemas import (
+    MessageHistoryOut,
     MessageIdRequest,
     MessageList,
     MessageOut,
     SendMessageRequest,
     SendMessageResponse,
+    history_object,
     message_object,
 )
 
@@ -58,8 +60,17 @@ async def delete_sms(call: Call) -> Response:
         # Some proxies drop DELETE bodies, so the id may come in the query string.
         raw = orjson.dumps({"id": query_id})
     body = parse_model(raw, MessageIdRequest)
-    await service.delete_message(call.app.db, account_id=call.account_id, message_id=body.id)
+    holder = await service.delete_message(call.app.db, account_id=call.account_id, message_id=body.id)
+    if holder:
+        call.app.signals.device_changed(holder)
     return no_content()
+
+
+async def sms_history(call: Call) -> Response:
+    raw = await read_body(call.request, limit=call.app.settings.max_body_bytes)
+    body = parse_model(raw, MessageIdRequest)
+    row, changes = await service.message_history(call.app.db, account_id=call.account_id, message_id=body.id)
+    return Json(history_object(row, changes))
 
 
 async def list_sms(call: Call) -> Response:
@@ -120,6 +131,17 @@ ENDPOINTS = [
         body_required=False,
         query=(("id", "string", False),),
         status=204,
+        errors=(E.INVALID_ID, E.MESSAGE_NOT_FOUND),
+    ),
+    Endpoint(
+        "POST",
+        "/sms/history",
+        sms_history,
+        name="sms-history",
+        permission=Permission.READ,
+        summary="Every status change of one SMS, oldest first (simrelay's own endpoint)",
+        body=MessageIdRequest,
+        response=MessageHistoryOut,
         errors=(E.INVALID_ID, E.MESSAGE_NOT_FOUND),
     ),
     Endpoint(

@@ -1,0 +1,474 @@
+"""Dispatch: which connected device gets which waiting SMS, and when.
+
+Each server node keeps the sessions of the devices connected to it and offers them work:
+the moment an SMS is accepted (a signal, from this node or another), when a device frees a
+slot or a SIM's pacing gap ends, and on a timer as a safety net. Every offer is a lease
+granted in a transaction that holds the rows (sms/leases.py), so two nodes never lease one
+SMS. The same timer asks devices to drop leases they sat on too long, and takes back, after
+the hard timeout, leases of devices that vanished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from sqlalchemy.engine import Connection
+
+from simrelay.config import Settings
+from simrelay.devices import repository
+from simrelay.devices.health import Candidate, rank
+from simrelay.devices.protocol import Hello
+from simrelay.devices.reporting import ReportWriter
+from simrelay.devices.session import (
+    CLOSE_GOING_AWAY,
+    CLOSE_REPLACED,
+    CLOSE_UNAUTHORIZED,
+    DeviceSession,
+    device_status,
+)
+from simrelay.ids import is_object_id
+from simrelay.inbox import repository as optouts
+from simrelay.sms import history, leases
+from simrelay.storage.database import Database
+from simrelay.storage.signals import Signals
+
+log = structlog.get_logger(__name__)
+
+OFFER_QUERY_MAX = 1000
+KNOWN_SLOTS = 4
+"""SIM slots whose pacing is looked at even if a device did not report them."""
+SWEEP_EVERY_TICKS = 5
+"""Hard-timeout and `valid_until` sweeps run every this many ticks."""
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    lease_seconds: float = 60.0
+    lease_hard_seconds: float = 600.0
+    max_attempts: int = 3
+    window: int = 8
+    heartbeat_seconds: float = 30.0
+    tick_seconds: float = 1.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Policy:
+        return cls(
+            lease_seconds=settings.lease_seconds,
+            lease_hard_seconds=max(settings.lease_hard_seconds, settings.lease_seconds),
+            max_attempts=settings.max_attempts,
+            window=settings.device_window,
+            heartbeat_seconds=settings.heartbeat_seconds,
+            tick_seconds=settings.dispatch_tick_seconds,
+        )
+
+
+@dataclass(slots=True)
+class _Slot:
+    """A session as one assignment round sees it: a snapshot, safe to use off the event loop."""
+
+    session: DeviceSession
+    free: int
+    ready: dict[int | None, float]
+    paced: bool
+    resting: bool
+    candidate: Candidate
+
+
+class Dispatcher:
+    def __init__(
+        self, db: Database, signals: Signals, policy: Policy, *, rng: random.Random | None = None
+    ) -> None:
+        self.db = db
+        self.policy = policy
+        self.reports = ReportWriter(db, max_attempts=policy.max_attempts)
+        self._signals = signals
+        self._rng = rng or random.Random()
+        self._sessions: dict[str, DeviceSession] = {}
+        self._by_account: dict[str, set[str]] = {}
+        self._dirty: set[str] = set()
+        self._wake = asyncio.Event()
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        signals.subscribe(on_work=self.wake, on_device=self._device_changed)
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.reports.start()
+        self._tasks = [
+            asyncio.create_task(self._assign_loop(), name="dispatch"),
+            asyncio.create_task(self._tick_loop(), name="dispatch-tick"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for timer in self._timers.values():
+            timer.cancel()
+        for session in list(self._sessions.values()):
+            session.close(CLOSE_GOING_AWAY)
+        await self.reports.stop()
+
+    @property
+    def connected(self) -> int:
+        return len(self._sessions)
+
+    # --- sessions --------------------------------------------------------------------------
+
+    async def attach(self, session: DeviceSession, hello: Hello) -> None:
+        """Registers a connected device, resumes its leases and makes it available for work."""
+        old = self._sessions.get(session.device_id)
+        if old is not None:
+            old.close(CLOSE_REPLACED)
+        self._sessions[session.device_id] = session
+        self._by_account.setdefault(session.account_id, set()).add(session.device_id)
+        now = time.time()
+        values = device_status(hello)
+        if hello.app_version is not None:
+            values["app_version"] = hello.app_version
+        if hello.model is not None:
+            values["model"] = hello.model
+        await self.reports.update_device(session.device_id, values)
+        held = {message_id.lower() for message_id in hello.held}
+        since = now - 86400.0
+        spent, held_rows = await self.db.run(
+            lambda conn: (
+                history.takes_since(conn, session.device_id, since=since),
+                leases.leases_of(conn, session.device_id),
+            )
+        )
+        for sim, at in spent:
+            session.pacer.record(sim, at)
+        session.send(
+            {
+                "type": "welcome",
+                "protocol": 1,
+                "device_id": session.device_id,
+                "server_time": now,
+                "heartbeat_seconds": self.policy.heartbeat_seconds,
+                "lease_seconds": self.policy.lease_seconds,
+            }
+        )
+        await self._resume(session, held, held_rows, now=now)
+        session.ready = True
+        log.info("device_connected", device_id=session.device_id, held=len(held), leases=len(held_rows))
+        self.wake(session.account_id)
+
+    async def _resume(
+        self, session: DeviceSession, held: set[str], rows: Sequence[Any], *, now: float
+    ) -> None:
+        leased = {row.id for row in rows}
+        for message_id in held - leased:
+            if is_object_id(message_id):
+                session.drop(message_id, "not_held")
+        again: list[Any] = []
+        released: list[Any] = []
+        for row in rows:
+            if row.id in held:
+                session.outstanding.add(row.id)
+                if row.lease_drop:
+                    session.drop(row.id, _drop_reason(row), attempt=row.attempts)
+            elif row.lease_drop or row.deleted_at is not None:
+                released.append(row)  # the device does not have it: the drop is as good as confirmed
+            else:
+                again.append(row)
+        until, expires = now + self.policy.lease_seconds, now + self.policy.lease_hard_seconds
+
+        def work(conn: Connection) -> None:
+            for row in released:
+                leases.release_lease(
+                    conn, row, now=now, max_attempts=self.policy.max_attempts, why="lease expired"
+                )
+            leases.renew_leases(
+                conn, [row.id for row in again], device_id=session.device_id, until=until, expires=expires
+            )
+
+        if released or again:
+            await self.db.run(work)
+        for row in again:
+            session.offer(self._offer_frame(row, sim=row.sim, attempt=row.attempts, now=now))
+
+    async def detach(self, session: DeviceSession) -> None:
+        if self._sessions.get(session.device_id) is session:
+            del self._sessions[session.device_id]
+            devices = self._by_account.get(session.account_id)
+            if devices is not None:
+                devices.discard(session.device_id)
+                if not devices:
+                    del self._by_account[session.account_id]
+            with contextlib.suppress(Exception):
+                await self.reports.update_device(session.device_id, {"last_online_at": time.time()})
+            log.info("device_disconnected", device_id=session.device_id, outstanding=len(session.outstanding))
+
+    def _device_changed(self, device_id: str) -> None:
+        session = self._sessions.get(device_id)
+        if session is not None:
+            asyncio.get_running_loop().create_task(self._refresh(session))
+
+    async def _refresh(self, session: DeviceSession) -> None:
+        """Reloads a device's settings and sends the drops asked of it (delete, edit, deletion)."""
+        try:
+            device, rows = await self.db.read(
+                lambda conn: (
+                    repository.find_by_id(conn, session.device_id),
+                    leases.leases_of(conn, session.device_id),
+                )
+            )
+        except Exception:
+            log.exception("device_refresh_failed", device_id=session.device_id)
+            return
+        if device is None:
+            session.close(CLOSE_UNAUTHORIZED)
+            return
+        session.load(device)
+        for row in rows:
+            if row.lease_drop:
+                session.drop(row.id, _drop_reason(row), attempt=row.attempts)
+        self.wake(session.account_id)
+
+    # --- assignment ------------------------------------------------------------------------
+
+    def wake(self, account_id: str) -> None:
+        """Something changed for this account: look for work for its devices here."""
+        if account_id in self._by_account:
+            self._dirty.add(account_id)
+            self._wake.set()
+
+    async def _assign_loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            dirty, self._dirty = self._dirty, set()
+            for account_id in dirty:
+                try:
+                    await self._assign(account_id)
+                except Exception:
+                    log.exception("dispatch_failed", account_id=account_id)
+
+    async def _assign(self, account_id: str) -> None:
+        now = time.time()
+        slots = self._slots(account_id, now)
+        capacity = sum(slot.free for slot in slots)
+        if not capacity:
+            return
+        device_ids = [slot.session.device_id for slot in slots]
+        limit = min(capacity * 2, OFFER_QUERY_MAX)
+        planned, more, next_ready = await self.db.run(
+            lambda conn: self._plan(conn, account_id, slots, device_ids, limit=limit, now=now)
+        )
+        for slot, frame in planned:
+            slot.session.pacer.record(frame["sim"], now)
+            slot.session.offer(frame)
+        if more:
+            self.wake(account_id)
+        elif next_ready is not None:
+            self._wake_at(account_id, next_ready)
+
+    def _slots(self, account_id: str, now: float) -> list[_Slot]:
+        slots = []
+        for device_id in self._by_account.get(account_id, ()):
+            session = self._sessions[device_id]
+            free = session.free_slots()
+            if not session.ready or not session.is_active or free <= 0:
+                continue
+            # Every SIM an SMS could ask for; the round runs off the event loop, so budgets are
+            # read here, not there.
+            sims: set[int | None] = {None, *session.sim_slots, *range(KNOWN_SLOTS)}
+            if session.default_sim >= 0:
+                sims.add(session.default_sim)
+            ready = {sim: session.pacer.ready_at(sim, now) for sim in sims}
+            candidate = Candidate(
+                device_id=device_id,
+                failure_rate=session.health.failure_rate,
+                outstanding=len(session.outstanding),
+                ready_at=min(ready.values()),
+                battery=session.battery,
+                charging=session.charging,
+            )
+            slots.append(
+                _Slot(
+                    session,
+                    free,
+                    ready,
+                    not session.pacer.pacing.is_off,
+                    session.health.is_resting(now),
+                    candidate,
+                )
+            )
+        slots.sort(key=lambda slot: rank(slot.candidate, now))
+        return slots
+
+    def _plan(
+        self,
+        conn: Connection,
+        account_id: str,
+        slots: list[_Slot],
+        device_ids: list[str],
+        *,
+        limit: int,
+        now: float,
+    ) -> tuple[list[tuple[_Slot, dict[str, Any]]], bool, float | None]:
+        """Runs in the database's transaction: chooses a device and SIM for each offerable SMS,
+        fails the expired and opted-out ones, and grants the leases. Returns the offers to
+        send, whether more SMS may be waiting, and when a paced SIM is next ready."""
+        rows = leases.find_offerable(conn, account_id, device_ids=device_ids, now=now, limit=limit)
+        if not rows:
+            return [], False, None
+        opted_out = optouts.opted_out_numbers(conn, account_id, {row.phone_number for row in rows})
+        failures: list[tuple[str, str]] = []
+        grants: list[leases.Grant] = []
+        planned: list[tuple[_Slot, dict[str, Any]]] = []
+        next_ready: float | None = None
+        for row in rows:
+            if row.valid_until is not None and row.valid_until <= now:
+                failures.append((row.id, leases.EXPIRED))
+                continue
+            if row.phone_number in opted_out:
+                failures.append((row.id, leases.OPTED_OUT))
+                continue
+            choice, ready = self._choose(row, slots, now)
+            if choice is None:
+                if ready is not None:
+                    next_ready = ready if next_ready is None else min(next_ready, ready)
+                continue
+            slot, sim = choice
+            slot.free -= 1
+            if slot.paced:
+                # One SMS per SIM per round: the next gap is drawn when the offer is recorded.
+                slot.ready[sim] = float("inf")
+            grants.append(
+                leases.Grant(
+                    message_id=row.id,
+                    device_id=slot.session.device_id,
+                    sim=sim,
+                    lease_until=now + self._lease_seconds(row, now),
+                    lease_expires=now + self.policy.lease_hard_seconds,
+                )
+            )
+            planned.append((slot, self._offer_frame(row, sim=sim, attempt=row.attempts + 1, now=now)))
+        leases.fail_waiting(conn, failures, now=now)
+        leases.grant_leases(conn, grants)
+        # Look again at once only if this round got somewhere: else wait for a wake-up.
+        more = len(rows) >= limit and bool(grants or failures)
+        return planned, more, next_ready
+
+    def _choose(
+        self, row: Any, slots: list[_Slot], now: float
+    ) -> tuple[tuple[_Slot, int | None] | None, float | None]:
+        """The best slot and SIM for this SMS; else None and when a paced SIM is next ready."""
+        next_ready: float | None = None
+        for slot in slots:
+            pinned = row.requested_device_id == slot.session.device_id
+            if row.requested_device_id and not pinned:
+                continue
+            if slot.free <= 0 or (slot.resting and not pinned):
+                continue
+            sims = self._sims_for(row, slot)
+            ready_now = [sim for sim in sims if slot.ready.get(sim, now) <= now]
+            if ready_now:
+                return (slot, self._rng.choice(ready_now)), None
+            for sim in sims:
+                ready = slot.ready.get(sim, now)
+                if ready != float("inf"):
+                    next_ready = ready if next_ready is None else min(next_ready, ready)
+        return None, next_ready
+
+    @staticmethod
+    def _sims_for(row: Any, slot: _Slot) -> list[int | None]:
+        """The SIM slots this SMS may go out on from this device (None: the device's default)."""
+        session = slot.session
+        wanted = row.to_sim if row.to_sim is not None and row.to_sim != -2 else session.default_sim
+        if wanted == -1:
+            return list(session.sim_slots) or [None]
+        if wanted >= 0:
+            return [wanted] if not session.sim_slots or wanted in session.sim_slots else []
+        return [None]
+
+    def _lease_seconds(self, row: Any, now: float) -> float:
+        if row.valid_until is None:
+            return self.policy.lease_seconds
+        return max(0.0, min(self.policy.lease_seconds, float(row.valid_until) - now))
+
+    def _offer_frame(self, row: Any, *, sim: int | None, attempt: int, now: float) -> dict[str, Any]:
+        return {
+            "type": "offer",
+            "id": row.id,
+            "phone_number": row.phone_number,
+            "message": row.message,
+            "sim": sim,
+            "encoding": row.encoding,
+            "parts": row.parts,
+            "lease_seconds": round(self._lease_seconds(row, now), 3),
+            "attempt": max(attempt, 1),
+        }
+
+    def _wake_at(self, account_id: str, when: float) -> None:
+        timer = self._timers.get(account_id)
+        if timer is not None and not timer.cancelled() and timer.when() <= when:
+            return
+        if timer is not None:
+            timer.cancel()
+        loop = asyncio.get_running_loop()
+        delay = max(0.0, when - time.time())
+        self._timers[account_id] = loop.call_at(loop.time() + delay, self.wake, account_id)
+
+    # --- the timer -------------------------------------------------------------------------
+
+    async def _tick_loop(self) -> None:
+        ticks = 0
+        while True:
+            await asyncio.sleep(self.policy.tick_seconds)
+            ticks += 1
+            try:
+                await self._tick(sweep=ticks % SWEEP_EVERY_TICKS == 0)
+            except Exception:
+                log.exception("dispatch_tick_failed")
+
+    async def _tick(self, *, sweep: bool) -> None:
+        now = time.time()
+        local = list(self._sessions)
+        overdue = (
+            await self.db.run(lambda conn: leases.request_overdue_drops(conn, local, now=now))
+            if local
+            else []
+        )
+        for message_id, device_id, attempt in overdue:
+            session = self._sessions.get(device_id)
+            if session is not None:
+                session.drop(message_id, "lease_expired", attempt=attempt)
+        if sweep:
+            await self.sweep(now=now)
+        for account_id in list(self._by_account):
+            self.wake(account_id)
+
+    async def sweep(self, *, now: float) -> None:
+        """Takes back leases past their hard timeout, and ends expired waiting SMS."""
+
+        def work(conn: Connection) -> list[Any]:
+            lapsed = leases.find_lapsed(conn, now=now)
+            for row in lapsed:
+                leases.release_lease(
+                    conn, row, now=now, max_attempts=self.policy.max_attempts, why="lease lapsed"
+                )
+            leases.expire_waiting(conn, now=now)
+            return list(lapsed)
+
+        for row in await self.db.run(work):
+            log.warning("lease_lapsed", message_id=row.id, device_id=row.lease_device_id)
+            session = self._sessions.get(row.lease_device_id)
+            if session is not None:
+                session.outstanding.discard(row.id)
+
+
+def _drop_reason(row: Any) -> str:
+    return "deleted" if row.deleted_at is not None else "lease_expired"

@@ -1,0 +1,127 @@
+"""Pacing: how fast one SIM may send, so that operators do not flag it.
+
+Each SIM of a device keeps its own budget: a random gap between two SMS (drawn between the
+device's min and max interval) and limits per rolling minute, hour and day. The server
+enforces them by timing its offers; a device never has to.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from simrelay.config import Settings
+
+MINUTE, HOUR, DAY = 60.0, 3600.0, 86400.0
+
+
+@dataclass(frozen=True, slots=True)
+class Pacing:
+    interval_min: float = 0.0
+    interval_max: float = 0.0
+    per_minute: int = 0
+    per_hour: int = 0
+    per_day: int = 0
+    """0 turns a limit (or, for both intervals, the gap) off."""
+
+    @property
+    def is_off(self) -> bool:
+        return not (self.interval_max or self.per_minute or self.per_hour or self.per_day)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Pacing:
+        """The defaults for new devices."""
+        return cls(
+            interval_min=settings.send_interval_min,
+            interval_max=settings.send_interval_max,
+            per_minute=settings.limit_per_minute,
+            per_hour=settings.limit_per_hour,
+            per_day=settings.limit_per_day,
+        )
+
+    @classmethod
+    def defaults(cls) -> Pacing:
+        """The built-in defaults, where no settings are at hand (tests, tools)."""
+        return cls.from_settings(Settings.model_construct())
+
+    @classmethod
+    def of(cls, device: object) -> Pacing:
+        """From a devices row."""
+        return cls(
+            interval_min=float(getattr(device, "send_interval_min", 0.0)),
+            interval_max=float(getattr(device, "send_interval_max", 0.0)),
+            per_minute=int(getattr(device, "limit_per_minute", 0)),
+            per_hour=int(getattr(device, "limit_per_hour", 0)),
+            per_day=int(getattr(device, "limit_per_day", 0)),
+        )
+
+
+class SimBudget:
+    def __init__(self, pacing: Pacing, rng: random.Random) -> None:
+        self._pacing = pacing
+        self._rng = rng
+        self._sends: deque[float] = deque()
+        self._next_gap_ends = 0.0
+
+    def record(self, at: float) -> None:
+        self._sends.append(at)
+        low, high = self._pacing.interval_min, max(self._pacing.interval_min, self._pacing.interval_max)
+        gap = self._rng.uniform(low, high) if high > 0 else 0.0
+        self._next_gap_ends = max(self._next_gap_ends, at + gap)
+
+    def ready_at(self, now: float) -> float:
+        """The earliest time this SIM may send next (`now` or earlier: right away)."""
+        while self._sends and self._sends[0] <= now - DAY:
+            self._sends.popleft()
+        ready = self._next_gap_ends
+        for limit, window in (
+            (self._pacing.per_minute, MINUTE),
+            (self._pacing.per_hour, HOUR),
+            (self._pacing.per_day, DAY),
+        ):
+            if limit and len(self._sends) >= limit:
+                recent = [at for at in self._sends if at > now - window]
+                if len(recent) >= limit:
+                    # Free again when the oldest send that keeps the window full leaves it.
+                    ready = max(ready, recent[-limit] + window)
+        return ready
+
+
+class Pacer:
+    """The budgets of one device's SIMs."""
+
+    def __init__(
+        self,
+        pacing: Pacing,
+        *,
+        rng: random.Random | None = None,
+        spent: Iterable[tuple[int | None, float]] = (),
+    ) -> None:
+        self.pacing = pacing
+        self._rng = rng or random.Random()
+        self._sims: dict[int | None, SimBudget] = {}
+        for sim, at in sorted(spent, key=lambda item: item[1]):
+            self.record(sim, at)
+
+    def _budget(self, sim: int | None) -> SimBudget:
+        budget = self._sims.get(sim)
+        if budget is None:
+            budget = self._sims[sim] = SimBudget(self.pacing, self._rng)
+        return budget
+
+    def ready_at(self, sim: int | None, now: float) -> float:
+        if self.pacing.is_off:
+            return now
+        return self._budget(sim).ready_at(now)
+
+    def record(self, sim: int | None, at: float) -> None:
+        if not self.pacing.is_off:
+            self._budget(sim).record(at)
+
+    def update(self, pacing: Pacing) -> None:
+        """New settings; what was spent stays spent."""
+        self.pacing = pacing
+        for budget in self._sims.values():
+            budget._pacing = pacing

@@ -1,0 +1,88 @@
+"""What devices tell the server, stored with group commit: message reports, status updates
+(hello, heartbeat) and received SMS from every connected device share transactions."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from simrelay.devices import repository
+from simrelay.inbox import service as inbox
+from simrelay.sms.reports import Applied, Report, apply_report
+from simrelay.storage.batch import BatchWriter
+from simrelay.storage.database import Database
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceUpdate:
+    device_id: str
+    values: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """An SMS the device received."""
+
+    account_id: str
+    device_id: str
+    external_id: str
+    phone_number: str
+    message: str
+    received_at: int
+    sim: int | None
+
+
+Item = Report | DeviceUpdate | Incoming
+Outcome = Applied | bool
+
+
+class ReportWriter:
+    def __init__(self, db: Database, *, max_attempts: int) -> None:
+        self._max_attempts = max_attempts
+        self._writer: BatchWriter[Item, Outcome] = BatchWriter(db, self._store, name="device-reports")
+
+    def start(self) -> None:
+        self._writer.start()
+
+    async def stop(self) -> None:
+        await self._writer.stop()
+
+    async def report(self, report: Report) -> Applied:
+        outcome = await self._writer.submit(report)
+        assert isinstance(outcome, Applied)
+        return outcome
+
+    async def update_device(self, device_id: str, values: dict[str, Any]) -> None:
+        await self._writer.submit(DeviceUpdate(device_id, values))
+
+    async def receive(self, incoming: Incoming) -> bool:
+        """True if the SMS is new (not a repeated report)."""
+        return bool(await self._writer.submit(incoming))
+
+    def _store(self, conn: Connection, items: list[Item]) -> list[Outcome | BaseException]:
+        now = time.time()
+        outcomes: list[Outcome | BaseException] = []
+        for item in items:
+            if isinstance(item, Report):
+                outcomes.append(apply_report(conn, item, now=now, max_attempts=self._max_attempts))
+            elif isinstance(item, DeviceUpdate):
+                repository.update_device_by_id(conn, item.device_id, item.values)
+                outcomes.append(True)
+            else:
+                outcomes.append(
+                    inbox.store_received(
+                        conn,
+                        account_id=item.account_id,
+                        device_id=item.device_id,
+                        external_id=item.external_id,
+                        phone_number=item.phone_number,
+                        message=item.message,
+                        received_at=item.received_at,
+                        sim=item.sim,
+                        now=now,
+                    )
+                )
+        return outcomes

@@ -1,0 +1,260 @@
+"""One device's live connection: the conversation of docs/device-protocol.md over any
+transport that can carry text frames (the WebSocket adapter lives in api/routes)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import TYPE_CHECKING, Any, Protocol
+
+import orjson
+import structlog
+from pydantic import ValidationError
+
+from simrelay.devices import protocol
+from simrelay.devices.health import Health
+from simrelay.devices.pacing import Pacer, Pacing
+from simrelay.devices.reporting import Incoming
+from simrelay.sms.reports import Report, Verdict
+
+if TYPE_CHECKING:
+    from simrelay.devices.dispatch import Dispatcher
+
+log = structlog.get_logger(__name__)
+
+CLOSE_GOING_AWAY = 1001
+CLOSE_UNAUTHORIZED = 4001
+CLOSE_UNSUPPORTED = 4002
+CLOSE_REPLACED = 4003
+CLOSE_SILENT = 4004
+
+ERROR_TEXT = {
+    Verdict.NOT_LEASED: "this SMS is not leased to this device; do not send it",
+    Verdict.UNKNOWN: "no such SMS",
+}
+
+
+class Link(Protocol):
+    async def receive(self) -> str | None:
+        """The next text frame; None once the peer has gone."""
+
+    async def send(self, text: str) -> None: ...
+
+    async def close(self, code: int) -> None: ...
+
+
+class Closing(Exception):
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+
+class DeviceSession:
+    def __init__(self, device: Any, link: Link, dispatcher: Dispatcher) -> None:
+        self.device_id: str = device.id
+        self.account_id: str = device.account_id
+        self.link = link
+        self.dispatcher = dispatcher
+        self.is_active = bool(device.is_active)
+        self.default_sim = int(device.to_sim)
+        self.sim_slots: list[int] = [int(sim.get("slot_index", 0)) for sim in (device.sim_list or [])]
+        self.battery = int(device.battery)
+        self.charging = bool(device.is_charging)
+        self.pacer = Pacer(Pacing.of(device))
+        self.health = Health()
+        self.outstanding: set[str] = set()
+        """SMS leased to this device and not yet reported sent, failed or dropped."""
+        self.drops_sent: set[str] = set()
+        self.ready = False
+        """hello done, leases resumed: the dispatcher may offer work."""
+        self._outbox: asyncio.Queue[str | int] = asyncio.Queue()
+        self._closing = False
+
+    def load(self, device: Any) -> None:
+        """Settings changed (through the API): take the new ones."""
+        self.is_active = bool(device.is_active)
+        self.default_sim = int(device.to_sim)
+        self.pacer.update(Pacing.of(device))
+
+    # --- sending ---------------------------------------------------------------------------
+
+    def send(self, frame: dict[str, Any]) -> None:
+        """Queues a frame; one writer task sends them in order, so slow sockets never block
+        the dispatcher."""
+        if not self._closing:
+            self._outbox.put_nowait(orjson.dumps(frame).decode())
+
+    def close(self, code: int) -> None:
+        if not self._closing:
+            self._closing = True
+            self._outbox.put_nowait(code)
+
+    def free_slots(self) -> int:
+        return self.dispatcher.policy.window - len(self.outstanding)
+
+    def offer(self, frame: dict[str, Any]) -> None:
+        self.outstanding.add(frame["id"])
+        self.drops_sent.discard(frame["id"])
+        self.send(frame)
+
+    def drop(self, message_id: str, reason: str, *, attempt: int | None = None) -> None:
+        """Asks the device to let an SMS go. `attempt` names the lease: a `dropped` echoing an
+        older one must not release a newer lease of the same device."""
+        if message_id not in self.drops_sent:
+            self.drops_sent.add(message_id)
+            self.send({"type": "drop", "id": message_id, "reason": reason, "attempt": attempt})
+
+    async def _write(self) -> None:
+        while True:
+            item = await self._outbox.get()
+            if isinstance(item, int):
+                with contextlib.suppress(Exception):
+                    await self.link.close(item)
+                return
+            await self.link.send(item)
+
+    # --- receiving -------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        writer = asyncio.create_task(self._write())
+        silence = self.dispatcher.policy.heartbeat_seconds * 3
+        attached = False
+        try:
+            hello = await self._hello(silence)
+            await self.dispatcher.attach(self, hello)
+            attached = True
+            while not self._closing:
+                text = await asyncio.wait_for(self.link.receive(), timeout=silence)
+                if text is None:
+                    break
+                await self._handle(text)
+        except TimeoutError:
+            self.close(CLOSE_SILENT)
+        except Closing as closing:
+            self.close(closing.code)
+        except Exception:
+            log.exception("device_session_failed", device_id=self.device_id)
+            self.close(1011)
+        finally:
+            if attached:
+                await self.dispatcher.detach(self)
+            self.close(CLOSE_GOING_AWAY)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(writer, timeout=5)
+            writer.cancel()
+
+    async def _hello(self, timeout: float) -> protocol.Hello:
+        text = await asyncio.wait_for(self.link.receive(), timeout=timeout)
+        if text is None:
+            raise Closing(CLOSE_GOING_AWAY)
+        try:
+            hello = protocol.Hello.model_validate_json(text)
+        except ValidationError as exc:
+            self._error(None, "invalid", _first_error(exc))
+            raise Closing(CLOSE_UNSUPPORTED) from None
+        if hello.protocol != protocol.PROTOCOL:
+            self._error(None, "unsupported", f"protocol {hello.protocol} is not spoken here; use 1")
+            raise Closing(CLOSE_UNSUPPORTED)
+        if hello.sims is not None:
+            self.sim_slots = [sim.slot for sim in hello.sims]
+        self.battery = hello.battery if hello.battery is not None else self.battery
+        self.charging = hello.charging if hello.charging is not None else self.charging
+        return hello
+
+    async def _handle(self, text: str) -> None:
+        try:
+            data = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            self._error(None, "invalid", "not JSON")
+            return
+        if not isinstance(data, dict):
+            self._error(None, "invalid", "a frame is a JSON object")
+            return
+        seq = data.get("seq") if isinstance(data.get("seq"), int) else None
+        model = protocol.REPORTS.get(str(data.get("type")))
+        if model is None:
+            self._error(seq, "unsupported", f"unknown frame type {data.get('type')!r}")
+            return
+        try:
+            frame = model.model_validate(data)
+        except ValidationError as exc:
+            self._error(seq, "invalid", _first_error(exc))
+            return
+        if isinstance(frame, protocol.Heartbeat):
+            await self._heartbeat(frame)
+        elif isinstance(frame, protocol.Received):
+            await self._received(frame)
+        else:
+            assert isinstance(frame, protocol.MessageReport)
+            verdict = await self._report(str(data["type"]), frame)
+            if verdict is not Verdict.OK:
+                self._error(seq, verdict.value, ERROR_TEXT[verdict])
+                return
+        self.send({"type": "ack", "seq": seq})
+
+    async def _heartbeat(self, frame: protocol.Heartbeat) -> None:
+        if frame.battery is not None:
+            self.battery = frame.battery
+        if frame.charging is not None:
+            self.charging = frame.charging
+        if frame.sims is not None:
+            self.sim_slots = [sim.slot for sim in frame.sims]
+        await self.dispatcher.reports.update_device(self.device_id, device_status(frame))
+
+    async def _received(self, frame: protocol.Received) -> None:
+        await self.dispatcher.reports.receive(
+            Incoming(
+                account_id=self.account_id,
+                device_id=self.device_id,
+                external_id=frame.id,
+                phone_number=frame.phone_number,
+                message=frame.message,
+                received_at=frame.received_at,
+                sim=frame.sim,
+            )
+        )
+
+    async def _report(self, kind: str, frame: protocol.MessageReport) -> Verdict:
+        report = Report(
+            kind=kind,
+            message_id=frame.id.lower(),
+            device_id=self.device_id,
+            parts=getattr(frame, "parts", None),
+            part=getattr(frame, "part", None),
+            delivered=getattr(frame, "delivered", None),
+            reason=getattr(frame, "reason", ""),
+            attempt=getattr(frame, "attempt", None),
+        )
+        applied = await self.dispatcher.reports.report(report)
+        now = time.time()
+        if kind in ("sent", "failed") and applied.changes:
+            self.health.record(ok=kind == "sent", now=now)
+        if applied.lease_ended or kind == "dropped" or applied.verdict is not Verdict.OK:
+            self.outstanding.discard(report.message_id)
+            self.drops_sent.discard(report.message_id)
+            self.dispatcher.wake(self.account_id)
+        return applied.verdict
+
+    def _error(self, seq: int | None, code: str, message: str) -> None:
+        self.send({"type": "error", "seq": seq, "code": code, "message": message})
+
+
+def device_status(status: protocol.Status) -> dict[str, Any]:
+    """The devices-row columns a hello or heartbeat updates."""
+    values: dict[str, Any] = {"last_online_at": time.time()}
+    if status.battery is not None:
+        values["battery"] = status.battery
+    if status.charging is not None:
+        values["is_charging"] = status.charging
+    if status.signal is not None:
+        values["signal"] = status.signal
+    sims = protocol.sims_of(status)
+    if sims is not None:
+        values["sim_list"] = sims
+    return values
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error.get("loc", ()))
+    return f"{where}: {error.get('msg', 'invalid')}" if where else str(error.get("msg", "invalid"))

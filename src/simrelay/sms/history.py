@@ -1,0 +1,64 @@
+"""Status history: every status change of an SMS, with time, device and reason (sync Core)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import Table, insert, select
+from sqlalchemy.engine import Connection
+
+from simrelay.sms.models import MessageHistory
+from simrelay.sms.status import Status
+
+history = cast(Table, MessageHistory.__table__)
+_INSERT = insert(history)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    message_id: str
+    status: Status
+    at: float
+    device_id: str = ""
+    sim: int | None = None
+    reason: str = ""
+
+
+def record_changes(conn: Connection, changes: list[Change]) -> None:
+    if not changes:
+        return
+    conn.execute(
+        _INSERT,
+        [
+            {
+                "message_id": change.message_id,
+                "status": int(change.status),
+                "at": change.at,
+                "device_id": change.device_id,
+                "sim": change.sim,
+                "reason": change.reason,
+            }
+            for change in changes
+        ],
+    )
+
+
+def changes_of(conn: Connection, message_id: str) -> list[dict[str, Any]]:
+    """The recorded changes, oldest first (status 0 at creation is not recorded: see time_create)."""
+    query = (
+        select(history.c.status, history.c.at, history.c.device_id, history.c.sim, history.c.reason)
+        .where(history.c.message_id == message_id)
+        .order_by(history.c.id)
+    )
+    return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def takes_since(conn: Connection, device_id: str, *, since: float) -> list[tuple[int | None, float]]:
+    """(sim, time) of each SMS the device took since `since`: its pacing budget already spent."""
+    query = select(history.c.sim, history.c.at).where(
+        history.c.device_id == device_id,
+        history.c.status == int(Status.TAKEN),
+        history.c.at >= since,
+    )
+    return [(row[0], row[1]) for row in conn.execute(query)]

@@ -1,0 +1,242 @@
+"""The dispatch side of messages: which SMS a device may be offered, leases, and taking them
+back (sync Core; see devices/dispatch.py for who calls what, and when).
+
+An offer grants a lease: `lease_device_id` names the device, `lease_until` is when it is
+asked to drop the SMS if it has not reported, `lease_expires` when the lease ends even
+without its confirmation. Only one device holds a lease at a time; every grant is a
+conditional update inside a transaction that holds the rows (SKIP LOCKED on PostgreSQL,
+SQLite's write lock otherwise), so no SMS is ever leased twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import Row, Select, Table, bindparam, or_, select, text, update
+from sqlalchemy.engine import Connection
+
+from simrelay.sms.history import Change, record_changes
+from simrelay.sms.models import Message
+from simrelay.sms.status import Status
+
+messages = cast(Table, Message.__table__)
+c = messages.c
+
+# Literal, not bound: only then can the planners match the partial indexes' conditions.
+OFFERABLE = text("status = 0 AND lease_device_id = '' AND deleted_at IS NULL")
+EXPIRING = text("status = 0 AND valid_until IS NOT NULL")
+LEASED = text("lease_device_id <> ''")
+
+CANCELLED = "cancelled"
+EXPIRED = "expired"
+OPTED_OUT = "opted out"
+
+_CLEAR_LEASE: dict[str, Any] = {
+    "lease_device_id": "",
+    "lease_until": None,
+    "lease_expires": None,
+    "lease_drop": False,
+}
+_LEASE_COLUMNS = (
+    c.id,
+    c.status,
+    c.device_id,
+    c.lease_device_id,
+    c.lease_drop,
+    c.sim,
+    c.attempts,
+    c.deleted_at,
+    c.valid_until,
+)
+_OFFER_COLUMNS = (
+    c.id,
+    c.phone_number,
+    c.message,
+    c.requested_device_id,
+    c.to_sim,
+    c.valid_until,
+    c.encoding,
+    c.parts,
+    c.attempts,
+)
+
+
+def _locked(conn: Connection, query: Select[Any]) -> Select[Any]:
+    """PostgreSQL: lock the rows, skipping those another node is handling (SQLite has taken
+    the database's write lock at BEGIN IMMEDIATE already)."""
+    if conn.dialect.name == "postgresql":
+        return query.with_for_update(skip_locked=True)
+    return query
+
+
+def find_offerable(
+    conn: Connection, account_id: str, *, device_ids: Sequence[str], now: float, limit: int
+) -> Sequence[Row[Any]]:
+    """The account's oldest SMS that one of `device_ids` may take now (unpinned or pinned to one)."""
+    query = (
+        select(*_OFFER_COLUMNS)
+        .where(
+            c.account_id == account_id,
+            OFFERABLE,
+            c.requested_device_id.in_(["", *device_ids]),
+            or_(c.send_at.is_(None), c.send_at <= int(now)),
+        )
+        .order_by(c.id)
+        .limit(limit)
+    )
+    return conn.execute(_locked(conn, query)).all()
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    message_id: str
+    device_id: str
+    sim: int | None
+    lease_until: float
+    lease_expires: float
+
+
+_GRANT = (
+    update(messages)
+    .where(c.id == bindparam("b_id"))
+    .values(
+        lease_device_id=bindparam("b_device"),
+        sim=bindparam("b_sim"),
+        lease_until=bindparam("b_until"),
+        lease_expires=bindparam("b_expires"),
+        lease_drop=False,
+        attempts=c.attempts + 1,
+    )
+)
+
+
+def grant_leases(conn: Connection, grants: Sequence[Grant]) -> None:
+    """Leases rows that `find_offerable` returned in this same transaction."""
+    if grants:
+        conn.execute(
+            _GRANT,
+            [
+                {
+                    "b_id": g.message_id,
+                    "b_device": g.device_id,
+                    "b_sim": g.sim,
+                    "b_until": g.lease_until,
+                    "b_expires": g.lease_expires,
+                }
+                for g in grants
+            ],
+        )
+
+
+def renew_leases(
+    conn: Connection, message_ids: Sequence[str], *, device_id: str, until: float, expires: float
+) -> None:
+    """Restarts the device's leases on SMS offered to it again after a reconnect."""
+    if message_ids:
+        conn.execute(
+            update(messages)
+            .where(c.id.in_(message_ids), c.lease_device_id == device_id)
+            .values(lease_until=until, lease_expires=expires, lease_drop=False)
+        )
+
+
+def fail_waiting(conn: Connection, failures: Sequence[tuple[str, str]], *, now: float) -> list[str]:
+    """Ends waiting SMS in status 3 without any device (expired, opted out); returns their ids."""
+    failed: list[str] = []
+    changes: list[Change] = []
+    for message_id, reason in failures:
+        result = conn.execute(
+            update(messages)
+            .where(c.id == message_id, c.status == int(Status.WAITING))
+            .values(status=int(Status.SEND_FAILED), reason=reason, **_CLEAR_LEASE)
+        )
+        if result.rowcount:
+            failed.append(message_id)
+            changes.append(Change(message_id, Status.SEND_FAILED, now, reason=reason))
+    record_changes(conn, changes)
+    return failed
+
+
+def expire_waiting(conn: Connection, *, now: float, limit: int = 500) -> list[str]:
+    """Waiting, unleased SMS whose `valid_until` passed end in status 3, "expired"."""
+    query = (
+        select(c.id)
+        .where(EXPIRING, c.valid_until < int(now), c.lease_device_id == "")
+        .order_by(c.valid_until)
+        .limit(limit)
+    )
+    ids = [row[0] for row in conn.execute(_locked(conn, query))]
+    return fail_waiting(conn, [(message_id, EXPIRED) for message_id in ids], now=now)
+
+
+def leases_of(conn: Connection, device_id: str) -> Sequence[Row[Any]]:
+    """What the device holds, with what an offer repeats."""
+    query = (
+        select(*[*_LEASE_COLUMNS, *_OFFER_COLUMNS[1:], c.lease_until])
+        .where(LEASED, c.lease_device_id == device_id)
+        .order_by(c.id)
+    )
+    return conn.execute(query).all()
+
+
+def request_overdue_drops(
+    conn: Connection, device_ids: Sequence[str], *, now: float
+) -> list[tuple[str, str, int]]:
+    """Marks leases past `lease_until` as to be dropped; (message id, device id, attempt) of each."""
+    if not device_ids:
+        return []
+    result = conn.execute(
+        update(messages)
+        .where(LEASED, c.lease_device_id.in_(device_ids), c.lease_until < now, c.lease_drop.is_(False))
+        .values(lease_drop=True)
+        .returning(c.id, c.lease_device_id, c.attempts)
+    )
+    return [(row[0], row[1], row[2]) for row in result]
+
+
+def request_drop(conn: Connection, message_id: str) -> str:
+    """Asks the holder of this SMS's lease to drop it; the holder's id, or "" if none holds it."""
+    result = conn.execute(
+        update(messages)
+        .where(LEASED, c.id == message_id)
+        .values(lease_drop=True)
+        .returning(c.lease_device_id)
+    ).first()
+    return str(result[0]) if result else ""
+
+
+def find_lapsed(conn: Connection, *, now: float, limit: int = 500) -> Sequence[Row[Any]]:
+    """Leases past their hard expiry: the device never confirmed, it may have vanished."""
+    query = select(*_LEASE_COLUMNS).where(LEASED, c.lease_expires < now).limit(limit)
+    return conn.execute(_locked(conn, query)).all()
+
+
+def release_lease(conn: Connection, row: Any, *, now: float, max_attempts: int, why: str) -> list[Change]:
+    """Ends `row`'s lease. The SMS waits again, unless it was deleted, expired or has used up its
+    attempts: then it ends in status 3. Returns the status changes made."""
+    status = Status(row.status)
+    if row.deleted_at is not None:
+        new, reason = Status.SEND_FAILED, CANCELLED
+    elif row.valid_until is not None and row.valid_until <= now:
+        new, reason = Status.SEND_FAILED, EXPIRED
+    elif row.attempts >= max_attempts:
+        new, reason = Status.SEND_FAILED, f"not sent after {row.attempts} attempts"
+    else:
+        new, reason = Status.WAITING, why
+    values: dict[str, Any] = dict(_CLEAR_LEASE)
+    if new is Status.WAITING:
+        values["device_id"] = ""
+    else:
+        values["reason"] = reason
+    if new is not status:
+        values["status"] = int(new)
+    conn.execute(
+        update(messages).where(c.id == row.id, c.lease_device_id == row.lease_device_id).values(**values)
+    )
+    if new is status:
+        return []
+    changes = [Change(row.id, new, now, device_id=row.lease_device_id, sim=row.sim, reason=reason)]
+    record_changes(conn, changes)
+    return changes

@@ -1,0 +1,140 @@
+"""Device reports on an SMS: taken, sent, failed, per-part delivery, dropped (sync Core).
+
+Reports arrive late, twice and out of order, so each one is applied as "walk the status
+machine forward as far as this report proves": `sent` before `taken` means taken then sent;
+a delivery report before `sent` means sent first. Every step is recorded once in the
+history, and a report that would move backwards changes nothing. Only the device holding
+the lease (or, after it reported sent, the device that sent it) may report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy.engine import Connection
+
+from simrelay.sms.history import Change, record_changes
+from simrelay.sms.leases import release_lease
+from simrelay.sms.models import Message
+from simrelay.sms.status import Status
+
+messages = cast(Table, Message.__table__)
+c = messages.c
+
+REASON_MAX = 200
+
+
+class Verdict(StrEnum):
+    OK = "ok"
+    """Applied, or already applied (a duplicate or late report)."""
+    NOT_LEASED = "not_leased"
+    """The SMS is not this device's."""
+    UNKNOWN = "unknown_message"
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    kind: str
+    """taken, sent, failed, delivery or dropped."""
+    message_id: str
+    device_id: str
+    parts: int | None = None
+    part: int | None = None
+    delivered: bool | None = None
+    reason: str = ""
+    attempt: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    verdict: Verdict
+    changes: list[Change]
+    lease_ended: bool = False
+    """The device no longer holds this SMS (sent, failed or dropped)."""
+
+
+_ROW = select(
+    c.id,
+    c.status,
+    c.device_id,
+    c.lease_device_id,
+    c.sim,
+    c.parts,
+    c.part_states,
+    c.attempts,
+    c.deleted_at,
+    c.valid_until,
+).where(c.id == bindparam("message_id"))
+_ROW_LOCKED = _ROW.with_for_update()
+
+
+def apply_report(conn: Connection, report: Report, *, now: float, max_attempts: int) -> Applied:
+    query = _ROW_LOCKED if conn.dialect.name == "postgresql" else _ROW
+    row = conn.execute(query, {"message_id": report.message_id}).first()
+    if row is None:
+        return Applied(Verdict.UNKNOWN, [])
+    status = Status(row.status)
+    holds = row.lease_device_id == report.device_id and status in (Status.WAITING, Status.TAKEN)
+    if report.kind == "dropped":
+        # Confirming a drop is always fine: a device that never had the SMS says so too. One
+        # about an earlier lease (a late repeat) must not end the current one.
+        if not holds or (report.attempt is not None and report.attempt != row.attempts):
+            return Applied(Verdict.OK, [])
+        why = "lease expired" if status is Status.TAKEN else ""
+        changes = release_lease(conn, row, now=now, max_attempts=max_attempts, why=why)
+        return Applied(Verdict.OK, changes, lease_ended=True)
+    if not holds and not (row.device_id == report.device_id and status is not Status.WAITING):
+        return Applied(Verdict.NOT_LEASED, [])
+    return _advance(conn, row, report, now=now)
+
+
+def _advance(conn: Connection, row: Any, report: Report, *, now: float) -> Applied:
+    status = Status(row.status)
+    changes: list[Change] = []
+    values: dict[str, Any] = {}
+
+    def step(new: Status, reason: str = "") -> None:
+        nonlocal status
+        changes.append(Change(row.id, new, now, device_id=report.device_id, sim=row.sim, reason=reason))
+        status = new
+
+    if status is Status.WAITING:
+        step(Status.TAKEN)
+        values["device_id"] = report.device_id
+    if report.kind != "taken" and status is Status.TAKEN:
+        if report.kind == "failed":
+            reason = (report.reason or "send failed")[:REASON_MAX]
+            step(Status.SEND_FAILED, reason)
+            values["reason"] = reason
+        else:
+            parts = report.parts if report.parts and report.parts > 0 else row.parts
+            step(Status.SENT)
+            values.update(parts=parts, part_states="." * parts)
+        values.update(lease_device_id="", lease_until=None, lease_expires=None, lease_drop=False)
+    if report.kind == "delivery" and status is Status.SENT:
+        states = _record_part(
+            values.get("part_states", row.part_states), report, values.get("parts", row.parts)
+        )
+        values["part_states"] = states
+        if "." not in states:
+            step(Status.DELIVERED if set(states) == {"D"} else Status.NOT_DELIVERED)
+    if not changes and "part_states" not in values:
+        return Applied(Verdict.OK, [])
+    if changes:
+        values["status"] = int(status)
+    conn.execute(update(messages).where(c.id == row.id, c.status == row.status).values(**values))
+    record_changes(conn, changes)
+    return Applied(Verdict.OK, changes, lease_ended="lease_device_id" in values)
+
+
+def _record_part(states: str, report: Report, parts: int) -> str:
+    """The first report of each part counts; later ones for the same part change nothing."""
+    part = report.part if report.part is not None and report.part >= 0 else 0
+    size = max(parts, report.parts or 0, part + 1, len(states))
+    chars = list(states.ljust(size, "."))
+    if chars[part] == ".":
+        chars[part] = "D" if report.delivered else "N"
+    return "".join(chars)
