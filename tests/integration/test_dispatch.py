@@ -1,0 +1,111 @@
+"""Dispatch against a real server process: simulated phones (and a hand-driven device) take,
+send and report SMS; drops, reconnects and lease expiry never lose an SMS or send it twice."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.gateway import Gateway, RawDevice, gateway_env, open_gateway
+from tests.integration.server import Server
+
+pytestmark = pytest.mark.integration
+
+WAITING, TAKEN, SENT, SEND_FAILED, DELIVERED, NOT_DELIVERED = range(6)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
+    return gateway_env(tmp_path, request.param)
+
+
+@pytest.fixture
+async def gateway(env: dict[str, str], tmp_path: Path) -> AsyncIterator[Gateway]:
+    server = Server(env, tmp_path / "logs").start()
+    gw = await open_gateway(server)
+    try:
+        yield gw
+    finally:
+        await gw.close()
+        server.kill()
+
+
+async def test_an_sms_reaches_a_phone_at_once_and_ends_delivered(gateway: Gateway) -> None:
+    phone = await gateway.phone()
+    started = time.monotonic()
+    message_id = await gateway.send(message="Your code is 4711")
+    await gateway.ledger.wait_for(lambda: gateway.ledger.received_offers[message_id] == 1, timeout=5)
+    offered_after = time.monotonic() - started
+    sms = await gateway.wait_status(message_id, DELIVERED)
+    assert sms["device_id"] == phone.device_id
+    assert await gateway.statuses(message_id) == [WAITING, TAKEN, SENT, DELIVERED]
+    assert offered_after < 1.0, "pushed, not polled"
+    assert dict(gateway.ledger.sent) == {message_id: 1}
+
+
+async def test_a_phone_that_vanishes_after_taking_gives_the_sms_up_once_after_the_hard_timeout(
+    gateway: Gateway,
+) -> None:
+    first = await gateway.phone(send_ms=(5000, 5000))
+    message_id = await gateway.send()
+    await gateway.ledger.wait_for(lambda: gateway.ledger.taken[message_id] == 1, timeout=5)
+    await gateway.wait_status(message_id, TAKEN)
+    first.kill()
+    second = await gateway.phone()
+    sms = await gateway.wait_status(message_id, DELIVERED, timeout=15)
+    assert sms["device_id"] == second.device_id
+    assert gateway.ledger.sent[message_id] == 1
+    assert gateway.ledger.received_offers[message_id] == 2
+    assert await gateway.statuses(message_id) == [WAITING, TAKEN, WAITING, TAKEN, SENT, DELIVERED]
+
+
+async def test_a_phone_that_reconnects_resumes_its_lease_and_sends_once(gateway: Gateway) -> None:
+    phone = await gateway.phone(drop_after_take=1.0)
+    message_id = await gateway.send()
+    await gateway.wait_status(message_id, DELIVERED, timeout=10)
+    assert phone.connections >= 2
+    assert gateway.ledger.sent[message_id] == 1
+    assert await gateway.statuses(message_id) == [WAITING, TAKEN, SENT, DELIVERED]
+
+
+async def test_reports_late_twice_and_out_of_order_move_the_status_forward_only(gateway: Gateway) -> None:
+    device = await RawDevice.pair(gateway)
+    await device.connect()
+    message_id = await gateway.send(message="x" * 200)  # two parts
+    offer = await device.next("offer")
+    assert offer["id"] == message_id and offer["parts"] == 2
+    ack = {"type": "ack"}
+    assert (
+        await device.report({"type": "delivery", "id": message_id, "part": 1, "parts": 2, "delivered": True})
+    ).items() >= ack.items()
+    assert (await gateway.get(message_id))["status"] == SENT  # a delivery report implies sent
+    assert (await device.report({"type": "taken", "id": message_id}))["type"] == "ack"  # late: ignored
+    assert (await device.report({"type": "sent", "id": message_id, "parts": 2}))["type"] == "ack"  # twice
+    assert (
+        await device.report({"type": "delivery", "id": message_id, "part": 1, "parts": 2, "delivered": False})
+    )["type"] == "ack"
+    assert (await gateway.get(message_id))["status"] == SENT  # one part still unreported
+    await device.report({"type": "delivery", "id": message_id, "part": 0, "parts": 2, "delivered": True})
+    assert (await gateway.get(message_id))["status"] == DELIVERED  # part 1's first report (delivered) counts
+    assert (await device.report({"type": "failed", "id": message_id, "reason": "late"}))["type"] == "ack"
+    assert await gateway.statuses(message_id) == [WAITING, TAKEN, SENT, DELIVERED]
+    await device.close()
+
+
+async def test_a_report_from_a_device_without_the_lease_is_refused(gateway: Gateway) -> None:
+    holder = await RawDevice.pair(gateway)
+    await holder.connect()
+    message_id = await gateway.send()
+    await holder.next("offer")
+    other = await RawDevice.pair(gateway)
+    await other.connect()
+    answer = await other.report({"type": "sent", "id": message_id, "parts": 1})
+    assert answer["type"] == "error" and answer["code"] == "not_leased"
+    unknown = await other.report({"type": "sent", "id": "0" * 24, "parts": 1})
+    assert unknown["code"] == "unknown_message"
+    assert (await gateway.get(message_id))["status"] == WAITING
+    await holder.close()
+    await other.close()
