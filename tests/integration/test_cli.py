@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from simrelay.agent.simulator import Ledger, SimulatedPhone
 from tests.integration.server import (
     Server,
     auth,
@@ -206,8 +207,10 @@ def test_device_add_json_and_active(env: dict[str, str], http: httpx.Client) -> 
     assert send(http, token).status_code == 200
 
 
-def test_quickstart_prints_a_working_token_and_reuses_it(tmp_path: Path) -> None:
-    env = server_env(tmp_path / "data", secret_key=None, rate_limit=None)
+async def test_quickstart_prints_a_working_token_and_pairing_code_and_reuses_the_token(
+    tmp_path: Path,
+) -> None:
+    env = server_env(tmp_path / "data", secret_key=None, rate_limit=None, send_interval_max="0")
     first = Server(env, tmp_path / "logs", command="quickstart", name="quickstart")
     with first:
         printed = first.stdout()
@@ -217,11 +220,22 @@ def test_quickstart_prints_a_working_token_and_reuses_it(tmp_path: Path) -> None
         assert JWT_SHAPE.match(token_value)
         assert f"curl -s {first.base_url}/v1/sms/send" in printed
         assert f'curl -s "{first.base_url}/v1/sms?limit=10"' in printed
-        with httpx.Client(base_url=first.base_url, timeout=10) as http:
-            sent = send(http, token_value)
-            assert sent.status_code == 200, sent.text
-            listed = list_sms(http, token_value).json()
-            assert [item["id"] for item in listed["sms_list"]] == [sent.json()["id"]]
+        code = re.search(rf"simrelay device simulate --url {first.base_url} --code (\S+)", printed)
+        assert code is not None, printed
+        ledger = Ledger()
+        phone = await SimulatedPhone.pair(first.base_url, code.group(1), ledger=ledger)
+        phone.start()
+        try:
+            await ledger.wait_for(lambda: phone.connected, timeout=10)
+            with httpx.Client(base_url=first.base_url, timeout=10) as http:
+                sent = send(http, token_value)
+                assert sent.status_code == 200, sent.text
+                message_id = sent.json()["id"]
+                await ledger.wait_for(lambda: ledger.delivered[message_id] == 1, timeout=10)
+                listed = list_sms(http, token_value).json()
+                assert [(item["id"], item["status"]) for item in listed["sms_list"]] == [(message_id, 4)]
+        finally:
+            await phone.stop()
         first.stop()
 
     second = Server(env, tmp_path / "logs", command="quickstart", name="quickstart-again")

@@ -54,13 +54,15 @@ def quickstart(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
 ) -> None:
-    """First run: a local account, an API key and a device; prints curl commands; then serves."""
+    """First run: a local account and API key; every run: a fresh pairing code, the commands
+    to connect a simulated phone and send a first SMS; then serves."""
     settings = Settings()
     saved = settings.data_dir / QUICKSTART_FILE
     if not saved.exists():
         _bootstrap(settings, saved)
     token = json.loads(saved.read_text())["token"]
     base = f"http://{host}:{port}"
+    code = _pairing_code(settings, base)
     typer.echo(
         f"""
 simrelay is starting on {base}  (data in {settings.data_dir.resolve()})
@@ -68,11 +70,15 @@ Account {QUICKSTART_EMAIL}, API token:
 
   export SIMRELAY_TOKEN={token}
 
+Connect a phone. A simulated one, in another terminal (pairing code {code}, valid 10 minutes):
+  .venv/bin/simrelay device simulate --url {base} --code {code}
+(a real phone: see docs/device-protocol.md; `simrelay device pair {QUICKSTART_EMAIL}` makes new codes)
+
 Send an SMS:
   curl -s {base}/v1/sms/send -H "Authorization: Bearer $SIMRELAY_TOKEN" \\
        -H 'Content-Type: application/json' \\
        -d '{{"message": "Hello from simrelay", "phone_number": "79990001122"}}'
-List SMS:
+List SMS (watch its status go 0 -> 1 -> 2 -> 4):
   curl -s "{base}/v1/sms?limit=10" -H "Authorization: Bearer $SIMRELAY_TOKEN"
 """
     )
@@ -86,10 +92,18 @@ def _bootstrap(settings: Settings, saved: Path) -> None:
     async def work(session: AsyncSession) -> dict[str, str]:
         account = await accounts.create_account(session, QUICKSTART_EMAIL)
         issued = await accounts.create_key(session, account, secret_key=secret, name="quickstart")
-        db = Database.in_transaction(await session.connection())
-        device_id = await devices.add_device(db, account_id=account.id, name="first phone", active=True)
-        return {"email": account.email, "token": issued.token, "device_id": device_id}
+        return {"email": account.email, "token": issued.token}
 
     created = run_in_session(settings, work)
     saved.touch(mode=0o600)
     saved.write_text(json.dumps(created))
+
+
+def _pairing_code(settings: Settings, server_url: str) -> str:
+    async def work(session: AsyncSession) -> str:
+        account = await accounts.require_account(session, QUICKSTART_EMAIL)
+        db = Database.in_transaction(await session.connection())
+        issued = await devices.issue_pairing_code(db, account_id=account.id, uses=1, server_url=server_url)
+        return issued.code
+
+    return run_in_session(settings, work)
