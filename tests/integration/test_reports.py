@@ -1,0 +1,149 @@
+"""sms/reports.py and sms/leases.py on a real database: each report walks the status machine
+forward only, leases end the right way, and the history records one change per step."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+
+from simrelay.sms import history, leases
+from simrelay.sms.models import Message
+from simrelay.sms.reports import Report, Verdict, apply_report
+from simrelay.storage.database import Database
+from tests.factories import make_caller
+from tests.integration.api.helpers import send_ok
+
+pytestmark = pytest.mark.integration
+
+PHONE_A = "a" * 24
+PHONE_B = "b" * 24
+
+
+async def leased(engine, client, *, device: str = PHONE_A, attempts: int = 1, **values: Any) -> str:
+    """A new SMS whose lease `device` holds (offered, status 0)."""
+    caller = await make_caller(engine)
+    message_id = await send_ok(client, caller, message="x" * 200)  # two parts
+    now = time.time()
+    async with engine.begin() as conn:
+        await conn.execute(
+            update(Message)
+            .where(Message.id == message_id)
+            .values(
+                lease_device_id=device,
+                lease_until=now + 60,
+                lease_expires=now + 600,
+                attempts=attempts,
+                **values,
+            )
+        )
+    return message_id
+
+
+async def report(engine, kind: str, message_id: str, *, device: str = PHONE_A, **fields: Any):
+    db = Database.on_engine(engine)
+    return await db.run(
+        lambda conn: apply_report(
+            conn,
+            Report(kind=kind, message_id=message_id, device_id=device, **fields),
+            now=time.time(),
+            max_attempts=3,
+        )
+    )
+
+
+async def row(engine, message_id: str) -> Any:
+    async with engine.connect() as conn:
+        return (await conn.execute(select(Message).where(Message.id == message_id))).first()
+
+
+async def steps(engine, message_id: str) -> list[tuple[int, str]]:
+    async with engine.connect() as conn:
+        changes = await conn.run_sync(lambda sync: history.changes_of(sync, message_id))
+    return [(change["status"], change["reason"]) for change in changes]
+
+
+async def test_sent_before_taken_records_taken_then_sent_and_ends_the_lease(engine, client) -> None:
+    message_id = await leased(engine, client)
+    applied = await report(engine, "sent", message_id, parts=3)
+    assert applied.verdict is Verdict.OK and applied.lease_ended
+    found = await row(engine, message_id)
+    assert (found.status, found.device_id, found.lease_device_id, found.parts) == (2, PHONE_A, "", 3)
+    assert await steps(engine, message_id) == [(1, ""), (2, "")]
+
+
+async def test_parts_are_aggregated_into_one_final_status_and_the_first_report_of_a_part_counts(
+    engine, client
+) -> None:
+    message_id = await leased(engine, client)
+    await report(engine, "sent", message_id, parts=2)
+    await report(engine, "delivery", message_id, part=0, parts=2, delivered=False)
+    await report(engine, "delivery", message_id, part=0, parts=2, delivered=True)  # too late for part 0
+    assert (await row(engine, message_id)).status == 2
+    await report(engine, "delivery", message_id, part=1, parts=2, delivered=True)
+    found = await row(engine, message_id)
+    assert (found.status, found.part_states) == (5, "ND")
+    assert await steps(engine, message_id) == [(1, ""), (2, ""), (5, "")]
+
+
+async def test_a_failed_after_sent_and_a_second_sent_change_nothing(engine, client) -> None:
+    message_id = await leased(engine, client)
+    await report(engine, "sent", message_id, parts=1)
+    assert (await report(engine, "failed", message_id, reason="late")).verdict is Verdict.OK
+    assert (await report(engine, "sent", message_id, parts=1)).changes == []
+    assert (await row(engine, message_id)).status == 2
+    assert await steps(engine, message_id) == [(1, ""), (2, "")]
+
+
+async def test_a_device_without_the_lease_is_refused_and_changes_nothing(engine, client) -> None:
+    message_id = await leased(engine, client)
+    assert (await report(engine, "sent", message_id, device=PHONE_B)).verdict is Verdict.NOT_LEASED
+    assert (await report(engine, "taken", "c" * 24)).verdict is Verdict.UNKNOWN
+    assert (await row(engine, message_id)).status == 0
+
+
+async def test_dropped_of_an_older_attempt_does_not_end_the_current_lease(engine, client) -> None:
+    message_id = await leased(engine, client, attempts=2)
+    assert (await report(engine, "dropped", message_id, attempt=1)).changes == []
+    assert (await row(engine, message_id)).lease_device_id == PHONE_A
+    applied = await report(engine, "dropped", message_id, attempt=2)
+    assert applied.lease_ended
+    found = await row(engine, message_id)
+    assert (found.status, found.lease_device_id) == (0, "")
+
+
+async def test_dropped_after_taken_moves_back_to_waiting_and_out_of_attempts_to_failed(
+    engine, client
+) -> None:
+    again = await leased(engine, client, attempts=1)
+    await report(engine, "taken", again)
+    await report(engine, "dropped", again)
+    found = await row(engine, again)
+    assert (found.status, found.device_id) == (0, "")
+    assert await steps(engine, again) == [(1, ""), (0, "lease expired")]
+
+    spent = await leased(engine, client, attempts=3)
+    await report(engine, "taken", spent)
+    await report(engine, "dropped", spent)
+    assert (await row(engine, spent)).status == 3
+    assert await steps(engine, spent) == [(1, ""), (3, "not sent after 3 attempts")]
+
+
+async def test_a_deleted_or_expired_sms_that_is_let_go_ends_cancelled_or_expired(engine, client) -> None:
+    deleted = await leased(engine, client, deleted_at=time.time())
+    await report(engine, "dropped", deleted)
+    assert await steps(engine, deleted) == [(3, leases.CANCELLED)]
+    expired = await leased(engine, client, valid_until=int(time.time()) - 1)
+    await report(engine, "taken", expired)
+    await report(engine, "dropped", expired)
+    assert await steps(engine, expired) == [(1, ""), (3, leases.EXPIRED)]
+
+
+async def test_lapsed_leases_are_found_only_after_their_hard_expiry(engine, client) -> None:
+    message_id = await leased(engine, client)
+    db = Database.on_engine(engine)
+    assert message_id not in [r.id for r in await db.run(lambda c: leases.find_lapsed(c, now=time.time()))]
+    later = time.time() + 601
+    assert message_id in [r.id for r in await db.run(lambda c: leases.find_lapsed(c, now=later))]
