@@ -44,6 +44,8 @@ async def test_an_sms_reaches_a_phone_at_once_and_ends_delivered(gateway: Gatewa
     assert await gateway.statuses(message_id) == [WAITING, TAKEN, SENT, DELIVERED]
     assert offered_after < 1.0, "pushed, not polled"
     assert dict(gateway.ledger.sent) == {message_id: 1}
+    metrics = (await gateway.http.get("/metrics")).text
+    assert "simrelay_devices_connected 1.0" in metrics
 
 
 async def test_a_phone_that_vanishes_after_taking_gives_the_sms_up_once_after_the_hard_timeout(

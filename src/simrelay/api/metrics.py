@@ -1,4 +1,4 @@
-"""Prometheus metrics: requests by endpoint and status, latency, and SMS by status."""
+"""Prometheus metrics: requests by endpoint and status, latency, SMS by status, connected devices."""
 
 from __future__ import annotations
 
@@ -27,10 +27,11 @@ class SnapshotCollector(Collector):
     """Values read at scrape time: SMS per status from the database (right with any number of
     workers) and this worker's group-commit counters."""
 
-    def __init__(self, counts: dict[int, int], *, batches: int, items: int) -> None:
+    def __init__(self, counts: dict[int, int], *, batches: int, items: int, devices: int) -> None:
         self._counts = counts
         self._batches = batches
         self._items = items
+        self._devices = devices
 
     def collect(self) -> Iterable[Metric]:
         family = GaugeMetricFamily("simrelay_sms", "Stored SMS by status", labels=["status"])
@@ -43,9 +44,12 @@ class SnapshotCollector(Collector):
         yield CounterMetricFamily(
             "simrelay_intake_messages", "SMS stored by those transactions", value=self._items
         )
+        yield GaugeMetricFamily(
+            "simrelay_devices_connected", "Devices connected to this worker", value=self._devices
+        )
 
 
-def render(status_counts: dict[int, int], *, batches: int, items: int) -> bytes:
+def render(status_counts: dict[int, int], *, batches: int, items: int, devices: int) -> bytes:
     """The exposition text; merges every worker's counters when running multi-process."""
     registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -54,5 +58,5 @@ def render(status_counts: dict[int, int], *, batches: int, items: int) -> bytes:
     else:
         text = generate_latest(REGISTRY)
     extra = CollectorRegistry()
-    extra.register(SnapshotCollector(status_counts, batches=batches, items=items))
+    extra.register(SnapshotCollector(status_counts, batches=batches, items=items, devices=devices))
     return text + generate_latest(extra)
