@@ -337,6 +337,10 @@ class Dispatcher:
                 failures.append((row.id, leases.OPTED_OUT))
                 continue
             choice, ready = self._choose(row, slots, now)
+            missing = self._missing_sim(row, slots)
+            if choice is None and missing is not None:
+                failures.append((row.id, f"device has no SIM in slot {missing}"))
+                continue
             if choice is None:
                 if ready is not None:
                     next_ready = ready if next_ready is None else min(next_ready, ready)
@@ -385,14 +389,26 @@ class Dispatcher:
 
     @staticmethod
     def _sims_for(row: Any, slot: _Slot) -> list[int | None]:
-        """The SIM slots this SMS may go out on from this device (None: the device's default)."""
+        """The SIM slots this SMS may go out on from this device (None: the device's default).
+        A device that reported no SIMs chooses itself; one without the slot asked for: none."""
         session = slot.session
         wanted = row.to_sim if row.to_sim is not None and row.to_sim != -2 else session.default_sim
+        if not session.sim_slots or wanted == -2:
+            return [None]
         if wanted == -1:
-            return list(session.sim_slots) or [None]
-        if wanted >= 0:
-            return [wanted] if not session.sim_slots or wanted in session.sim_slots else []
-        return [None]
+            return list(session.sim_slots)
+        return [wanted] if wanted in session.sim_slots else []
+
+    @classmethod
+    def _missing_sim(cls, row: Any, slots: list[_Slot]) -> int | None:
+        """The slot an SMS pinned to a connected device asks for, if that device lacks it: it
+        could wait forever, so it fails instead."""
+        for slot in slots:
+            if row.requested_device_id == slot.session.device_id and not cls._sims_for(row, slot):
+                return int(
+                    row.to_sim if row.to_sim is not None and row.to_sim != -2 else slot.session.default_sim
+                )
+        return None
 
     def _lease_seconds(self, row: Any, now: float) -> float:
         if row.valid_until is None:
@@ -448,8 +464,13 @@ class Dispatcher:
                 session.drop(message_id, "lease_expired", attempt=attempt)
         if sweep:
             await self.sweep(now=now)
-        for account_id in list(self._by_account):
-            self.wake(account_id)
+        # The safety net for missed wake-ups (and `send_at` coming due): look where work waits.
+        accounts = list(self._by_account)
+        if accounts:
+            for account_id in await self.db.read(
+                lambda conn: leases.accounts_with_work(conn, accounts, now=now)
+            ):
+                self.wake(account_id)
 
     async def sweep(self, *, now: float) -> None:
         """Takes back leases past their hard timeout, and ends expired waiting SMS."""

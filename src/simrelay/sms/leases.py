@@ -89,6 +89,24 @@ def find_offerable(
     return conn.execute(_locked(conn, query)).all()
 
 
+def accounts_with_work(conn: Connection, account_ids: Sequence[str], *, now: float) -> set[str]:
+    """Which of these accounts have an SMS a device could be offered now (a cheap read on
+    the partial index: the timer's probe, so that idle accounts cost no write)."""
+    found: set[str] = set()
+    for start in range(0, len(account_ids), 500):
+        query = (
+            select(c.account_id)
+            .where(
+                c.account_id.in_(account_ids[start : start + 500]),
+                OFFERABLE,
+                or_(c.send_at.is_(None), c.send_at <= int(now)),
+            )
+            .distinct()
+        )
+        found.update(row[0] for row in conn.execute(query))
+    return found
+
+
 @dataclass(frozen=True, slots=True)
 class Grant:
     message_id: str
