@@ -21,7 +21,8 @@ from simrelay.api.openapi import build_openapi
 from simrelay.api.ratelimit import LocalRateLimiter, RateLimiter, RedisRateLimiter
 from simrelay.api.routes import device_link, devices, inbox, ops, sms
 from simrelay.config import Settings
-from simrelay.devices.dispatch import Dispatcher, Policy
+from simrelay.devices.assignment import Policy
+from simrelay.devices.dispatch import Dispatcher
 from simrelay.log import configure_logging
 from simrelay.sms import repository
 from simrelay.sms import service as sms_service

@@ -15,14 +15,13 @@ import contextlib
 import random
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import structlog
 from sqlalchemy.engine import Connection
 
-from simrelay.config import Settings
 from simrelay.devices import repository
+from simrelay.devices.assignment import Planner, Policy, Slot
 from simrelay.devices.health import Candidate, rank
 from simrelay.devices.protocol import Hello
 from simrelay.devices.reporting import ReportWriter
@@ -34,7 +33,6 @@ from simrelay.devices.session import (
     device_status,
 )
 from simrelay.ids import is_object_id
-from simrelay.inbox import repository as optouts
 from simrelay.sms import history, leases
 from simrelay.storage.database import Database
 from simrelay.storage.signals import Signals
@@ -48,39 +46,6 @@ SWEEP_EVERY_TICKS = 5
 """Hard-timeout and `valid_until` sweeps run every this many ticks."""
 
 
-@dataclass(frozen=True, slots=True)
-class Policy:
-    lease_seconds: float = 60.0
-    lease_hard_seconds: float = 600.0
-    max_attempts: int = 3
-    window: int = 8
-    heartbeat_seconds: float = 30.0
-    tick_seconds: float = 1.0
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Policy:
-        return cls(
-            lease_seconds=settings.lease_seconds,
-            lease_hard_seconds=max(settings.lease_hard_seconds, settings.lease_seconds),
-            max_attempts=settings.max_attempts,
-            window=settings.device_window,
-            heartbeat_seconds=settings.heartbeat_seconds,
-            tick_seconds=settings.dispatch_tick_seconds,
-        )
-
-
-@dataclass(slots=True)
-class _Slot:
-    """A session as one assignment round sees it: a snapshot, safe to use off the event loop."""
-
-    session: DeviceSession
-    free: int
-    ready: dict[int | None, float]
-    paced: bool
-    resting: bool
-    candidate: Candidate
-
-
 class Dispatcher:
     def __init__(
         self, db: Database, signals: Signals, policy: Policy, *, rng: random.Random | None = None
@@ -88,8 +53,8 @@ class Dispatcher:
         self.db = db
         self.policy = policy
         self.reports = ReportWriter(db, max_attempts=policy.max_attempts)
+        self._planner = Planner(policy, rng or random.Random())
         self._signals = signals
-        self._rng = rng or random.Random()
         self._sessions: dict[str, DeviceSession] = {}
         self._by_account: dict[str, set[str]] = {}
         self._dirty: set[str] = set()
@@ -196,7 +161,7 @@ class Dispatcher:
         if released or again:
             await self.db.run(work)
         for row in again:
-            session.offer(self._offer_frame(row, sim=row.sim, attempt=row.attempts, now=now))
+            session.offer(self._planner.offer_frame(row, sim=row.sim, attempt=row.attempts, now=now))
 
     async def detach(self, session: DeviceSession) -> None:
         if self._sessions.get(session.device_id) is session:
@@ -264,7 +229,7 @@ class Dispatcher:
         device_ids = [slot.session.device_id for slot in slots]
         limit = min(capacity * 2, OFFER_QUERY_MAX)
         planned, more, next_ready = await self.db.run(
-            lambda conn: self._plan(conn, account_id, slots, device_ids, limit=limit, now=now)
+            lambda conn: self._planner.plan(conn, account_id, slots, device_ids, limit=limit, now=now)
         )
         for slot, frame in planned:
             slot.session.pacer.record(frame["sim"], now)
@@ -274,7 +239,7 @@ class Dispatcher:
         elif next_ready is not None:
             self._wake_at(account_id, next_ready)
 
-    def _slots(self, account_id: str, now: float) -> list[_Slot]:
+    def _slots(self, account_id: str, now: float) -> list[Slot]:
         slots = []
         for device_id in self._by_account.get(account_id, ()):
             session = self._sessions[device_id]
@@ -296,7 +261,7 @@ class Dispatcher:
                 charging=session.charging,
             )
             slots.append(
-                _Slot(
+                Slot(
                     session,
                     free,
                     ready,
@@ -307,126 +272,6 @@ class Dispatcher:
             )
         slots.sort(key=lambda slot: rank(slot.candidate, now))
         return slots
-
-    def _plan(
-        self,
-        conn: Connection,
-        account_id: str,
-        slots: list[_Slot],
-        device_ids: list[str],
-        *,
-        limit: int,
-        now: float,
-    ) -> tuple[list[tuple[_Slot, dict[str, Any]]], bool, float | None]:
-        """Runs in the database's transaction: chooses a device and SIM for each offerable SMS,
-        fails the expired and opted-out ones, and grants the leases. Returns the offers to
-        send, whether more SMS may be waiting, and when a paced SIM is next ready."""
-        rows = leases.find_offerable(conn, account_id, device_ids=device_ids, now=now, limit=limit)
-        if not rows:
-            return [], False, None
-        opted_out = optouts.opted_out_numbers(conn, account_id, {row.phone_number for row in rows})
-        failures: list[tuple[str, str]] = []
-        grants: list[leases.Grant] = []
-        planned: list[tuple[_Slot, dict[str, Any]]] = []
-        next_ready: float | None = None
-        for row in rows:
-            if row.valid_until is not None and row.valid_until <= now:
-                failures.append((row.id, leases.EXPIRED))
-                continue
-            if row.phone_number in opted_out:
-                failures.append((row.id, leases.OPTED_OUT))
-                continue
-            choice, ready = self._choose(row, slots, now)
-            missing = self._missing_sim(row, slots)
-            if choice is None and missing is not None:
-                failures.append((row.id, f"device has no SIM in slot {missing}"))
-                continue
-            if choice is None:
-                if ready is not None:
-                    next_ready = ready if next_ready is None else min(next_ready, ready)
-                continue
-            slot, sim = choice
-            slot.free -= 1
-            if slot.paced:
-                # One SMS per SIM per round: the next gap is drawn when the offer is recorded.
-                slot.ready[sim] = float("inf")
-            grants.append(
-                leases.Grant(
-                    message_id=row.id,
-                    device_id=slot.session.device_id,
-                    sim=sim,
-                    lease_until=now + self._lease_seconds(row, now),
-                    lease_expires=now + self.policy.lease_hard_seconds,
-                )
-            )
-            planned.append((slot, self._offer_frame(row, sim=sim, attempt=row.attempts + 1, now=now)))
-        leases.fail_waiting(conn, failures, now=now)
-        leases.grant_leases(conn, grants)
-        # Look again at once only if this round got somewhere: else wait for a wake-up.
-        more = len(rows) >= limit and bool(grants or failures)
-        return planned, more, next_ready
-
-    def _choose(
-        self, row: Any, slots: list[_Slot], now: float
-    ) -> tuple[tuple[_Slot, int | None] | None, float | None]:
-        """The best slot and SIM for this SMS; else None and when a paced SIM is next ready."""
-        next_ready: float | None = None
-        for slot in slots:
-            pinned = row.requested_device_id == slot.session.device_id
-            if row.requested_device_id and not pinned:
-                continue
-            if slot.free <= 0 or (slot.resting and not pinned):
-                continue
-            sims = self._sims_for(row, slot)
-            ready_now = [sim for sim in sims if slot.ready.get(sim, now) <= now]
-            if ready_now:
-                return (slot, self._rng.choice(ready_now)), None
-            for sim in sims:
-                ready = slot.ready.get(sim, now)
-                if ready != float("inf"):
-                    next_ready = ready if next_ready is None else min(next_ready, ready)
-        return None, next_ready
-
-    @staticmethod
-    def _sims_for(row: Any, slot: _Slot) -> list[int | None]:
-        """The SIM slots this SMS may go out on from this device (None: the device's default).
-        A device that reported no SIMs chooses itself; one without the slot asked for: none."""
-        session = slot.session
-        wanted = row.to_sim if row.to_sim is not None and row.to_sim != -2 else session.default_sim
-        if not session.sim_slots or wanted == -2:
-            return [None]
-        if wanted == -1:
-            return list(session.sim_slots)
-        return [wanted] if wanted in session.sim_slots else []
-
-    @classmethod
-    def _missing_sim(cls, row: Any, slots: list[_Slot]) -> int | None:
-        """The slot an SMS pinned to a connected device asks for, if that device lacks it: it
-        could wait forever, so it fails instead."""
-        for slot in slots:
-            if row.requested_device_id == slot.session.device_id and not cls._sims_for(row, slot):
-                return int(
-                    row.to_sim if row.to_sim is not None and row.to_sim != -2 else slot.session.default_sim
-                )
-        return None
-
-    def _lease_seconds(self, row: Any, now: float) -> float:
-        if row.valid_until is None:
-            return self.policy.lease_seconds
-        return max(0.0, min(self.policy.lease_seconds, float(row.valid_until) - now))
-
-    def _offer_frame(self, row: Any, *, sim: int | None, attempt: int, now: float) -> dict[str, Any]:
-        return {
-            "type": "offer",
-            "id": row.id,
-            "phone_number": row.phone_number,
-            "message": row.message,
-            "sim": sim,
-            "encoding": row.encoding,
-            "parts": row.parts,
-            "lease_seconds": round(self._lease_seconds(row, now), 3),
-            "attempt": max(attempt, 1),
-        }
 
     def _wake_at(self, account_id: str, when: float) -> None:
         timer = self._timers.get(account_id)

@@ -1,0 +1,181 @@
+"""Assignment: which of an account's connected devices, and which SIM, gets each waiting SMS.
+
+One round runs inside one database transaction, off the event loop on SQLite, so it sees the
+devices through `Slot` snapshots taken on the loop beforehand (free window, SIM readiness,
+health), never the live sessions' mutable state.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.engine import Connection
+
+from simrelay.config import Settings
+from simrelay.devices.health import Candidate
+from simrelay.inbox import repository as optouts
+from simrelay.sms import leases
+
+if TYPE_CHECKING:
+    from simrelay.devices.session import DeviceSession
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    lease_seconds: float = 60.0
+    lease_hard_seconds: float = 600.0
+    max_attempts: int = 3
+    window: int = 8
+    heartbeat_seconds: float = 30.0
+    tick_seconds: float = 1.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Policy:
+        return cls(
+            lease_seconds=settings.lease_seconds,
+            lease_hard_seconds=max(settings.lease_hard_seconds, settings.lease_seconds),
+            max_attempts=settings.max_attempts,
+            window=settings.device_window,
+            heartbeat_seconds=settings.heartbeat_seconds,
+            tick_seconds=settings.dispatch_tick_seconds,
+        )
+
+
+@dataclass(slots=True)
+class Slot:
+    """A session as one assignment round sees it: a snapshot, safe to use off the event loop."""
+
+    session: DeviceSession
+    free: int
+    ready: dict[int | None, float]
+    paced: bool
+    resting: bool
+    candidate: Candidate
+
+
+class Planner:
+    def __init__(self, policy: Policy, rng: random.Random) -> None:
+        self.policy = policy
+        self._rng = rng
+
+    def plan(
+        self,
+        conn: Connection,
+        account_id: str,
+        slots: list[Slot],
+        device_ids: list[str],
+        *,
+        limit: int,
+        now: float,
+    ) -> tuple[list[tuple[Slot, dict[str, Any]]], bool, float | None]:
+        """Runs in the database's transaction: chooses a device and SIM for each offerable SMS,
+        fails the expired and opted-out ones, and grants the leases. Returns the offers to
+        send, whether more SMS may be waiting, and when a paced SIM is next ready."""
+        rows = leases.find_offerable(conn, account_id, device_ids=device_ids, now=now, limit=limit)
+        if not rows:
+            return [], False, None
+        opted_out = optouts.opted_out_numbers(conn, account_id, {row.phone_number for row in rows})
+        failures: list[tuple[str, str]] = []
+        grants: list[leases.Grant] = []
+        planned: list[tuple[Slot, dict[str, Any]]] = []
+        next_ready: float | None = None
+        for row in rows:
+            if row.valid_until is not None and row.valid_until <= now:
+                failures.append((row.id, leases.EXPIRED))
+                continue
+            if row.phone_number in opted_out:
+                failures.append((row.id, leases.OPTED_OUT))
+                continue
+            choice, ready = self.choose(row, slots, now)
+            missing = self.missing_sim(row, slots)
+            if choice is None and missing is not None:
+                failures.append((row.id, f"device has no SIM in slot {missing}"))
+                continue
+            if choice is None:
+                if ready is not None:
+                    next_ready = ready if next_ready is None else min(next_ready, ready)
+                continue
+            slot, sim = choice
+            slot.free -= 1
+            if slot.paced:
+                # One SMS per SIM per round: the next gap is drawn when the offer is recorded.
+                slot.ready[sim] = float("inf")
+            grants.append(
+                leases.Grant(
+                    message_id=row.id,
+                    device_id=slot.session.device_id,
+                    sim=sim,
+                    lease_until=now + self.lease_seconds(row, now),
+                    lease_expires=now + self.policy.lease_hard_seconds,
+                )
+            )
+            planned.append((slot, self.offer_frame(row, sim=sim, attempt=row.attempts + 1, now=now)))
+        leases.fail_waiting(conn, failures, now=now)
+        leases.grant_leases(conn, grants)
+        # Look again at once only if this round got somewhere: else wait for a wake-up.
+        more = len(rows) >= limit and bool(grants or failures)
+        return planned, more, next_ready
+
+    def choose(
+        self, row: Any, slots: list[Slot], now: float
+    ) -> tuple[tuple[Slot, int | None] | None, float | None]:
+        """The best slot and SIM for this SMS; else None and when a paced SIM is next ready."""
+        next_ready: float | None = None
+        for slot in slots:
+            pinned = row.requested_device_id == slot.session.device_id
+            if row.requested_device_id and not pinned:
+                continue
+            if slot.free <= 0 or (slot.resting and not pinned):
+                continue
+            sims = self.sims_for(row, slot)
+            ready_now = [sim for sim in sims if slot.ready.get(sim, now) <= now]
+            if ready_now:
+                return (slot, self._rng.choice(ready_now)), None
+            for sim in sims:
+                ready = slot.ready.get(sim, now)
+                if ready != float("inf"):
+                    next_ready = ready if next_ready is None else min(next_ready, ready)
+        return None, next_ready
+
+    @staticmethod
+    def sims_for(row: Any, slot: Slot) -> list[int | None]:
+        """The SIM slots this SMS may go out on from this device (None: the device's default).
+        A device that reported no SIMs chooses itself; one without the slot asked for: none."""
+        session = slot.session
+        wanted = row.to_sim if row.to_sim is not None and row.to_sim != -2 else session.default_sim
+        if not session.sim_slots or wanted == -2:
+            return [None]
+        if wanted == -1:
+            return list(session.sim_slots)
+        return [wanted] if wanted in session.sim_slots else []
+
+    @classmethod
+    def missing_sim(cls, row: Any, slots: list[Slot]) -> int | None:
+        """The slot an SMS pinned to a connected device asks for, if that device lacks it: it
+        could wait forever, so it fails instead."""
+        for slot in slots:
+            if row.requested_device_id == slot.session.device_id and not cls.sims_for(row, slot):
+                return int(
+                    row.to_sim if row.to_sim is not None and row.to_sim != -2 else slot.session.default_sim
+                )
+        return None
+
+    def lease_seconds(self, row: Any, now: float) -> float:
+        if row.valid_until is None:
+            return self.policy.lease_seconds
+        return max(0.0, min(self.policy.lease_seconds, float(row.valid_until) - now))
+
+    def offer_frame(self, row: Any, *, sim: int | None, attempt: int, now: float) -> dict[str, Any]:
+        return {
+            "type": "offer",
+            "id": row.id,
+            "phone_number": row.phone_number,
+            "message": row.message,
+            "sim": sim,
+            "encoding": row.encoding,
+            "parts": row.parts,
+            "lease_seconds": round(self.lease_seconds(row, now), 3),
+            "attempt": max(attempt, 1),
+        }
