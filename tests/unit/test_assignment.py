@@ -1,0 +1,95 @@
+"""The assignment round's choices: which device and SIM get an SMS (no database)."""
+
+from __future__ import annotations
+
+import random
+from types import SimpleNamespace
+from typing import Any
+
+from simrelay.devices.assignment import Planner, Policy, Slot
+from simrelay.devices.health import Candidate
+
+NOW = 1_800_000_000.0
+
+
+def slot(
+    device_id: str,
+    *,
+    sims: list[int] = (),
+    default_sim: int = -2,
+    free: int = 4,
+    resting: bool = False,
+    ready: dict[Any, float] | None = None,
+    paced: bool = False,
+) -> Slot:
+    session = SimpleNamespace(device_id=device_id, sim_slots=list(sims), default_sim=default_sim)
+    candidate = Candidate(device_id, 0.0, 0, NOW, 100, False)
+    return Slot(session, free, ready or {}, paced, resting, candidate)  # type: ignore[arg-type]
+
+
+def sms(*, pinned: str = "", to_sim: int | None = None, valid_until: int | None = None) -> SimpleNamespace:
+    return SimpleNamespace(
+        id="m" * 24,
+        requested_device_id=pinned,
+        to_sim=to_sim,
+        valid_until=valid_until,
+        phone_number="79990001122",
+        message="hi",
+        encoding="gsm7",
+        parts=1,
+        attempts=0,
+    )
+
+
+planner = Planner(Policy(lease_seconds=60), random.Random(7))
+
+
+def test_the_first_ranked_free_device_gets_an_unpinned_sms() -> None:
+    choice, _ = planner.choose(sms(), [slot("a"), slot("b")], NOW)
+    assert choice is not None and choice[0].session.device_id == "a"
+
+
+def test_a_full_or_resting_device_is_passed_over_for_unpinned_work() -> None:
+    choice, _ = planner.choose(sms(), [slot("a", free=0), slot("b", resting=True), slot("c")], NOW)
+    assert choice is not None and choice[0].session.device_id == "c"
+
+
+def test_pinned_work_goes_only_to_its_device_even_when_it_rests() -> None:
+    choice, _ = planner.choose(sms(pinned="b"), [slot("a"), slot("b", resting=True)], NOW)
+    assert choice is not None and choice[0].session.device_id == "b"
+    assert planner.choose(sms(pinned="z"), [slot("a"), slot("b")], NOW) == (None, None)
+
+
+def test_the_sim_comes_from_the_sms_else_the_device_and_only_from_reported_slots() -> None:
+    assert planner.sims_for(sms(to_sim=1), slot("a", sims=[0, 1])) == [1]
+    assert planner.sims_for(sms(to_sim=-2), slot("a", sims=[0, 1], default_sim=0)) == [0]
+    assert planner.sims_for(sms(to_sim=None), slot("a", sims=[0, 1])) == [None]
+    assert planner.sims_for(sms(to_sim=-1), slot("a", sims=[0, 1])) == [0, 1]
+    assert planner.sims_for(sms(to_sim=3), slot("a", sims=[0, 1])) == []
+    assert planner.sims_for(sms(to_sim=1), slot("a", sims=[])) == [None]  # it did not say: it chooses
+
+
+def test_a_paced_sim_that_is_not_ready_defers_the_sms_to_when_it_is() -> None:
+    later = NOW + 7
+    choice, ready = planner.choose(sms(to_sim=0), [slot("a", sims=[0], ready={0: later})], NOW)
+    assert choice is None and ready == later
+    choice, _ = planner.choose(sms(to_sim=-1), [slot("a", sims=[0, 1], ready={0: later, 1: NOW})], NOW)
+    assert choice is not None and choice[1] == 1
+
+
+def test_an_sms_pinned_to_a_device_without_its_slot_is_reported_missing() -> None:
+    assert planner.missing_sim(sms(pinned="a", to_sim=2), [slot("a", sims=[0, 1])]) == 2
+    assert planner.missing_sim(sms(pinned="a", to_sim=1), [slot("a", sims=[0, 1])]) is None
+
+
+def test_the_lease_is_cut_short_by_valid_until() -> None:
+    assert planner.lease_seconds(sms(), NOW) == 60
+    assert planner.lease_seconds(sms(valid_until=int(NOW) + 10), NOW) == 10
+    assert planner.lease_seconds(sms(valid_until=int(NOW) - 10), NOW) == 0
+    frame = planner.offer_frame(sms(), sim=1, attempt=2, now=NOW)
+    assert {k: frame[k] for k in ("type", "sim", "attempt", "lease_seconds")} == {
+        "type": "offer",
+        "sim": 1,
+        "attempt": 2,
+        "lease_seconds": 60,
+    }
