@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 CLOSE_GOING_AWAY = 1001
+CLOSE_INVALID = 1008
 CLOSE_UNAUTHORIZED = 4001
 CLOSE_UNSUPPORTED = 4002
 CLOSE_REPLACED = 4003
@@ -151,7 +152,7 @@ class DeviceSession:
             hello = protocol.Hello.model_validate_json(text)
         except ValidationError as exc:
             self._error(None, "invalid", _first_error(exc))
-            raise Closing(CLOSE_UNSUPPORTED) from None
+            raise Closing(CLOSE_INVALID) from None
         if hello.protocol != protocol.PROTOCOL:
             self._error(None, "unsupported", f"protocol {hello.protocol} is not spoken here; use 1")
             raise Closing(CLOSE_UNSUPPORTED)
