@@ -144,11 +144,13 @@ class Server:
         workers: int = 1,
         command: str = "serve",
         name: str = "server",
+        port: int | None = None,
     ) -> None:
         self.env = dict(env)
         self.workers = workers
         self.command = command
-        self.port = free_port()
+        # An earlier server's port, for a restart that its clients reconnect to.
+        self.port = port if port is not None else free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         log_dir.mkdir(parents=True, exist_ok=True)
         self.stderr_path = log_dir / f"{name}-{self.port}.stderr"

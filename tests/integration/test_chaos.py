@@ -1,0 +1,248 @@
+"""Chaos: 5,000 SMS through 20 simulated phones while phones lose their connections at random
+and the server is killed (SIGKILL) twice. Every SMS is accepted once, ends in a final status,
+and no phone sends one twice."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.integration.gateway import Gateway, gateway_env, open_gateway
+from tests.integration.server import Server
+
+pytestmark = pytest.mark.integration
+
+WAITING, TAKEN, SENT, SEND_FAILED, DELIVERED, NOT_DELIVERED = range(6)
+FINAL = {SEND_FAILED, DELIVERED, NOT_DELIVERED}
+
+TOTAL = 5000
+PHONES = 20
+IN_FLIGHT = 50
+KILLS_AT = (TOTAL // 3, 2 * TOTAL // 3)
+"""Accepted SMS at which the server is killed and started again on the same port."""
+DISCONNECT_EVERY = 0.3
+SEND_DEADLINE = 90.0
+"""Seconds one SMS may take to be accepted, retries included."""
+SETTLE_TIMEOUT = 120.0
+PAGE = 100
+CHAOS_PHONES: dict[str, Any] = {
+    "send_ms": (5, 20),
+    "delivery_delay_ms": (5, 30),
+    "fail_rate": 0.05,
+    "undelivered_rate": 0.02,
+    "reconnect_min": 0.1,
+    "reconnect_max": 0.5,
+}
+
+
+@pytest.fixture(params=["postgres", "sqlite"])
+def env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
+    return gateway_env(tmp_path, request.param, access_log="false")
+
+
+@pytest.fixture
+async def gateway(env: dict[str, str], tmp_path: Path) -> AsyncIterator[Gateway]:
+    server = Server(env, tmp_path / "logs").start()
+    gw = await open_gateway(server, "chaos@example.com")
+    try:
+        yield gw
+    finally:
+        await gw.close()
+        gw.server.kill()
+
+
+@dataclass
+class Chaos:
+    """Kills and restarts the gateway's server, cuts phones' connections, and counts both."""
+
+    gateway: Gateway
+    log_dir: Path
+    servers: list[Server] = field(default_factory=list)
+    restarts: list[str] = field(default_factory=list)
+    disconnects: int = 0
+
+    def __post_init__(self) -> None:
+        self.servers.append(self.gateway.server)
+
+    async def restart(self, reason: str) -> None:
+        """SIGKILL, then a new server on the same port (the phones and the HTTP client come back)."""
+        old = self.gateway.server
+        started = time.monotonic()
+        await asyncio.to_thread(old.kill)
+        new = Server(old.env, self.log_dir, port=old.port, name=f"server-{len(self.servers) + 1}")
+        self.servers.append(new)
+        await asyncio.to_thread(new.start)
+        self.gateway.server = new
+        self.restarts.append(f"{reason}: down {time.monotonic() - started:.1f} s")
+
+    async def cut_connections(self, stop: asyncio.Event, rng: random.Random) -> None:
+        while not stop.is_set():
+            await asyncio.sleep(rng.uniform(0.5, 1.5) * DISCONNECT_EVERY)
+            rng.choice(self.gateway.phones).disconnect()
+            self.disconnects += 1
+
+    def log_events(self, *names: str) -> Counter[str]:
+        found: Counter[str] = Counter()
+        for server in self.servers:
+            for record in server.log_records():
+                if record.get("event") in names or record.get("level") in ("error", "critical"):
+                    found[str(record.get("event"))] += 1
+        return found
+
+    def log_lines(self, predicate: Callable[[dict[str, Any]], bool], limit: int = 5) -> list[dict[str, Any]]:
+        lines = [r for server in self.servers for r in server.log_records() if predicate(r)]
+        return lines[:limit]
+
+
+@dataclass
+class Sender:
+    """Sends SMS through the API; each retry after a failure repeats its Idempotency-Key."""
+
+    gateway: Gateway
+    accepted: list[str] = field(default_factory=list)
+    retries: int = 0
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def send(self, number: int) -> str:
+        body = {"message": f"chaos {number}", "phone_number": f"7999{number:07d}"}
+        headers = {**self.gateway.headers, "Idempotency-Key": f"chaos-{number}"}
+        deadline = time.monotonic() + SEND_DEADLINE
+        while True:
+            try:
+                response = await self.gateway.http.post(
+                    "/v1/sms/send", headers=headers, json=body, timeout=10
+                )
+            except httpx.TransportError:
+                response = None
+            if response is not None and response.status_code == 200:
+                message_id = str(response.json()["id"])
+                self.accepted.append(message_id)
+                self.changed.set()
+                return message_id
+            # Refused connections while the server is down, 5xx while it dies, 409 while an
+            # earlier try with this key is still being stored: all worth another try.
+            if response is not None and response.status_code < 500 and response.status_code != 409:
+                raise AssertionError(f"SMS {number} refused: {response.status_code} {response.text}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"SMS {number} not accepted within {SEND_DEADLINE} s")
+            self.retries += 1
+            await asyncio.sleep(0.1)
+
+    async def send_all(self, total: int) -> list[str]:
+        limit = asyncio.Semaphore(IN_FLIGHT)
+
+        async def one(number: int) -> str:
+            async with limit:
+                return await self.send(number)
+
+        return list(await asyncio.gather(*(one(n) for n in range(total))))
+
+    async def wait_accepted(self, count: int) -> None:
+        while len(self.accepted) < count:
+            self.changed.clear()
+            await self.changed.wait()
+
+
+async def list_all(gateway: Gateway) -> tuple[int, dict[str, int]]:
+    """(total_records, {id: status}) from every page of GET /v1/sms."""
+    first = await gateway.http.get("/v1/sms", headers=gateway.headers, params={"limit": PAGE, "offset": 1})
+    assert first.status_code == 200, first.text
+    total = int(first.json()["pagination"]["total_records"])
+    pages = [first]
+    for number in range(2, -(-total // PAGE) + 1):
+        response = await gateway.http.get(
+            "/v1/sms", headers=gateway.headers, params={"limit": PAGE, "offset": number}
+        )
+        assert response.status_code == 200, response.text
+        pages.append(response)
+    statuses = {sms["id"]: int(sms["status"]) for page in pages for sms in page.json()["sms_list"]}
+    return total, statuses
+
+
+async def count_by_status(gateway: Gateway) -> Counter[int]:
+    """SMS per status from /metrics: one cheap request (the database holds only this test's SMS)."""
+    response = await gateway.http.get("/metrics")
+    assert response.status_code == 200, response.text
+    counts: Counter[int] = Counter()
+    for line in response.text.splitlines():
+        if line.startswith('simrelay_sms{status="'):
+            counts[int(line.split('"')[1])] = int(float(line.split()[-1]))
+    return counts
+
+
+async def wait_final(gateway: Gateway, total: int, timeout: float) -> tuple[int, dict[str, int]]:
+    """Every SMS's status once `total` are final (or at the timeout), from every page of the list."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        counts = await count_by_status(gateway)
+        if sum(counts[status] for status in FINAL) >= total:
+            break
+        await asyncio.sleep(0.5)
+    return await list_all(gateway)
+
+
+@pytest.mark.timeout(400)
+async def test_5000_sms_survive_disconnects_and_two_server_kills_sent_at_most_once(
+    gateway: Gateway, tmp_path: Path
+) -> None:
+    started = time.monotonic()
+    await gateway.fleet(PHONES, **CHAOS_PHONES)
+    chaos = Chaos(gateway, tmp_path / "logs")
+    sender = Sender(gateway)
+    stop_cutting = asyncio.Event()
+    cutter = asyncio.create_task(chaos.cut_connections(stop_cutting, random.Random(7)))
+
+    async def kill_twice() -> None:
+        for number, at in enumerate(KILLS_AT, 1):
+            await sender.wait_accepted(at)
+            await chaos.restart(f"kill {number} at {len(sender.accepted)} accepted")
+
+    killer = asyncio.create_task(kill_twice())
+    try:
+        ids = await sender.send_all(TOTAL)
+        await asyncio.wait_for(killer, 60)
+        total, statuses = await wait_final(gateway, TOTAL, SETTLE_TIMEOUT)
+    finally:
+        stop_cutting.set()
+        killer.cancel()
+        await asyncio.gather(cutter, killer, return_exceptions=True)
+
+    ledger = gateway.ledger
+    # Sent (or failed) but the report never acknowledged: once all is final, none should be left.
+    unconfirmed = sorted({i for phone in gateway.phones for i in phone.unconfirmed})
+    counts = Counter(statuses.values())
+    not_final = {i: statuses.get(i) for i in ids if statuses.get(i) not in FINAL}
+    summary = (
+        f"{len(set(ids))} SMS accepted, total_records={total}, statuses {dict(sorted(counts.items()))}, "
+        f"sent {len(ledger.sent)} ids / {ledger.sent.total()} sends, failed by phones {len(ledger.failed)}, "
+        f"dropped {ledger.dropped.total()}, offers {ledger.received_offers.total()}, "
+        f"send retries {sender.retries}, {chaos.disconnects} disconnects, restarts {chaos.restarts}, "
+        f"sent twice {len(ledger.duplicates())}, unconfirmed {len(unconfirmed)}, "
+        f"server events {dict(chaos.log_events('lease_lapsed'))}, "
+        f"{time.monotonic() - started:.0f} s"
+    )
+    assert len(set(ids)) == TOTAL, f"an SMS accepted twice under two keys? {summary}"
+    assert total == TOTAL and set(statuses) == set(ids), f"lost or extra SMS: {summary}"
+    duplicates = ledger.duplicates()
+    lapsed = [
+        (r["timestamp"], r["message_id"], r["device_id"])
+        for r in chaos.log_lines(lambda r: r.get("event") == "lease_lapsed" and r["message_id"] in duplicates)
+    ]
+    sent_twice = f"{len(duplicates)} sent twice, e.g. {list(duplicates)[:5]}; their lapsed leases: {lapsed}"
+    assert not duplicates, f"{sent_twice}; {summary}"
+    assert not not_final, f"{len(not_final)} not final, e.g. {list(not_final.items())[:10]}: {summary}"
+    assert set(ledger.sent) <= set(ids)
+    unsent_but_done = [i for i in ids if statuses[i] in (DELIVERED, NOT_DELIVERED) and ledger.sent[i] != 1]
+    assert not unsent_but_done, f"delivered but not sent once: {unsent_but_done[:10]}; {summary}"
+    sent_but_failed = [i for i in ids if statuses[i] == SEND_FAILED and ledger.sent[i]]
+    assert not sent_but_failed, f"status 3 although a phone sent it: {sent_but_failed[:10]}; {summary}"
+    assert len(chaos.restarts) == len(KILLS_AT), summary

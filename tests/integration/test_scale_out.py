@@ -1,0 +1,180 @@
+"""Two server nodes on one PostgreSQL: an SMS accepted by one node reaches a phone connected to
+the other within a fraction of a second (PostgreSQL NOTIFY, or Redis pub/sub when Redis is
+configured), and phones on both nodes share the work without sending any SMS twice."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from simrelay.agent.simulator import Fleet, LedgerEvent, SimulatorOptions
+from tests.integration.gateway import FAST, QUICK, Gateway, open_gateway
+from tests.integration.server import Server, reset_postgres2, reset_redis14, server_env
+
+pytestmark = pytest.mark.integration
+
+DELIVERED = 4
+SLOW_TICK = "5"
+"""The safety-net timer, long: only a signal between the nodes can explain a fast offer."""
+PAGE = 100
+
+
+@dataclass
+class Cluster:
+    a: Server
+    b: Server
+    gateway: Gateway
+    """The account, its key and the HTTP client of node A; the ledger of every phone."""
+    http_b: httpx.AsyncClient
+    fleets: list[Fleet] = field(default_factory=list)
+
+    async def fleet(self, server: Server, count: int) -> Fleet:
+        """`count` phones paired with and connected to `server` only."""
+        fleet = await Fleet.pair(
+            server.base_url,
+            self.gateway.pairing_code(count),
+            count=count,
+            options=SimulatorOptions(**QUICK.__dict__),
+            ledger=self.gateway.ledger,
+            name_prefix=f"node-{server.port}",
+        )
+        self.fleets.append(fleet)
+        self.gateway.phones.extend(fleet.phones)
+        fleet.start()
+        await self.gateway.ledger.wait_for(lambda: all(p.connected for p in fleet.phones), timeout=20)
+        return fleet
+
+    async def send(self, http: httpx.AsyncClient, number: int) -> str:
+        body = {"message": f"scale-out {number}", "phone_number": f"7999{number:07d}"}
+        response = await http.post("/v1/sms/send", headers=self.gateway.headers, json=body)
+        assert response.status_code == 200, response.text
+        return str(response.json()["id"])
+
+    async def statuses(self) -> dict[str, int]:
+        http, headers = self.gateway.http, self.gateway.headers
+        found: dict[str, int] = {}
+        number = 1
+        while True:
+            params = {"limit": PAGE, "offset": number}
+            response = await http.get("/v1/sms", headers=headers, params=params)
+            assert response.status_code == 200, response.text
+            page = response.json()
+            found.update({sms["id"]: int(sms["status"]) for sms in page["sms_list"]})
+            if number * PAGE >= page["pagination"]["total_records"]:
+                return found
+            number += 1
+
+    async def close(self) -> None:
+        await self.gateway.close()
+        await self.http_b.aclose()
+        self.a.kill()
+        self.b.kill()
+
+
+@pytest.fixture
+async def cluster(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[Cluster]]]:
+    """Starts two nodes (A, B) on one fresh PostgreSQL database with FAST settings plus these."""
+    made: list[Cluster] = []
+
+    async def start(*, redis: bool = False, **settings: str) -> Cluster:
+        extra = {"redis_url": reset_redis14()} if redis else {}
+        env = server_env(
+            tmp_path / "data",
+            database_url=await asyncio.to_thread(reset_postgres2),  # asyncio.run inside
+            **{**FAST, "access_log": "false", **extra, **settings},
+        )
+        a = Server(env, tmp_path / "logs", name="node-a").start()
+        b = Server(env, tmp_path / "logs", name="node-b")
+        try:
+            b.start()  # after A: A has migrated the database
+            gateway = await open_gateway(a, "nodes@example.com")
+        except BaseException:
+            a.kill()
+            b.kill()
+            raise
+        made.append(Cluster(a, b, gateway, httpx.AsyncClient(base_url=b.base_url, timeout=30)))
+        return made[-1]
+
+    try:
+        yield start
+    finally:
+        for one in made:
+            await one.close()
+
+
+@pytest.mark.parametrize("transport", ["postgres", "redis"])
+async def test_an_sms_sent_through_one_node_is_offered_at_once_by_the_node_its_phones_are_on(
+    cluster: Callable[..., Awaitable[Cluster]], transport: str
+) -> None:
+    nodes = await cluster(redis=transport == "redis", dispatch_tick_seconds=SLOW_TICK)
+    await nodes.fleet(nodes.b, 5)
+    offered: dict[str, float] = {}
+
+    def on_event(event: LedgerEvent) -> None:
+        if event.kind == "offer":
+            offered.setdefault(event.message_id, time.monotonic())
+
+    nodes.gateway.ledger.listeners.append(on_event)
+    waits: list[float] = []
+    for number in range(20):
+        message_id = await nodes.send(nodes.gateway.http, number)
+        accepted = time.monotonic()
+        await nodes.gateway.ledger.wait_for(lambda i=message_id: i in offered, timeout=10)
+        # The offer can beat the HTTP answer to this process: that counts as no wait at all.
+        waits.append(max(0.0, offered[message_id] - accepted))
+        # Settled before the next: a report ending a lease would wake node B's dispatcher too.
+        await nodes.gateway.wait_status(message_id, DELIVERED)
+    p50, worst = statistics.median(waits), max(waits)
+    summary = (
+        f"{transport}: send (node A) -> offer (node B) p50 {p50 * 1000:.0f} ms, max {worst * 1000:.0f} ms"
+    )
+    assert p50 < 0.2, summary
+    assert worst < 1.0, summary
+
+
+async def test_phones_on_two_nodes_share_500_sms_sent_through_both_and_send_each_once(
+    cluster: Callable[..., Awaitable[Cluster]],
+) -> None:
+    nodes = await cluster()
+    on_a = await nodes.fleet(nodes.a, 10)
+    on_b = await nodes.fleet(nodes.b, 10)
+    sends_by_device: Counter[str] = Counter()
+    nodes.gateway.ledger.listeners.append(
+        lambda event: sends_by_device.update([event.device_id]) if event.kind == "sent" else None
+    )
+    limit = asyncio.Semaphore(20)
+
+    async def send(number: int) -> str:
+        async with limit:
+            return await nodes.send(nodes.gateway.http if number % 2 else nodes.http_b, number)
+
+    ids = set(await asyncio.gather(*(send(n) for n in range(500))))
+    ledger = nodes.gateway.ledger
+    deadline = time.monotonic() + 60
+    statuses: dict[str, int] = {}
+    while time.monotonic() < deadline:
+        statuses = await nodes.statuses()
+        if all(statuses.get(message_id) == DELIVERED for message_id in ids):
+            break
+        await asyncio.sleep(0.5)
+    by_node = {
+        name: sum(sends_by_device[phone.device_id] for phone in fleet.phones)
+        for name, fleet in (("A", on_a), ("B", on_b))
+    }
+    summary = (
+        f"{len(ids)} SMS, {list(statuses.values()).count(DELIVERED)} of {len(statuses)} delivered, "
+        f"sent {ledger.sent.total()} times, {len(ledger.duplicates())} sent twice, sends by node {by_node}"
+    )
+    assert len(ids) == 500 and set(statuses) == ids, summary
+    assert all(statuses[i] == DELIVERED for i in ids), summary
+    assert not ledger.duplicates(), f"{dict(list(ledger.duplicates().items())[:10])}: {summary}"
+    assert set(ledger.sent) == ids, summary
+    assert by_node["A"] > 0 and by_node["B"] > 0, f"the phones of one node did all the work: {summary}"
