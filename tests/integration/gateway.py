@@ -21,7 +21,7 @@ from tests.integration.server import Server, auth, cli_concurrently, cli_json, r
 FAST = {
     "lease_seconds": "1",
     "lease_hard_seconds": "3",
-    "heartbeat_seconds": "5",
+    "heartbeat_seconds": "1.5",
     "dispatch_tick_seconds": "0.2",
     "send_interval_min": "0",
     "send_interval_max": "0",

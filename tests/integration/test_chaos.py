@@ -195,6 +195,8 @@ async def test_5000_sms_survive_disconnects_and_two_server_kills_sent_at_most_on
     gateway: Gateway, tmp_path: Path
 ) -> None:
     started = time.monotonic()
+    events: list[tuple[float, Any]] = []
+    gateway.ledger.listeners.append(lambda event: events.append((time.monotonic() - started, event)))
     await gateway.fleet(PHONES, **CHAOS_PHONES)
     chaos = Chaos(gateway, tmp_path / "logs")
     sender = Sender(gateway)
@@ -237,7 +239,15 @@ async def test_5000_sms_survive_disconnects_and_two_server_kills_sent_at_most_on
         (r["timestamp"], r["message_id"], r["device_id"])
         for r in chaos.log_lines(lambda r: r.get("event") == "lease_lapsed" and r["message_id"] in duplicates)
     ]
-    sent_twice = f"{len(duplicates)} sent twice, e.g. {list(duplicates)[:5]}; their lapsed leases: {lapsed}"
+    story = [
+        f"{at:.2f} {event.kind} {event.device_id[-4:]} {event.detail}"
+        for at, event in events
+        if duplicates and event.message_id == next(iter(duplicates))
+    ]
+    sent_twice = (
+        f"{len(duplicates)} sent twice, e.g. {list(duplicates)[:5]}; their lapsed leases: {lapsed}; "
+        f"the first one's story: {story}"
+    )
     assert not duplicates, f"{sent_twice}; {summary}"
     assert not not_final, f"{len(not_final)} not final, e.g. {list(not_final.items())[:10]}: {summary}"
     assert set(ledger.sent) <= set(ids)

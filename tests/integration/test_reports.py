@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
+from simrelay.devices.models import Device
 from simrelay.sms import history, leases
 from simrelay.sms.models import Message
 from simrelay.sms.reports import Report, Verdict, apply_report
 from simrelay.storage.database import Database
-from tests.factories import make_caller
+from tests.factories import make_caller, make_device
 from tests.integration.api.helpers import send_ok
 
 pytestmark = pytest.mark.integration
@@ -141,9 +142,37 @@ async def test_a_deleted_or_expired_sms_that_is_let_go_ends_cancelled_or_expired
     assert await steps(engine, expired) == [(1, ""), (3, leases.EXPIRED)]
 
 
-async def test_lapsed_leases_are_found_only_after_their_hard_expiry(engine, client) -> None:
-    message_id = await leased(engine, client)
+async def lapsed(engine, *, now: float, silent_since: float, given_up_before: float) -> list[str]:
     db = Database.on_engine(engine)
-    assert message_id not in [r.id for r in await db.run(lambda c: leases.find_lapsed(c, now=time.time()))]
-    later = time.time() + 601
-    assert message_id in [r.id for r in await db.run(lambda c: leases.find_lapsed(c, now=later))]
+    rows = await db.run(
+        lambda c: leases.find_lapsed(c, now=now, silent_since=silent_since, given_up_before=given_up_before)
+    )
+    return [r.id for r in rows]
+
+
+async def test_a_lapsed_lease_is_taken_back_only_from_a_vanished_device(engine, client) -> None:
+    caller = await make_caller(engine)
+    device_id = await make_device(engine, caller)
+    message_id = await leased(engine, client, device=device_id)
+    now = time.time()
+    later = now + 601  # past the hard expiry
+    async with engine.begin() as conn:
+        await conn.execute(update(Device).where(Device.id == device_id).values(last_online_at=now))
+    assert message_id not in await lapsed(engine, now=now, silent_since=now - 60, given_up_before=now - 600)
+    # Heard from a moment ago: connected, its report may be queued; the lease stays.
+    assert message_id not in await lapsed(
+        engine, now=later, silent_since=now - 60, given_up_before=later - 600
+    )
+    # Silent since: it vanished.
+    assert message_id in await lapsed(engine, now=later, silent_since=now + 1, given_up_before=later - 600)
+    # Connected but ignoring drops for a second hard timeout: given up on.
+    assert message_id in await lapsed(
+        engine, now=later + 600, silent_since=now - 60, given_up_before=later + 1
+    )
+
+
+async def test_a_lease_of_a_deleted_device_lapses_at_its_hard_expiry(engine, client) -> None:
+    message_id = await leased(engine, client, device=PHONE_B)  # no such device
+    now = time.time()
+    assert message_id not in await lapsed(engine, now=now, silent_since=now, given_up_before=now - 600)
+    assert message_id in await lapsed(engine, now=now + 601, silent_since=now, given_up_before=now)

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -42,8 +42,19 @@ log = structlog.get_logger(__name__)
 OFFER_QUERY_MAX = 1000
 KNOWN_SLOTS = 4
 """SIM slots whose pacing is looked at even if a device did not report them."""
+RECONNECT_ALLOWANCE = 60.0
+"""The longest reconnect backoff the protocol allows a device."""
 SWEEP_EVERY_TICKS = 5
 """Hard-timeout and `valid_until` sweeps run every this many ticks."""
+
+
+@dataclass(frozen=True, slots=True)
+class Resumed:
+    leased: set[str]
+    kept: list[Any]
+    """Leases the device listed in `held`: they continue."""
+    offered: list[Any]
+    """Leases it did not know of, renewed as a new attempt: to offer again."""
 
 
 class Dispatcher:
@@ -61,11 +72,17 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._trust_silence_after = 0.0
         signals.subscribe(on_work=self.wake, on_device=self._device_changed)
 
     # --- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> None:
+        # Devices connected before a restart need a moment to come back and resume; until
+        # then their silence says nothing about them, so no lease is taken back for it.
+        self._trust_silence_after = time.time() + min(
+            self.policy.lease_hard_seconds, 2 * self.policy.heartbeat_seconds + RECONNECT_ALLOWANCE
+        )
         self.reports.start()
         self._tasks = [
             asyncio.create_task(self._assign_loop(), name="dispatch"),
@@ -106,10 +123,10 @@ class Dispatcher:
         await self.reports.update_device(session.device_id, values)
         held = {message_id.lower() for message_id in hello.held}
         since = now - 86400.0
-        spent, held_rows = await self.db.run(
+        spent, resumed = await self.db.run(
             lambda conn: (
                 history.takes_since(conn, session.device_id, since=since),
-                leases.leases_of(conn, session.device_id),
+                self._resume(conn, session.device_id, held, now=now),
             )
         )
         for sim, at in spent:
@@ -124,44 +141,46 @@ class Dispatcher:
                 "lease_seconds": self.policy.lease_seconds,
             }
         )
-        await self._resume(session, held, held_rows, now=now)
-        session.ready = True
-        log.info("device_connected", device_id=session.device_id, held=len(held), leases=len(held_rows))
-        self.wake(session.account_id)
-
-    async def _resume(
-        self, session: DeviceSession, held: set[str], rows: Sequence[Any], *, now: float
-    ) -> None:
-        leased = {row.id for row in rows}
-        for message_id in held - leased:
+        for message_id in held - resumed.leased:
             if is_object_id(message_id):
                 session.drop(message_id, "not_held")
-        again: list[Any] = []
-        released: list[Any] = []
-        for row in rows:
-            if row.id in held:
-                session.outstanding.add(row.id)
-                if row.lease_drop:
-                    session.drop(row.id, _drop_reason(row), attempt=row.attempts)
-            elif row.lease_drop or row.deleted_at is not None:
-                released.append(row)  # the device does not have it: the drop is as good as confirmed
-            else:
-                again.append(row)
-        until, expires = now + self.policy.lease_seconds, now + self.policy.lease_hard_seconds
+        for row in resumed.kept:
+            session.outstanding.add(row.id)
+            if row.lease_drop:
+                session.drop(row.id, _drop_reason(row), attempt=row.attempts)
+        for row in resumed.offered:
+            session.offer(self._planner.offer_frame(row, sim=row.sim, attempt=row.attempts, now=now))
+        # Only now may drops from the timer or from API changes reach it: after the frames
+        # above, so that a device never sees a drop overtake the offer it is about.
+        session.ready = True
+        log.info(
+            "device_connected",
+            device_id=session.device_id,
+            held=len(held),
+            kept=len(resumed.kept),
+            offered_again=len(resumed.offered),
+        )
+        self.wake(session.account_id)
 
-        def work(conn: Connection) -> None:
-            for row in released:
+    def _resume(self, conn: Connection, device_id: str, held: set[str], *, now: float) -> Resumed:
+        """Runs in one transaction, which holds the device's leased rows: the leases it still
+        holds continue (with a fresh hard timeout: it is back); those it does not have are offered
+        again as a new attempt, so that a late `dropped` about the old one cannot end the new one,
+        unless a drop was asked meanwhile (deleted, expired): then they end here."""
+        rows = leases.leases_of(conn, device_id, lock=True)
+        until, expires = now + self.policy.lease_seconds, now + self.policy.lease_hard_seconds
+        kept = [row for row in rows if row.id in held]
+        lost = [row for row in rows if row.id not in held]
+        for row in lost:
+            if row.lease_drop or row.deleted_at is not None:
                 leases.release_lease(
                     conn, row, now=now, max_attempts=self.policy.max_attempts, why="lease expired"
                 )
-            leases.renew_leases(
-                conn, [row.id for row in again], device_id=session.device_id, until=until, expires=expires
-            )
-
-        if released or again:
-            await self.db.run(work)
-        for row in again:
-            session.offer(self._planner.offer_frame(row, sim=row.sim, attempt=row.attempts, now=now))
+        again = [row.id for row in lost if not (row.lease_drop or row.deleted_at is not None)]
+        leases.renew_leases(conn, again, device_id=device_id, until=until, expires=expires)
+        leases.extend_leases(conn, [row.id for row in kept], device_id=device_id, expires=expires)
+        offered = [row for row in leases.leases_of(conn, device_id) if row.id in set(again)]
+        return Resumed(leased={row.id for row in rows}, kept=kept, offered=offered)
 
     async def detach(self, session: DeviceSession) -> None:
         if self._sessions.get(session.device_id) is session:
@@ -196,7 +215,7 @@ class Dispatcher:
             session.close(CLOSE_UNAUTHORIZED)
             return
         session.load(device)
-        for row in rows:
+        for row in rows if session.ready else ():  # else its resume sends what is due
             if row.lease_drop:
                 session.drop(row.id, _drop_reason(row), attempt=row.attempts)
         self.wake(session.account_id)
@@ -305,7 +324,7 @@ class Dispatcher:
         )
         for message_id, device_id, attempt in overdue:
             session = self._sessions.get(device_id)
-            if session is not None:
+            if session is not None and session.ready:  # else its resume sends what is due
                 session.drop(message_id, "lease_expired", attempt=attempt)
         if sweep:
             await self.sweep(now=now)
@@ -321,7 +340,16 @@ class Dispatcher:
         """Takes back leases past their hard timeout, and ends expired waiting SMS."""
 
         def work(conn: Connection) -> list[Any]:
-            lapsed = leases.find_lapsed(conn, now=now)
+            lapsed = (
+                leases.find_lapsed(
+                    conn,
+                    now=now,
+                    silent_since=now - 2 * self.policy.heartbeat_seconds,
+                    given_up_before=now - self.policy.lease_hard_seconds,
+                )
+                if now >= self._trust_silence_after
+                else []
+            )
             for row in lapsed:
                 leases.release_lease(
                     conn, row, now=now, max_attempts=self.policy.max_attempts, why="lease lapsed"

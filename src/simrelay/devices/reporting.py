@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 
 from simrelay.devices import repository
 from simrelay.inbox import service as inbox
-from simrelay.sms.reports import Applied, Report, apply_report
+from simrelay.sms.reports import Applied, Report, apply_report, lock_messages
 from simrelay.storage.batch import BatchWriter
 from simrelay.storage.database import Database
 
@@ -64,6 +64,7 @@ class ReportWriter:
 
     def _store(self, conn: Connection, items: list[Item]) -> list[Outcome | BaseException]:
         now = time.time()
+        lock_messages(conn, {item.message_id for item in items if isinstance(item, Report)})
         outcomes: list[Outcome | BaseException] = []
         for item in items:
             if isinstance(item, Report):

@@ -25,10 +25,14 @@ log = structlog.get_logger(__name__)
 
 CLOSE_GOING_AWAY = 1001
 CLOSE_INVALID = 1008
+CLOSE_SERVER_ERROR = 1011
 CLOSE_UNAUTHORIZED = 4001
 CLOSE_UNSUPPORTED = 4002
 CLOSE_REPLACED = 4003
 CLOSE_SILENT = 4004
+
+FRAMES_IN_FLIGHT = 32
+"""Frames of one device handled at once; more wait (TCP backpressure slows the device)."""
 
 ERROR_TEXT = {
     Verdict.NOT_LEASED: "this SMS is not leased to this device; do not send it",
@@ -70,6 +74,7 @@ class DeviceSession:
         """hello done, leases resumed: the dispatcher may offer work."""
         self._outbox: asyncio.Queue[str | int] = asyncio.Queue()
         self._closing = False
+        self._handling: set[asyncio.Task[None]] = set()
 
     def load(self, device: Any) -> None:
         """Settings changed (through the API): take the new ones."""
@@ -124,19 +129,28 @@ class DeviceSession:
             hello = await self._hello(silence)
             await self.dispatcher.attach(self, hello)
             attached = True
+            gate = asyncio.Semaphore(FRAMES_IN_FLIGHT)
             while not self._closing:
                 text = await asyncio.wait_for(self.link.receive(), timeout=silence)
                 if text is None:
                     break
-                await self._handle(text)
+                # Reports are idempotent and order-tolerant, so a device's frames are handled
+                # side by side: each waits for a group commit, and one after the other a busy
+                # device's reports would queue behind each other's commits.
+                await gate.acquire()
+                task = asyncio.create_task(self._handle_in_turn(text, gate))
+                self._handling.add(task)
+                task.add_done_callback(self._handling.discard)
         except TimeoutError:
             self.close(CLOSE_SILENT)
         except Closing as closing:
             self.close(closing.code)
         except Exception:
             log.exception("device_session_failed", device_id=self.device_id)
-            self.close(1011)
+            self.close(CLOSE_SERVER_ERROR)
         finally:
+            if self._handling:
+                await asyncio.wait(list(self._handling), timeout=10)
             if attached:
                 await self.dispatcher.detach(self)
             self.close(CLOSE_GOING_AWAY)
@@ -161,6 +175,16 @@ class DeviceSession:
         self.battery = hello.battery if hello.battery is not None else self.battery
         self.charging = hello.charging if hello.charging is not None else self.charging
         return hello
+
+    async def _handle_in_turn(self, text: str, gate: asyncio.Semaphore) -> None:
+        try:
+            await self._handle(text)
+        except Exception:
+            # Unanswered, the report stays with the device; a new connection resends it.
+            log.exception("device_frame_failed", device_id=self.device_id)
+            self.close(CLOSE_SERVER_ERROR)
+        finally:
+            gate.release()
 
     async def _handle(self, text: str) -> None:
         try:

@@ -17,11 +17,13 @@ from typing import Any, cast
 from sqlalchemy import Row, Select, Table, bindparam, or_, select, text, update
 from sqlalchemy.engine import Connection
 
+from simrelay.devices.models import Device
 from simrelay.sms.history import Change, record_changes
 from simrelay.sms.models import Message
 from simrelay.sms.status import Status
 
 messages = cast(Table, Message.__table__)
+devices = cast(Table, Device.__table__)
 c = messages.c
 
 # Literal, not bound: only then can the planners match the partial indexes' conditions.
@@ -151,12 +153,12 @@ def grant_leases(conn: Connection, grants: Sequence[Grant]) -> None:
 def renew_leases(
     conn: Connection, message_ids: Sequence[str], *, device_id: str, until: float, expires: float
 ) -> None:
-    """Restarts the device's leases on SMS offered to it again after a reconnect."""
+    """Leases again, as a new attempt, SMS offered to the device again after a reconnect."""
     if message_ids:
         conn.execute(
             update(messages)
             .where(c.id.in_(message_ids), c.lease_device_id == device_id)
-            .values(lease_until=until, lease_expires=expires, lease_drop=False)
+            .values(lease_until=until, lease_expires=expires, lease_drop=False, attempts=c.attempts + 1)
         )
 
 
@@ -189,13 +191,15 @@ def expire_waiting(conn: Connection, *, now: float, limit: int = 500) -> list[st
     return fail_waiting(conn, [(message_id, EXPIRED) for message_id in ids], now=now)
 
 
-def leases_of(conn: Connection, device_id: str) -> Sequence[Row[Any]]:
-    """What the device holds, with what an offer repeats."""
+def leases_of(conn: Connection, device_id: str, *, lock: bool = False) -> Sequence[Row[Any]]:
+    """What the device holds, with what an offer repeats; `lock`: held until the transaction ends."""
     query = (
         select(*[*_LEASE_COLUMNS, *_OFFER_COLUMNS[1:], c.lease_until])
         .where(LEASED, c.lease_device_id == device_id)
         .order_by(c.id)
     )
+    if lock and conn.dialect.name == "postgresql":
+        query = query.with_for_update()
     return conn.execute(query).all()
 
 
@@ -205,9 +209,19 @@ def request_overdue_drops(
     """Marks leases past `lease_until` as to be dropped; (message id, device id, attempt) of each."""
     if not device_ids:
         return []
+    # Rows a report is updating right now are skipped (their turn comes next tick): a plain
+    # bulk UPDATE would wait on them, and deadlock with a report batch locking in its order.
+    overdue = (
+        select(c.id)
+        .where(LEASED, c.lease_device_id.in_(device_ids), c.lease_until < now, c.lease_drop.is_(False))
+        .order_by(c.id)
+    )
+    ids = [row[0] for row in conn.execute(_locked(conn, overdue))]
+    if not ids:
+        return []
     result = conn.execute(
         update(messages)
-        .where(LEASED, c.lease_device_id.in_(device_ids), c.lease_until < now, c.lease_drop.is_(False))
+        .where(c.id.in_(ids))
         .values(lease_drop=True)
         .returning(c.id, c.lease_device_id, c.attempts)
     )
@@ -225,10 +239,42 @@ def request_drop(conn: Connection, message_id: str) -> str:
     return str(result[0]) if result else ""
 
 
-def find_lapsed(conn: Connection, *, now: float, limit: int = 500) -> Sequence[Row[Any]]:
-    """Leases past their hard expiry: the device never confirmed, it may have vanished."""
-    query = select(*_LEASE_COLUMNS).where(LEASED, c.lease_expires < now).limit(limit)
-    return conn.execute(_locked(conn, query)).all()
+def find_lapsed(
+    conn: Connection, *, now: float, silent_since: float, given_up_before: float, limit: int = 500
+) -> Sequence[Row[Any]]:
+    """Leases past their hard expiry whose device has vanished: not heard from since
+    `silent_since` (or deleted). A device still connected answers its drops, and its reports
+    may just be queued, so its leases are kept until `given_up_before`, which only a device
+    that ignores drops for a whole second hard timeout reaches."""
+    holder = devices.alias("holder")
+    query = (
+        select(*list(_LEASE_COLUMNS))
+        .select_from(messages.outerjoin(holder, holder.c.id == c.lease_device_id))
+        .where(
+            LEASED,
+            c.lease_expires < now,
+            or_(
+                holder.c.id.is_(None),
+                holder.c.last_online_at.is_(None),
+                holder.c.last_online_at < silent_since,
+                c.lease_expires < given_up_before,
+            ),
+        )
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True, of=messages)
+    return conn.execute(query).all()
+
+
+def extend_leases(conn: Connection, message_ids: Sequence[str], *, device_id: str, expires: float) -> None:
+    """The device is back and still holds these: its hard timeout starts over."""
+    if message_ids:
+        conn.execute(
+            update(messages)
+            .where(c.id.in_(message_ids), c.lease_device_id == device_id)
+            .values(lease_expires=expires)
+        )
 
 
 def release_lease(conn: Connection, row: Any, *, now: float, max_attempts: int, why: str) -> list[Change]:

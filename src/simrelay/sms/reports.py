@@ -71,6 +71,13 @@ _ROW = select(
 _ROW_LOCKED = _ROW.with_for_update()
 
 
+def lock_messages(conn: Connection, message_ids: set[str]) -> None:
+    """PostgreSQL: locks a batch's rows up front, in id order. Locked one by one in arrival
+    order, two batches (or a batch and a sweep) can each hold a row the other waits for."""
+    if message_ids and conn.dialect.name == "postgresql":
+        conn.execute(select(c.id).where(c.id.in_(sorted(message_ids))).order_by(c.id).with_for_update())
+
+
 def apply_report(conn: Connection, report: Report, *, now: float, max_attempts: int) -> Applied:
     query = _ROW_LOCKED if conn.dialect.name == "postgresql" else _ROW
     row = conn.execute(query, {"message_id": report.message_id}).first()
