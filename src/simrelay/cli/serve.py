@@ -47,6 +47,9 @@ def serve(
         access_log=False,
         log_level="warning",
         timeout_graceful_shutdown=30,
+        # Device frames are small JSON; compression would cost each connection its own zlib
+        # state (most of a connection's memory) to save a few bytes.
+        ws_per_message_deflate=False,
     )
 
 
