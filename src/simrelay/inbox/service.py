@@ -79,34 +79,6 @@ def store_received(
     return True
 
 
-async def record_received(
-    db: Database,
-    *,
-    account_id: str,
-    device_id: str,
-    external_id: str,
-    phone_number: str,
-    message: str,
-    received_at: int,
-    sim: int | None,
-) -> bool:
-    """`store_received` in a transaction of its own."""
-    now = time.time()
-    return await db.run(
-        lambda conn: store_received(
-            conn,
-            account_id=account_id,
-            device_id=device_id,
-            external_id=external_id,
-            phone_number=phone_number,
-            message=message,
-            received_at=received_at,
-            sim=sim,
-            now=now,
-        )
-    )
-
-
 async def list_received(
     db: Database, *, account_id: str, limit: int, page: int, query: str
 ) -> tuple[int, list[Row[Any]]]:
@@ -139,8 +111,3 @@ async def list_optouts(db: Database, *, account_id: str, limit: int, page: int) 
         lambda conn: repository.list_optouts(conn, account_id, limit=limit, page=page)
     )
     return total, list(rows)
-
-
-async def is_opted_out(db: Database, *, account_id: str, phone_number: str) -> bool:
-    found = await db.read(lambda conn: repository.opted_out_numbers(conn, account_id, [phone_number]))
-    return bool(found)

@@ -31,7 +31,10 @@ async def receive(engine, caller: Caller, **fields: Any) -> bool:
         "sim": None,
     }
     values.update(fields)
-    return await service.record_received(Database.on_engine(engine), account_id=caller.account_id, **values)
+    now = time.time()
+    return await Database.on_engine(engine).run(
+        lambda conn: service.store_received(conn, account_id=caller.account_id, now=now, **values)
+    )
 
 
 async def inbox(client: httpx.AsyncClient, caller: Caller, **params: Any) -> httpx.Response:
@@ -383,5 +386,3 @@ async def test_opted_out_numbers_finds_the_accounts_listed_numbers(client: httpx
     found = await db.read(lambda conn: repository.opted_out_numbers(conn, alice.account_id, wanted))
     assert found == {"79990001122"}
     assert await db.read(lambda conn: repository.opted_out_numbers(conn, alice.account_id, [])) == set()
-    assert await service.is_opted_out(db, account_id=alice.account_id, phone_number="79990001122") is True
-    assert await service.is_opted_out(db, account_id=alice.account_id, phone_number="79990002222") is False
