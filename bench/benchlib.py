@@ -349,3 +349,8 @@ def write_json(name: str, payload: dict[str, Any]) -> Path:
     path = RESULTS_DIR / name
     path.write_text(json.dumps(payload, indent=2, ensure_ascii=False, default=str) + "\n")
     return path
+
+
+def csv(value: str) -> list[str]:
+    """A comma-separated command-line value as a list."""
+    return [item.strip() for item in value.split(",") if item.strip()]

@@ -61,15 +61,11 @@ SETTINGS = {
 """Pacing off for new devices; bl.simrelay_env turns off the rate limit and access log."""
 
 
-def csv(value: str) -> list[str]:
-    return [item.strip() for item in value.split(",") if item.strip()]
-
-
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--db", type=csv, default=["sqlite", "postgres"], help="sqlite,postgres")
+    parser.add_argument("--db", type=bl.csv, default=["sqlite", "postgres"], help="sqlite,postgres")
     parser.add_argument("--sms", type=int, default=5000, help="SMS to send (0: no throughput run)")
     parser.add_argument("--phones", type=int, default=50, help="phones for the throughput run")
     parser.add_argument("--concurrency", type=int, default=50, help="send requests in flight")

@@ -71,22 +71,18 @@ class Point:
     runs: list[dict[str, float]] = field(default_factory=list)
 
 
-def csv(value: str) -> list[str]:
-    return [item.strip() for item in value.split(",") if item.strip()]
-
-
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--db", type=csv, default=["sqlite", "postgres"], help="sqlite,postgres")
-    parser.add_argument("--workers", type=lambda v: [int(x) for x in csv(v)], default=[1, 2])
-    parser.add_argument("--conns", type=lambda v: [int(x) for x in csv(v)], default=[16, 64])
+    parser.add_argument("--db", type=bl.csv, default=["sqlite", "postgres"], help="sqlite,postgres")
+    parser.add_argument("--workers", type=lambda v: [int(x) for x in bl.csv(v)], default=[1, 2])
+    parser.add_argument("--conns", type=lambda v: [int(x) for x in bl.csv(v)], default=[16, 64])
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--runs", type=int, default=3, help="wrk runs per point (median reported)")
     parser.add_argument("--warmup", type=int, default=3, help="seconds of warm-up load per server start")
     parser.add_argument(
-        "--peers", type=csv, default=list(PEERS), help="baseline,kannel,jasmin or none (default: all)"
+        "--peers", type=bl.csv, default=list(PEERS), help="baseline,kannel,jasmin or none (default: all)"
     )
     parser.add_argument("--port", type=int, default=8011, help="port for simrelay serve on 127.0.0.1")
     parser.add_argument(

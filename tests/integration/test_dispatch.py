@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -22,8 +23,8 @@ def env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
     return gateway_env(tmp_path, request.param)
 
 
-@pytest.fixture
-async def gateway(env: dict[str, str], tmp_path: Path) -> AsyncIterator[Gateway]:
+@asynccontextmanager
+async def running_gateway(env: dict[str, str], tmp_path: Path) -> AsyncIterator[Gateway]:
     server = Server(env, tmp_path / "logs").start()
     gw = await open_gateway(server)
     try:
@@ -34,17 +35,18 @@ async def gateway(env: dict[str, str], tmp_path: Path) -> AsyncIterator[Gateway]
 
 
 @pytest.fixture
+async def gateway(env: dict[str, str], tmp_path: Path) -> AsyncIterator[Gateway]:
+    async with running_gateway(env, tmp_path) as gw:
+        yield gw
+
+
+@pytest.fixture
 async def patient_gateway(env: dict[str, str], tmp_path: Path) -> AsyncIterator[Gateway]:
     """Leases of a minute: for hand-driven devices, which must not lose theirs while a slow
     machine runs the test."""
     long_leases = {**env, "SIMRELAY_LEASE_SECONDS": "60", "SIMRELAY_LEASE_HARD_SECONDS": "120"}
-    server = Server(long_leases, tmp_path / "logs").start()
-    gw = await open_gateway(server)
-    try:
+    async with running_gateway(long_leases, tmp_path) as gw:
         yield gw
-    finally:
-        await gw.close()
-        server.kill()
 
 
 async def test_an_sms_reaches_a_phone_at_once_and_ends_delivered(gateway: Gateway) -> None:

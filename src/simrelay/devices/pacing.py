@@ -60,14 +60,14 @@ class Pacing:
 
 class SimBudget:
     def __init__(self, pacing: Pacing, rng: random.Random) -> None:
-        self._pacing = pacing
+        self.pacing = pacing
         self._rng = rng
         self._sends: deque[float] = deque()
         self._next_gap_ends = 0.0
 
     def record(self, at: float) -> None:
         self._sends.append(at)
-        low, high = self._pacing.interval_min, max(self._pacing.interval_min, self._pacing.interval_max)
+        low, high = self.pacing.interval_min, max(self.pacing.interval_min, self.pacing.interval_max)
         gap = self._rng.uniform(low, high) if high > 0 else 0.0
         self._next_gap_ends = max(self._next_gap_ends, at + gap)
 
@@ -77,9 +77,9 @@ class SimBudget:
             self._sends.popleft()
         ready = self._next_gap_ends
         for limit, window in (
-            (self._pacing.per_minute, MINUTE),
-            (self._pacing.per_hour, HOUR),
-            (self._pacing.per_day, DAY),
+            (self.pacing.per_minute, MINUTE),
+            (self.pacing.per_hour, HOUR),
+            (self.pacing.per_day, DAY),
         ):
             if limit and len(self._sends) >= limit:
                 recent = [at for at in self._sends if at > now - window]
@@ -124,4 +124,4 @@ class Pacer:
         """New settings; what was spent stays spent."""
         self.pacing = pacing
         for budget in self._sims.values():
-            budget._pacing = pacing
+            budget.pacing = pacing
