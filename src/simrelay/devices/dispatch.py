@@ -40,8 +40,6 @@ from simrelay.storage.signals import Signals
 log = structlog.get_logger(__name__)
 
 OFFER_QUERY_MAX = 1000
-KNOWN_SLOTS = 4
-"""SIM slots whose pacing is looked at even if a device did not report them."""
 RECONNECT_ALLOWANCE = 60.0
 """The longest reconnect backoff the protocol allows a device."""
 SWEEP_EVERY_TICKS = 5
@@ -265,11 +263,9 @@ class Dispatcher:
             free = session.free_slots()
             if not session.ready or not session.is_active or free <= 0:
                 continue
-            # Every SIM an SMS could ask for; the round runs off the event loop, so budgets are
-            # read here, not there.
-            sims: set[int | None] = {None, *session.sim_slots, *range(KNOWN_SLOTS)}
-            if session.default_sim >= 0:
-                sims.add(session.default_sim)
+            # Every SIM an offer can name (see Planner.sims_for). The round runs off the event
+            # loop, so budgets are read here, not there.
+            sims: set[int | None] = {None, *session.sim_slots}
             ready = {sim: session.pacer.ready_at(sim, now) for sim in sims}
             candidate = Candidate(
                 device_id=device_id,
