@@ -131,3 +131,38 @@ async def test_a_report_from_a_device_without_the_lease_is_refused(patient_gatew
     assert (await gateway.get(message_id))["status"] == WAITING
     await holder.close()
     await other.close()
+
+
+async def test_an_offer_lost_in_a_disconnect_comes_again_as_the_next_attempt(
+    patient_gateway: Gateway,
+) -> None:
+    gateway = patient_gateway
+    device = await RawDevice.pair(gateway)
+    await device.connect()
+    message_id = await gateway.send()
+    first = await device.next("offer")
+    assert (first["id"], first["attempt"]) == (message_id, 1)
+    await device.close()
+    await device.connect(held=[])  # it never got (or kept) the offer
+    again = await device.next("offer")
+    assert (again["id"], again["attempt"]) == (message_id, 2)
+    # A late `dropped` about the first attempt must not end the second.
+    assert (await device.report({"type": "dropped", "id": message_id, "attempt": 1}))["type"] == "ack"
+    assert (await device.report({"type": "sent", "id": message_id, "parts": 1}))["type"] == "ack"
+    assert (await gateway.get(message_id))["status"] == SENT
+    await device.close()
+
+
+async def test_a_held_lease_continues_after_a_reconnect_without_a_new_offer(patient_gateway: Gateway) -> None:
+    gateway = patient_gateway
+    device = await RawDevice.pair(gateway)
+    await device.connect()
+    message_id = await gateway.send()
+    await device.next("offer")
+    assert (await device.report({"type": "taken", "id": message_id}))["type"] == "ack"
+    await device.close()
+    await device.connect(held=[message_id])
+    assert (await device.report({"type": "sent", "id": message_id, "parts": 1}))["type"] == "ack"
+    assert not device.offers()
+    assert await gateway.statuses(message_id) == [WAITING, TAKEN, SENT]
+    await device.close()

@@ -52,7 +52,7 @@ class Resumed:
     kept: list[Any]
     """Leases the device listed in `held`: they continue."""
     offered: list[Any]
-    """Leases it did not know of, renewed as a new attempt: to offer again."""
+    """Leases it did not know of, renewed as the next attempt (rows as they were before): to offer again."""
 
 
 class Dispatcher:
@@ -146,8 +146,8 @@ class Dispatcher:
             session.outstanding.add(row.id)
             if row.lease_drop:
                 session.drop(row.id, _drop_reason(row), attempt=row.attempts)
-        for row in resumed.offered:
-            session.offer(self._planner.offer_frame(row, sim=row.sim, attempt=row.attempts, now=now))
+        for row in resumed.offered:  # renewed as the next attempt
+            session.offer(self._planner.offer_frame(row, sim=row.sim, attempt=row.attempts + 1, now=now))
         # Only now may drops from the timer or from API changes reach it: after the frames
         # above, so that a device never sees a drop overtake the offer it is about.
         session.ready = True
@@ -174,11 +174,12 @@ class Dispatcher:
                 leases.release_lease(
                     conn, row, now=now, max_attempts=self.policy.max_attempts, why="lease expired"
                 )
-        again = [row.id for row in lost if not (row.lease_drop or row.deleted_at is not None)]
-        leases.renew_leases(conn, again, device_id=device_id, until=until, expires=expires)
+        again = [row for row in lost if not (row.lease_drop or row.deleted_at is not None)]
+        leases.renew_leases(
+            conn, [row.id for row in again], device_id=device_id, until=until, expires=expires
+        )
         leases.extend_leases(conn, [row.id for row in kept], device_id=device_id, expires=expires)
-        offered = [row for row in leases.leases_of(conn, device_id) if row.id in set(again)]
-        return Resumed(leased={row.id for row in rows}, kept=kept, offered=offered)
+        return Resumed(leased={row.id for row in rows}, kept=kept, offered=again)
 
     async def detach(self, session: DeviceSession) -> None:
         if self._sessions.get(session.device_id) is session:
