@@ -47,6 +47,10 @@ def serve(
         access_log=False,
         log_level="warning",
         timeout_graceful_shutdown=30,
+        # Longer than clients keep idle connections (httpx 5 s, Go 90 s is the outlier): with
+        # uvicorn's default of 5 s, a client reusing a connection at the moment the server
+        # closes it gets a read error on a request the server never saw.
+        timeout_keep_alive=75,
         # Device frames are small JSON; compression would cost each connection its own zlib
         # state (most of a connection's memory) to save a few bytes.
         ws_per_message_deflate=False,
