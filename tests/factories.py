@@ -77,7 +77,7 @@ async def make_webhook(engine: AsyncEngine, caller: Caller, *, url: str = "http:
                 url=url,
                 events=[],
                 is_active=True,
-                secret="",
+                secret_salt="",
                 created_at=0.0,
             )
         )

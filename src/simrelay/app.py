@@ -19,7 +19,7 @@ from simrelay.api.errors import EXCEPTION_HANDLERS
 from simrelay.api.middleware import RequestContext
 from simrelay.api.openapi import build_openapi
 from simrelay.api.ratelimit import LocalRateLimiter, RateLimiter, RedisRateLimiter
-from simrelay.api.routes import device_link, devices, inbox, ops, sms
+from simrelay.api.routes import device_link, devices, inbox, ops, sms, webhooks
 from simrelay.config import Settings
 from simrelay.devices.assignment import Policy
 from simrelay.devices.dispatch import Dispatcher
@@ -30,11 +30,17 @@ from simrelay.sms.intake import Intake
 from simrelay.storage.database import Database
 from simrelay.storage.redis import create_redis
 from simrelay.storage.signals import create_signals
+from simrelay.webhooks import service as webhooks_service
+from simrelay.webhooks.courier import Courier
+from simrelay.webhooks.courier import Policy as CourierPolicy
+from simrelay.webhooks.guard import guarded_transport
+from simrelay.webhooks.outbox import QUEUED
+from simrelay.webhooks.service import Keys
 
 log = structlog.get_logger(__name__)
 
 HOUSEKEEPING_SECONDS = 30.0
-API_ENDPOINTS = [*sms.ENDPOINTS, *devices.ENDPOINTS, *inbox.ENDPOINTS]
+API_ENDPOINTS = [*sms.ENDPOINTS, *devices.ENDPOINTS, *inbox.ENDPOINTS, *webhooks.ENDPOINTS]
 
 
 def create_app(settings: Settings | None = None) -> Application:
@@ -64,8 +70,25 @@ def create_app(settings: Settings | None = None) -> Application:
         )
         intake.start()
         authenticator = Authenticator(db, secret_key=settings.resolved_secret_key())
+        keys = Keys(settings.resolved_secret_key(), allow_private=settings.webhook_allow_private)
+        courier = Courier(
+            db,
+            CourierPolicy.from_settings(settings),
+            transport=guarded_transport(allow_private=settings.webhook_allow_private),
+        )
+        db.listen(QUEUED, courier.wake)
+        courier.start()
         app.state.services = Services(
-            settings, db, intake, authenticator, limiter, redis, dispatcher=dispatcher, signals=signals
+            settings,
+            db,
+            intake,
+            authenticator,
+            limiter,
+            redis,
+            dispatcher=dispatcher,
+            signals=signals,
+            courier=courier,
+            webhook_keys=keys,
         )
         housekeeping = asyncio.create_task(_housekeeping(app.state.services))
         indexer = asyncio.create_task(_index_for_search(db)) if db.is_sqlite else None
@@ -76,6 +99,7 @@ def create_app(settings: Settings | None = None) -> Application:
             housekeeping.cancel()
             await intake.stop()
             await dispatcher.stop()
+            await courier.stop()
             await signals.stop()
             if indexer is not None:
                 indexer.cancel()
@@ -141,6 +165,9 @@ async def _housekeeping(services: Services) -> None:
             await services.authenticator.flush_last_used()
             await sms_service.forget_idempotency_keys(
                 services.db, older_than=services.settings.idempotency_ttl_seconds
+            )
+            await webhooks_service.forget_finished_events(
+                services.db, older_than=services.settings.webhook_log_days * 86400
             )
         except Exception:
             log.exception("housekeeping_failed")

@@ -79,6 +79,21 @@ class Settings(BaseSettings):
     limit_per_day: int = Field(default=300, ge=0)
     """SMS per SIM per minute, hour and (rolling) day; 0 turns a limit off."""
 
+    webhook_allow_private: bool = False
+    """Allow webhook URLs on loopback and private networks (self-hosted receivers, tests)."""
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    """One delivery attempt: connect, send and the first byte of the answer."""
+    webhook_concurrency: int = Field(default=32, ge=1)
+    """Attempts in flight at once, per server process."""
+    webhook_retry_delays: list[float] = [5, 300, 1800, 7200, 18000, 36000, 36000]
+    """Seconds before each retry after the first, immediate attempt: about 27.6 hours in all."""
+    webhook_disable_after_seconds: float = Field(default=5 * 86400.0, gt=0)
+    """A webhook failing continuously this long is switched off."""
+    webhook_tick_seconds: float = Field(default=1.0, gt=0)
+    """How often each process looks for retries that came due."""
+    webhook_log_days: float = Field(default=30.0, gt=0)
+    """Finished events and their delivery log are kept this long."""
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url

@@ -16,6 +16,8 @@ from simrelay.errors import ApiError, ErrorCode
 from simrelay.sms.intake import Intake
 from simrelay.storage.database import Database
 from simrelay.storage.signals import Signals
+from simrelay.webhooks.courier import Courier
+from simrelay.webhooks.service import Keys
 
 
 @dataclass
@@ -28,6 +30,8 @@ class Services:
     redis: Redis | None
     dispatcher: Dispatcher
     signals: Signals
+    courier: Courier
+    webhook_keys: Keys
 
 
 class Permission(Enum):

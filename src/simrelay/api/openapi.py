@@ -60,9 +60,14 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
             "content": {"application/json": {"schema": _ref(endpoint.body)}},
         }
     success: dict[str, Any] = {"description": "OK" if endpoint.status == 200 else "No Content"}
+    ok: dict[str, Any] = {}
     if endpoint.response is not None:
-        success["content"] = {"application/json": {"schema": _ref(endpoint.response)}}
-    operation["responses"] = {str(endpoint.status): success, **_error_responses(endpoint.all_errors)}
+        content = {"application/json": {"schema": _ref(endpoint.response)}}
+        if endpoint.status == 200:
+            success["content"] = content
+        else:  # an endpoint that answers 204, or 200 with a body on request (webhooks/edit)
+            ok = {"200": {"description": "OK", "content": content}}
+    operation["responses"] = {str(endpoint.status): success, **ok, **_error_responses(endpoint.all_errors)}
     return operation
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import structlog
 from sqlalchemy.engine import Connection
 
-from simrelay.devices import repository
+from simrelay.devices import presence, repository
 from simrelay.devices.assignment import Planner, Policy, Slot
 from simrelay.devices.health import Candidate, rank
 from simrelay.devices.protocol import Hello
@@ -352,6 +352,8 @@ class Dispatcher:
                     conn, row, now=now, max_attempts=self.policy.max_attempts, why="lease lapsed"
                 )
             leases.expire_waiting(conn, now=now)
+            if now >= self._trust_silence_after:
+                presence.mark_offline(conn, silent_since=now - 2 * self.policy.heartbeat_seconds, now=now)
             return list(lapsed)
 
         for row in await self.db.run(work):

@@ -25,6 +25,8 @@ class Device(Base):
     to_sim: Mapped[int] = mapped_column(Integer, default=-2)
     sim_list: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     last_online_at: Mapped[float | None] = mapped_column(Double)
+    online: Mapped[bool] = mapped_column(Boolean, default=False)
+    """As last announced in a device.online / device.offline event, so each is sent once."""
     created_at: Mapped[float] = mapped_column(Double)
     token_hash: Mapped[str | None] = mapped_column(String(64), index=True, unique=True)
     """sha256 of the device token; None for a record that never paired."""

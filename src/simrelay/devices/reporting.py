@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from simrelay.devices import repository
+from simrelay.devices.presence import store_device_status
 from simrelay.inbox import service as inbox
 from simrelay.sms.reports import Applied, Report, apply_report, lock_messages
 from simrelay.storage.batch import BatchWriter
@@ -70,7 +70,7 @@ class ReportWriter:
             if isinstance(item, Report):
                 outcomes.append(apply_report(conn, item, now=now, max_attempts=self._max_attempts))
             elif isinstance(item, DeviceUpdate):
-                repository.update_device_by_id(conn, item.device_id, item.values)
+                store_device_status(conn, item.device_id, item.values, now=now)
                 outcomes.append(True)
             else:
                 outcomes.append(

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, BaseModel
 
 from simrelay.errors import ErrorCode
 from simrelay.sms.schemas import Pagination, Request, check_required_id, check_sim
+from simrelay.timestamps import iso_millis
 
 DeviceId = Annotated[str, AfterValidator(check_required_id)]
 
@@ -97,14 +97,6 @@ class DeviceOut(BaseModel):
 class DeviceList(BaseModel):
     pagination: Pagination
     device_list: list[DeviceOut]
-
-
-def iso_millis(timestamp: float | None) -> str:
-    """ISO 8601 UTC with milliseconds and Z; "" for a device never seen online."""
-    if timestamp is None:
-        return ""
-    moment = dt.datetime.fromtimestamp(timestamp, tz=dt.UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def device_object(row: Any) -> dict[str, Any]:

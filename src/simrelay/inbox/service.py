@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy.engine import Connection, Row
@@ -12,9 +13,11 @@ from sqlalchemy.engine import Connection, Row
 from simrelay.ids import new_object_id
 from simrelay.inbox import repository
 from simrelay.inbox.keywords import opt_out_keyword
+from simrelay.inbox.schemas import received_object
 from simrelay.sms import search
 from simrelay.sms.schemas import PHONE
 from simrelay.storage.database import Database
+from simrelay.webhooks.outbox import Event, Kind, queue_events
 
 NUMBER_PUNCTUATION = re.compile(r"[\s\-()]")
 """What people and phones write inside numbers ("+7 (999) 000-11-22") and we drop."""
@@ -71,6 +74,8 @@ def store_received(
     }
     if not repository.insert_received(conn, row):
         return False
+    event = Event(account_id, Kind.SMS_RECEIVED, received_object(SimpleNamespace(**row)), at=now)
+    queue_events(conn, [event])
     keyword = opt_out_keyword(message) if number is not None else None
     if keyword == "stop":
         repository.add_optout(conn, account_id, sender, source=SOURCE_SMS, now=now)

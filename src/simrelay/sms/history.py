@@ -8,6 +8,7 @@ from typing import Any, cast
 from sqlalchemy import Table, insert, select
 from sqlalchemy.engine import Connection
 
+from simrelay.sms import events
 from simrelay.sms.models import MessageHistory
 from simrelay.sms.status import Status
 
@@ -26,8 +27,10 @@ class Change:
 
 
 def record_changes(conn: Connection, changes: list[Change]) -> None:
+    """Records status changes, and announces them to webhooks (sms.status)."""
     if not changes:
         return
+    events.announce_changes(conn, changes)
     conn.execute(
         _INSERT,
         [

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from simrelay.errors import ApiError, ErrorCode
-from simrelay.sms import repository
+from simrelay.sms import events, repository
 from simrelay.storage.batch import BatchWriter
 from simrelay.storage.database import Database
 
@@ -135,6 +135,7 @@ class Intake:
             outcomes.append(item.row["id"])
         if rows:
             repository.insert_messages(conn, rows)
+            events.announce_created(conn, rows, now=now)
         for account_id, count in unlimited.items():
             repository.add_usage(conn, account_id, month=month, count=count)
         for account_id, count in Counter(row["account_id"] for row in rows).items():

@@ -5,12 +5,13 @@ from simrelay.devices.models import Device, PairingCode
 from simrelay.inbox.models import OptOut, ReceivedMessage
 from simrelay.sms.models import IdempotencyKey, Message, MessageHistory, MessageTotal, MonthlyUsage
 from simrelay.storage.db import Base
-from simrelay.webhooks.models import Webhook
+from simrelay.webhooks.models import Delivery, Webhook, WebhookEvent
 
 __all__ = [
     "Account",
     "ApiKey",
     "Base",
+    "Delivery",
     "Device",
     "IdempotencyKey",
     "Message",
@@ -21,4 +22,5 @@ __all__ = [
     "OptOut",
     "ReceivedMessage",
     "Webhook",
+    "WebhookEvent",
 ]

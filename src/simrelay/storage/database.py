@@ -13,7 +13,7 @@ executes one of them inside one transaction. How depends on the dialect, and onl
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -28,6 +28,37 @@ T = TypeVar("T")
 
 SQLITE_THREADS = 4
 READ_ONLY = {"simrelay_read_only": True}
+
+_BEFORE_COMMIT = "simrelay_before_commit"
+_AFTER_COMMIT = "simrelay_after_commit"
+
+Flush = Callable[[Connection, list[Any]], None]
+
+
+def before_commit(conn: Connection, flush: Flush, items: Iterable[Any]) -> None:
+    """Queues `items` for `flush(conn, all_items)`, run once at the end of this transaction,
+    inside it. Work that records many changes one by one (a batch of device reports) can so
+    derive what follows from them (webhook events) with one query instead of one per change."""
+    pending: dict[Flush, list[Any]] = conn.info.setdefault(_BEFORE_COMMIT, {})
+    pending.setdefault(flush, []).extend(items)
+
+
+def after_commit(conn: Connection, topic: str) -> None:
+    """Tells the listeners of `topic` (see Database.listen) once this transaction commits."""
+    conn.info.setdefault(_AFTER_COMMIT, set()).add(topic)
+
+
+def _in_transaction(conn: Connection, work: Callable[[Connection], T]) -> tuple[T, set[str]]:
+    # The info dict outlives the transaction (it belongs to the pooled connection): whatever
+    # a rolled-back transaction left there must not leak into this one.
+    conn.info.pop(_BEFORE_COMMIT, None)
+    conn.info.pop(_AFTER_COMMIT, None)
+    result = work(conn)
+    while pending := conn.info.pop(_BEFORE_COMMIT, None):
+        for flush, items in pending.items():
+            flush(conn, items)
+    topics: set[str] = conn.info.pop(_AFTER_COMMIT, set())
+    return result, topics
 
 
 class Database:
@@ -44,6 +75,7 @@ class Database:
         self._sync_engine: Engine | None = None
         self._async_engine: AsyncEngine | None = None
         self._connection: AsyncConnection | None = None
+        self._listeners: dict[str, list[Callable[[], None]]] = {}
         if self.is_sqlite and async_engine is None:
             self._sync_engine = _sqlite_engine(url, synchronous=sqlite_synchronous)
             self._executor = ThreadPoolExecutor(SQLITE_THREADS, thread_name_prefix="sqlite")
@@ -62,13 +94,18 @@ class Database:
         db._connection = conn
         return db
 
+    def listen(self, topic: str, callback: Callable[[], None]) -> None:
+        """Calls `callback` (on the event loop) after each commit of work that named `topic`."""
+        self._listeners.setdefault(topic, []).append(callback)
+
     async def read(self, work: Callable[[Connection], T]) -> T:
         """Runs read-only `work(conn)`; on PostgreSQL in autocommit, saving BEGIN and COMMIT."""
         if self._connection is not None:
             return await self.run(work)
         if self._executor is not None:
             loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._executor, self._run_here, work, READ_ONLY)
+            result, _ = await loop.run_in_executor(self._executor, self._run_here, work, READ_ONLY)
+            return result
         assert self._async_engine is not None
         async with self._async_engine.connect() as conn:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
@@ -77,21 +114,28 @@ class Database:
     async def run(self, work: Callable[[Connection], T]) -> T:
         """Runs `work(conn)` in one transaction: committed if it returns, rolled back if it raises."""
         if self._connection is not None:
-            return await self._connection.run_sync(work)
-        if self._executor is not None:
+            result, topics = await self._connection.run_sync(_in_transaction, work)
+        elif self._executor is not None:
             loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._executor, self._run_here, work)
-        assert self._async_engine is not None
-        async with self._async_engine.begin() as conn:
-            return await conn.run_sync(work)
+            result, topics = await loop.run_in_executor(self._executor, self._run_here, work)
+        else:
+            assert self._async_engine is not None
+            async with self._async_engine.begin() as conn:
+                result, topics = await conn.run_sync(_in_transaction, work)
+        for topic in topics:
+            for callback in self._listeners.get(topic, ()):
+                callback()
+        return result
 
-    def _run_here(self, work: Callable[[Connection], T], options: dict[str, bool] | None = None) -> T:
+    def _run_here(
+        self, work: Callable[[Connection], T], options: dict[str, bool] | None = None
+    ) -> tuple[T, set[str]]:
         assert self._sync_engine is not None
         with self._sync_engine.connect() as conn:
             if options:
                 conn = conn.execution_options(**options)
             with conn.begin():
-                return work(conn)
+                return _in_transaction(conn, work)
 
     async def dispose(self) -> None:
         if self._executor is not None:

@@ -1,13 +1,151 @@
-"""Queries on webhooks."""
+"""Queries on webhooks, their queued events and the delivery log (sync Core, no rules)."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Sequence
+from typing import Any, cast
+
+from sqlalchemy import Row, Table, delete, func, insert, select, text, update
 from sqlalchemy.engine import Connection
 
-from simrelay.webhooks.models import Webhook
+from simrelay.webhooks.models import Delivery, Webhook, WebhookEvent
+from simrelay.webhooks.outbox import State
+
+webhooks = cast(Table, Webhook.__table__)
+events = cast(Table, WebhookEvent.__table__)
+deliveries = cast(Table, Delivery.__table__)
+w, e, d = webhooks.c, events.c, deliveries.c
+
+# Literal, not bound: only then can the planners use the partial index ix_webhook_events_due.
+DUE = text("webhook_events.state = 0")
 
 
 def webhook_exists(conn: Connection, *, account_id: str, webhook_id: str) -> bool:
-    query = select(Webhook.id).where(Webhook.id == webhook_id, Webhook.account_id == account_id)
-    return conn.execute(query).first() is not None
+    return get_webhook(conn, account_id=account_id, webhook_id=webhook_id) is not None
+
+
+def get_webhook(conn: Connection, *, account_id: str, webhook_id: str) -> Row[Any] | None:
+    return conn.execute(select(webhooks).where(w.id == webhook_id, w.account_id == account_id)).first()
+
+
+def insert_webhook(conn: Connection, row: dict[str, Any]) -> None:
+    conn.execute(insert(webhooks).values(**row))
+
+
+def update_webhook(conn: Connection, webhook_id: str, values: dict[str, Any]) -> None:
+    conn.execute(update(webhooks).where(w.id == webhook_id).values(**values))
+
+
+def delete_webhook(conn: Connection, *, account_id: str, webhook_id: str) -> bool:
+    # Children first: SQLite enforces the foreign keys, but not every PostgreSQL setup cascades
+    # as fast as one explicit statement per table.
+    found = get_webhook(conn, account_id=account_id, webhook_id=webhook_id) is not None
+    if found:
+        owned = select(e.id).where(e.webhook_id == webhook_id)
+        conn.execute(delete(deliveries).where(d.event_id.in_(owned)))
+        conn.execute(delete(events).where(e.webhook_id == webhook_id))
+        conn.execute(delete(webhooks).where(w.id == webhook_id))
+    return found
+
+
+def list_webhooks(
+    conn: Connection, *, account_id: str, limit: int, page: int
+) -> tuple[int, Sequence[Row[Any]]]:
+    condition = w.account_id == account_id
+    total = conn.execute(select(func.count()).select_from(webhooks).where(condition)).scalar_one()
+    query = select(webhooks).where(condition).order_by(w.id.desc()).limit(limit).offset((page - 1) * limit)
+    return total, conn.execute(query).all()
+
+
+def failing_since(conn: Connection, webhook_id: str) -> float | None:
+    value: float | None = conn.execute(select(w.failing_since).where(w.id == webhook_id)).scalar()
+    return value
+
+
+def cancel_pending(conn: Connection, webhook_id: str) -> None:
+    """Events still queued for a webhook that was switched off are not sent later."""
+    conn.execute(
+        update(events)
+        .where(DUE, e.webhook_id == webhook_id)
+        .values(state=int(State.CANCELLED), next_attempt_at=None, locked_until=None)
+    )
+
+
+# --- delivery --------------------------------------------------------------------------------
+
+
+_CLAIMED: list[Any] = [e.id, e.webhook_id, e.event, e.payload, e.attempts]
+_CLAIMED += [w.url, w.is_active, w.secret_salt, w.previous_salt, w.rotated_at]
+
+
+def claim_due(conn: Connection, *, now: float, lock_until: float, limit: int) -> Sequence[Row[Any]]:
+    """Due events, locked for this process until `lock_until`, with what an attempt needs. On
+    PostgreSQL rows another node is claiming are skipped, so each attempt is made by one node;
+    SQLite's write lock (BEGIN IMMEDIATE) serialises claims of processes sharing a file."""
+    query = (
+        select(*_CLAIMED)
+        .select_from(events.join(webhooks, w.id == e.webhook_id))
+        .where(DUE, e.next_attempt_at <= now, (e.locked_until.is_(None)) | (e.locked_until < now))
+        .order_by(e.next_attempt_at)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True, of=events)
+    rows = conn.execute(query).all()
+    if rows:
+        conn.execute(update(events).where(e.id.in_([row.id for row in rows])).values(locked_until=lock_until))
+    return rows
+
+
+def log_attempt(conn: Connection, row: dict[str, Any]) -> None:
+    conn.execute(insert(deliveries).values(**row))
+
+
+def finish_attempt(conn: Connection, event_id: str, *, lock: float, values: dict[str, Any]) -> bool:
+    """Stores an attempt's outcome if this process still holds the event (it may have lost it
+    to another node after a stall longer than the lock); False if it did not."""
+    result = conn.execute(
+        update(events).where(e.id == event_id, e.locked_until == lock).values(locked_until=None, **values)
+    )
+    return bool(result.rowcount)
+
+
+def get_event(conn: Connection, *, account_id: str, event_id: str) -> Row[Any] | None:
+    return conn.execute(select(events).where(e.id == event_id, e.account_id == account_id)).first()
+
+
+def requeue_event(conn: Connection, event_id: str, *, now: float, keep_attempts: bool = False) -> None:
+    """Due again at `now`, under the same id (receivers can dedupe); with a fresh retry
+    schedule unless `keep_attempts`. A claim in flight keeps its lock."""
+    values: dict[str, Any] = {"state": int(State.PENDING), "next_attempt_at": now}
+    if not keep_attempts:
+        values["attempts"] = 0
+    conn.execute(update(events).where(e.id == event_id).values(**values))
+
+
+def list_deliveries(
+    conn: Connection, *, webhook_id: str, event_id: str, limit: int, page: int
+) -> tuple[int, Sequence[Row[Any]]]:
+    condition = d.webhook_id == webhook_id
+    if event_id:
+        condition = condition & (d.event_id == event_id)
+    total = conn.execute(select(func.count()).select_from(deliveries).where(condition)).scalar_one()
+    query = (
+        select(deliveries, e.event, e.state)
+        .select_from(deliveries.join(events, e.id == d.event_id))
+        .where(condition)
+        .order_by(d.id.desc())
+        .limit(limit)
+        .offset((page - 1) * limit)
+    )
+    return total, conn.execute(query).all()
+
+
+def prune_finished(conn: Connection, *, before: float, limit: int = 1000) -> int:
+    """Deletes finished events created before `before` and their log; returns how many."""
+    old = select(e.id).where(e.state != int(State.PENDING), e.created_at < before).limit(limit)
+    ids = [row[0] for row in conn.execute(old)]
+    if ids:
+        conn.execute(delete(deliveries).where(d.event_id.in_(ids)))
+        conn.execute(delete(events).where(e.id.in_(ids)))
+    return len(ids)

@@ -1,0 +1,70 @@
+"""sms.status events: every status change of an SMS, creation included, queued in the outbox
+in the same transaction as the change (sync Core)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, cast
+
+from sqlalchemy import Table, exists, select
+from sqlalchemy.engine import Connection
+
+from simrelay.sms.models import Message
+from simrelay.sms.schemas import message_object
+from simrelay.sms.status import Status
+from simrelay.storage.database import before_commit
+from simrelay.webhooks.models import Webhook
+from simrelay.webhooks.outbox import Event, Kind, queue_events
+
+if TYPE_CHECKING:
+    from simrelay.sms.history import Change
+
+messages = cast(Table, Message.__table__)
+webhooks = cast(Table, Webhook.__table__)
+c = messages.c
+
+
+def announce_created(conn: Connection, rows: Iterable[dict[str, Any]], *, now: float) -> None:
+    """Status 0 of newly stored SMS (rows as inserted)."""
+    queue_events(conn, [_event(row, Status.WAITING, at=now) for row in rows])
+
+
+def announce_changes(conn: Connection, changes: list[Change]) -> None:
+    """Queues the events of `changes` once this transaction's work is done: a batch of device
+    reports costs one query for all of its changes, not one per change."""
+    before_commit(conn, _flush_changes, changes)
+
+
+def _flush_changes(conn: Connection, changes: list[Change]) -> None:
+    ids = {change.message_id for change in changes}
+    subscribed = exists().where(webhooks.c.account_id == c.account_id, webhooks.c.is_active.is_(True))
+    query = select(
+        c.id,
+        c.account_id,
+        c.message,
+        c.callback_id,
+        c.requested_device_id,
+        c.phone_number,
+        c.time_create,
+        c.to_sim,
+    ).where(c.id.in_(ids), subscribed)
+    rows = {row.id: row._asdict() for row in conn.execute(query)}
+    if not rows:
+        return
+    queue_events(
+        conn,
+        [
+            _event(rows[change.message_id], change.status, at=change.at, device_id=change.device_id)
+            for change in changes
+            if change.message_id in rows
+        ],
+    )
+
+
+def _event(values: dict[str, Any], status: Status, *, at: float, device_id: str = "") -> Event:
+    # The object as /v1/sms/get showed it right after this change: back in status 0 the SMS
+    # has no device but the one it was pinned to.
+    taker = device_id if status is not Status.WAITING else ""
+    data = message_object(SimpleNamespace(**{**values, "status": int(status), "device_id": taker}))
+    return Event(values["account_id"], Kind.SMS_STATUS, data, at=at, webhook_id=values["callback_id"])
