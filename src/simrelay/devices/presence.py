@@ -60,6 +60,10 @@ def mark_offline(conn: Connection, *, silent_since: float, now: float) -> Sequen
         .returning(*devices.c)
     ).all()
     queue_events(
-        conn, [Event(row.account_id, Kind.DEVICE_OFFLINE, device_object(row), at=now) for row in rows]
+        conn,
+        [
+            Event(row.account_id, Kind.DEVICE_OFFLINE, device_object(row), at=now, subject=row.id)
+            for row in rows
+        ],
     )
     return rows

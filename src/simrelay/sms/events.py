@@ -67,4 +67,11 @@ def _event(values: dict[str, Any], status: Status, *, at: float, device_id: str 
     # has no device but the one it was pinned to.
     taker = device_id if status is not Status.WAITING else ""
     data = message_object(SimpleNamespace(**{**values, "status": int(status), "device_id": taker}))
-    return Event(values["account_id"], Kind.SMS_STATUS, data, at=at, webhook_id=values["callback_id"])
+    return Event(
+        values["account_id"],
+        Kind.SMS_STATUS,
+        data,
+        at=at,
+        subject=values["id"],
+        webhook_id=values["callback_id"],
+    )

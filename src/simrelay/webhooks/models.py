@@ -46,12 +46,22 @@ class WebhookEvent(Base):
         ),
         Index("ix_webhook_events_webhook_id_created_at", "webhook_id", "created_at"),
         Index("ix_webhook_events_created_at", "created_at"),
+        Index(
+            "ix_webhook_events_subject",
+            "webhook_id",
+            "subject",
+            sqlite_where=text("state = 0"),
+            postgresql_where=text("state = 0"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     webhook_id: Mapped[str] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))
     account_id: Mapped[str] = mapped_column(String(24))
     event: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(32), default="")
+    """The SMS or device the event is about: events about one subject reach a webhook in the
+    order they happened. "" for events that need no order (pings)."""
     payload: Mapped[str] = mapped_column(Text)
     created_at: Mapped[float] = mapped_column(Double)
     state: Mapped[int] = mapped_column(SmallInteger, default=0)

@@ -59,6 +59,8 @@ class Event:
     kind: Kind
     data: dict[str, Any]
     at: float
+    subject: str = ""
+    """The SMS or device it is about (see WebhookEvent.subject)."""
     webhook_id: str = ""
     """Only this webhook hears of it (an SMS's `callback_id`); "" means every subscriber."""
 
@@ -100,6 +102,7 @@ def queued_row(event: Event, *, webhook_id: str, payload: str | None = None) -> 
         "webhook_id": webhook_id,
         "account_id": event.account_id,
         "event": event.kind.value,
+        "subject": event.subject,
         "payload": payload if payload is not None else payload_of(event),
         "created_at": event.at,
         "state": int(State.PENDING),

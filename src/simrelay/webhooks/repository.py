@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, delete, func, insert, select, text, update
+from sqlalchemy import Row, Table, and_, delete, exists, func, insert, or_, select, text, update
 from sqlalchemy.engine import Connection
 
 from simrelay.webhooks.models import Delivery, Webhook, WebhookEvent
@@ -26,6 +26,12 @@ def webhook_exists(conn: Connection, *, account_id: str, webhook_id: str) -> boo
 
 def get_webhook(conn: Connection, *, account_id: str, webhook_id: str) -> Row[Any] | None:
     return conn.execute(select(webhooks).where(w.id == webhook_id, w.account_id == account_id)).first()
+
+
+def account_of(conn: Connection, webhook_id: str) -> str | None:
+    """The id of the account owning the webhook, None if there is no such webhook."""
+    value: str | None = conn.execute(select(w.account_id).where(w.id == webhook_id)).scalar()
+    return value
 
 
 def insert_webhook(conn: Connection, row: dict[str, Any]) -> None:
@@ -74,6 +80,19 @@ def cancel_pending(conn: Connection, webhook_id: str) -> None:
 # --- delivery --------------------------------------------------------------------------------
 
 
+_before = events.alias("earlier")
+_EARLIER = and_(
+    text("earlier.state = 0"),
+    _before.c.webhook_id == e.webhook_id,
+    _before.c.subject == e.subject,
+    or_(
+        _before.c.created_at < e.created_at,
+        and_(_before.c.created_at == e.created_at, _before.c.id < e.id),
+    ),
+)
+"""An event about the same subject still queued before this one: this one waits for it (a
+receiver must never see an SMS at status 2 after it saw 4)."""
+
 _CLAIMED: list[Any] = [e.id, e.webhook_id, e.event, e.payload, e.attempts]
 _CLAIMED += [w.url, w.is_active, w.secret_salt, w.previous_salt, w.rotated_at]
 
@@ -85,7 +104,12 @@ def claim_due(conn: Connection, *, now: float, lock_until: float, limit: int) ->
     query = (
         select(*_CLAIMED)
         .select_from(events.join(webhooks, w.id == e.webhook_id))
-        .where(DUE, e.next_attempt_at <= now, (e.locked_until.is_(None)) | (e.locked_until < now))
+        .where(
+            DUE,
+            e.next_attempt_at <= now,
+            (e.locked_until.is_(None)) | (e.locked_until < now),
+            (e.subject == "") | ~exists().where(_EARLIER),
+        )
         .order_by(e.next_attempt_at)
         .limit(limit)
     )

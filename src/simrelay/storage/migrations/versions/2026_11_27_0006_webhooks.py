@@ -36,6 +36,7 @@ def upgrade() -> None:
         sa.Column("webhook_id", sa.String(24), nullable=False),
         sa.Column("account_id", sa.String(24), nullable=False),
         sa.Column("event", sa.String(32), nullable=False),
+        sa.Column("subject", sa.String(32), nullable=False),
         sa.Column("payload", sa.Text(), nullable=False),
         sa.Column("created_at", sa.Double(), nullable=False),
         sa.Column("state", sa.SmallInteger(), nullable=False),
@@ -59,6 +60,13 @@ def upgrade() -> None:
     )
     op.create_index("ix_webhook_events_webhook_id_created_at", "webhook_events", ["webhook_id", "created_at"])
     op.create_index("ix_webhook_events_created_at", "webhook_events", ["created_at"])
+    op.create_index(
+        "ix_webhook_events_subject",
+        "webhook_events",
+        ["webhook_id", "subject"],
+        sqlite_where=sa.text(DUE),
+        postgresql_where=sa.text(DUE),
+    )
 
     op.create_table(
         "webhook_deliveries",

@@ -1,0 +1,277 @@
+"""Webhook delivery against a real server process and a real receiver on 127.0.0.1: every
+event kind, signed so that the standardwebhooks package verifies it; callback_id routing;
+retries, Retry-After, 410 Gone, redirects; the delivery log, redeliver and test pings."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.gateway import gateway_env
+from tests.integration.receiver import Answer, Received, Receiver, verify
+from tests.integration.rig import Rig, open_rig
+
+pytestmark = pytest.mark.integration
+
+EMAIL = "hooks@example.com"
+RETRY = 0.3
+WEBHOOKS = {
+    "webhook_allow_private": "1",
+    "webhook_retry_delays": json.dumps([RETRY] * 7),
+    "webhook_tick_seconds": "0.1",
+}
+"""Loopback receivers allowed; retries a fraction of a second apart instead of minutes."""
+QUIET = 1.5
+"""How long a test watches for something that must not happen."""
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
+    return gateway_env(tmp_path, request.param, **WEBHOOKS)
+
+
+@pytest.fixture
+async def gateway(env: dict[str, str], tmp_path: Path) -> AsyncIterator[Rig]:
+    async with open_rig(env, tmp_path, email=EMAIL) as rig:
+        yield rig
+
+
+@pytest.fixture
+def receiver() -> Any:
+    with Receiver() as hook:
+        yield hook
+
+
+async def add_webhook(gateway: Rig, url: str, **fields: Any) -> tuple[str, str]:
+    response = await gateway.call("/v1/webhooks", {"url": url, **fields})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    return body["id"], body["secret"]
+
+
+async def deliveries(gateway: Rig, webhook_id: str, **fields: Any) -> list[dict[str, Any]]:
+    response = await gateway.call("/v1/webhooks/deliveries", {"webhook_id": webhook_id, **fields})
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["delivery_list"]
+    return items
+
+
+def of_kind(kind: str) -> Any:
+    return lambda request: request.json["event"] == kind
+
+
+def statuses(requests: list[Received], message_id: str) -> list[int]:
+    return [
+        r.json["data"]["status"]
+        for r in requests
+        if r.json["event"] == "sms.status" and r.json["data"]["id"] == message_id
+    ]
+
+
+async def test_every_event_kind_arrives_signed_with_the_objects_the_api_shows(
+    gateway: Rig, receiver: Receiver
+) -> None:
+    webhook_id, secret = await add_webhook(gateway, receiver.url)
+    device = await gateway.raw(connect=False)
+    assert (
+        await gateway.call("/v1/devices/edit", {"device_id": device.device_id, "low_battery_alert": True})
+    ).status_code == 204
+    await device.connect()
+    (online,) = await receiver.arrived(1, where=of_kind("device.online"))
+
+    message_id = await gateway.send(phone_number="79990001122", message="hello", callback_id=webhook_id)
+    offer = await device.next("offer")
+    assert offer["id"] == message_id
+    await device.report({"type": "taken", "id": message_id})
+    await device.report({"type": "sent", "id": message_id, "parts": 1})
+    await device.report({"type": "delivery", "id": message_id, "part": 0, "delivered": True})
+    await device.report(
+        {
+            "type": "received",
+            "id": "in-1",
+            "phone_number": "+79990002233",
+            "message": "hi there",
+            "received_at": 1_800_000_000,
+        }
+    )
+    await device.report({"type": "heartbeat", "battery": 50, "charging": False})
+    await device.report({"type": "heartbeat", "battery": 10, "charging": False})
+    await receiver.arrived(4, where=of_kind("sms.status"))
+    await receiver.arrived(1, where=of_kind("sms.received"))
+    await receiver.arrived(1, where=of_kind("device.low_battery"))
+    await device.close()
+    await receiver.arrived(1, where=of_kind("device.offline"), timeout=20)
+
+    for request in receiver.requests:
+        payload = verify(request, secret)  # raises unless the signature is right
+        assert set(payload) == {"event", "time", "data"}
+        assert abs(payload["time"] - time.time()) < 60
+        assert request.headers["webhook-id"].startswith("msg_")
+    assert statuses(receiver.requests, message_id) == [0, 1, 2, 4]
+    final = [r.json["data"] for r in receiver.requests if r.json["event"] == "sms.status"][-1]
+    assert final == (await gateway.get(message_id))
+    info = (await gateway.call("/v1/devices/get/info", {"device_id": device.device_id})).json()
+    assert set(online.json["data"]) == set(info)
+    assert online.json["data"]["device_id"] == device.device_id
+    (low,) = receiver.events("device.low_battery")
+    assert low["data"]["device_battery_state"] == 10
+    (received,) = receiver.events("sms.received")
+    assert received["data"]["phone_number"] == "79990002233"
+    assert received["data"]["message"] == "hi there"
+    assert len({r.event_id for r in receiver.requests}) == len(receiver.requests)
+    assert len(receiver.events("device.online")) == 1
+    assert len(receiver.events("device.offline")) == 1
+
+
+async def test_callback_id_routes_an_sms_to_that_webhook_only(gateway: Rig) -> None:
+    with Receiver() as first, Receiver() as second:
+        first_id, _ = await add_webhook(gateway, first.url, events=["sms.status"])
+        await add_webhook(gateway, second.url, events=["sms.status"])
+        await gateway.raw()
+        pinned = await gateway.send(phone_number="79990001122", message="one", callback_id=first_id)
+        everyone = await gateway.send(phone_number="79990001122", message="two")
+        await first.arrived(1, where=lambda r: r.json["data"]["id"] == everyone)
+        await second.arrived(1, where=lambda r: r.json["data"]["id"] == everyone)
+        await first.arrived(1, where=lambda r: r.json["data"]["id"] == pinned)
+        await _quiet()
+        assert [r.json["data"]["id"] for r in second.requests] == [everyone]
+
+
+async def test_a_receiver_failing_three_times_gets_the_event_once_and_the_log_shows_four_attempts(
+    gateway: Rig, receiver: Receiver
+) -> None:
+    answers = iter([Answer(500, b"boom"), Answer(503, b"busy"), Answer(502), Answer(200, b"thanks")])
+    receiver.respond = lambda _: next(answers, Answer(200))
+    webhook_id, secret = await add_webhook(gateway, receiver.url, events=["sms.status"])
+    await gateway.raw(connect=False)
+    await gateway.send(phone_number="79990001122", message="retry me")
+    requests = await receiver.arrived(4)
+    await _quiet()
+    assert len(receiver.requests) == 4
+    assert len({r.event_id for r in requests}) == 1  # one event, the same webhook-id each time
+    # Signed afresh per attempt: the timestamp is the attempt's own.
+    assert all(abs(int(r.headers["webhook-timestamp"]) - r.at) < 2 for r in requests)
+    for request in requests:
+        verify(request, secret)
+    log = await deliveries(gateway, webhook_id)
+    assert [item["http_status"] for item in log] == [200, 502, 503, 500]  # newest first
+    assert [item["success"] for item in log] == [True, False, False, False]
+    assert log[0]["response"] == "thanks" and log[-1]["response"] == "boom"
+    assert all(item["event"] == "sms.status" and item["latency_ms"] >= 0 for item in log)
+    gaps = [b.at - a.at for a, b in zip(requests, requests[1:])]
+    assert all(gap >= RETRY * 0.9 for gap in gaps), gaps
+
+
+async def test_retry_after_is_honoured(gateway: Rig, receiver: Receiver) -> None:
+    answers = iter([Answer(429, headers={"Retry-After": "2"})])
+    receiver.respond = lambda _: next(answers, Answer(200))
+    await add_webhook(gateway, receiver.url, events=["sms.status"])
+    await gateway.raw(connect=False)
+    await gateway.send(phone_number="79990001122", message="later")
+    first, second = await receiver.arrived(2, timeout=10)
+    assert second.at - first.at >= 1.9
+
+
+async def test_410_gone_switches_the_webhook_off_and_cancels_what_is_queued(
+    gateway: Rig, receiver: Receiver
+) -> None:
+    receiver.respond = lambda _: Answer(410)
+    webhook_id, _ = await add_webhook(gateway, receiver.url, events=["sms.status"])
+    await gateway.raw(connect=False)
+    for _ in range(3):
+        await gateway.send(phone_number="79990001122", message="gone")
+    await receiver.arrived(1)
+    await _quiet()
+    hook = (await gateway.call("/v1/webhooks/get", {"webhook_id": webhook_id})).json()
+    assert hook["is_active"] is False
+    assert "410" in hook["disabled_reason"] and hook["disabled_date"]
+    assert len(receiver.requests) <= 3  # others may have been in flight; none after the 410 landed
+    count = len(receiver.requests)
+    await gateway.send(phone_number="79990001122", message="after")
+    await _quiet()
+    assert len(receiver.requests) == count
+    # Switching it on again forgives: the reason is cleared, new events flow.
+    receiver.respond = lambda _: Answer(200)
+    assert (
+        await gateway.call("/v1/webhooks/edit", {"webhook_id": webhook_id, "is_active": True})
+    ).status_code == 204
+    hook = (await gateway.call("/v1/webhooks/get", {"webhook_id": webhook_id})).json()
+    assert hook["disabled_reason"] == "" and hook["is_active"] is True
+    fresh = await gateway.send(phone_number="79990001122", message="back")
+    await receiver.arrived(1, where=lambda r: r.json["data"]["id"] == fresh)
+
+
+async def test_redirects_are_not_followed(gateway: Rig) -> None:
+    with Receiver() as target, Receiver() as redirecting:
+        redirecting.respond = lambda _: Answer(307, headers={"Location": target.url})
+        webhook_id, _ = await add_webhook(gateway, redirecting.url, events=["sms.status"])
+        await gateway.raw(connect=False)
+        await gateway.send(phone_number="79990001122", message="redirect")
+        await redirecting.arrived(2)
+        assert target.requests == []
+        log = await deliveries(gateway, webhook_id)
+        assert log[-1]["http_status"] == 307 and log[-1]["success"] is False
+
+
+async def test_redeliver_sends_the_same_event_again_and_test_sends_a_ping(
+    gateway: Rig, receiver: Receiver
+) -> None:
+    webhook_id, secret = await add_webhook(gateway, receiver.url, events=["sms.status"], is_active=False)
+    response = await gateway.call("/v1/webhooks/test", {"webhook_id": webhook_id})
+    assert response.status_code == 200
+    event_id = response.json()["event_id"]
+    (ping,) = await receiver.arrived(1)
+    assert ping.event_id == event_id
+    assert verify(ping, secret) == {
+        "event": "ping",
+        "time": ping.json["time"],
+        "data": {"webhook_id": webhook_id},
+    }
+    assert (
+        await gateway.call("/v1/webhooks/edit", {"webhook_id": webhook_id, "is_active": True})
+    ).status_code == 204
+    await gateway.raw(connect=False)
+    message_id = await gateway.send(phone_number="79990001122", message="again")
+    (first,) = await receiver.arrived(1, where=lambda r: r.json["event"] == "sms.status")
+    response = await gateway.call("/v1/webhooks/redeliver", {"event_id": first.event_id})
+    assert response.status_code == 204
+    again = await receiver.arrived(2, where=lambda r: r.json["event"] == "sms.status")
+    assert again[1].event_id == first.event_id and again[1].body == first.body
+    assert again[1].json["data"]["id"] == message_id
+    log = await deliveries(gateway, webhook_id, event_id=first.event_id)
+    assert len(log) == 2
+
+
+async def test_a_rotated_secret_signs_beside_the_old_one(gateway: Rig, receiver: Receiver) -> None:
+    webhook_id, old = await add_webhook(gateway, receiver.url, events=["sms.status"])
+    response = await gateway.call("/v1/webhooks/edit", {"webhook_id": webhook_id, "rotate_secret": True})
+    assert response.status_code == 200
+    new = response.json()["secret"]
+    assert new != old and new.startswith("whsec_")
+    await gateway.raw(connect=False)
+    await gateway.send(phone_number="79990001122", message="rotated")
+    (request,) = await receiver.arrived(1)
+    assert len(request.headers["webhook-signature"].split(" ")) == 2
+    verify(request, new)
+    verify(request, old)
+
+
+async def test_an_inactive_or_unsubscribed_webhook_hears_nothing(gateway: Rig) -> None:
+    with Receiver() as inactive, Receiver() as devices_only:
+        await add_webhook(gateway, inactive.url, is_active=False)
+        await add_webhook(gateway, devices_only.url, events=["device.offline"])
+        await gateway.raw(connect=False)
+        await gateway.send(phone_number="79990001122", message="nobody")
+        await _quiet()
+        assert inactive.requests == [] and devices_only.requests == []
+
+
+async def _quiet() -> None:
+    import asyncio
+
+    await asyncio.sleep(QUIET)
