@@ -43,7 +43,7 @@ Responder = Callable[[Received], Answer]
 class Receiver:
     """`with Receiver() as hook:`; `hook.url`; `hook.wait_for(n)`; `hook.respond = ...`."""
 
-    def __init__(self, respond: Responder | None = None) -> None:
+    def __init__(self, respond: Responder | None = None, *, port: int = 0) -> None:
         self.respond: Responder = respond or (lambda _: Answer())
         self.requests: list[Received] = []
         self._changed = threading.Condition()
@@ -72,7 +72,7 @@ class Receiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property

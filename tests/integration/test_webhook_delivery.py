@@ -4,17 +4,21 @@ retries, Retry-After, 410 Gone, redirects; the delivery log, redeliver and test 
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import json
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.integration.gateway import gateway_env
 from tests.integration.receiver import Answer, Received, Receiver, verify
 from tests.integration.rig import Rig, open_rig
+from tests.integration.server import Server, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -30,9 +34,15 @@ QUIET = 1.5
 """How long a test watches for something that must not happen."""
 
 
+@pytest.fixture
+def settings() -> dict[str, str]:
+    """Server settings on top of WEBHOOKS; a test overrides it with parametrize."""
+    return {}
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
-def env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
-    return gateway_env(tmp_path, request.param, **WEBHOOKS)
+def env(request: pytest.FixtureRequest, tmp_path: Path, settings: dict[str, str]) -> dict[str, str]:
+    return gateway_env(tmp_path, request.param, **{**WEBHOOKS, **settings})
 
 
 @pytest.fixture
@@ -163,7 +173,7 @@ async def test_a_receiver_failing_three_times_gets_the_event_once_and_the_log_sh
     assert [item["success"] for item in log] == [True, False, False, False]
     assert log[0]["response"] == "thanks" and log[-1]["response"] == "boom"
     assert all(item["event"] == "sms.status" and item["latency_ms"] >= 0 for item in log)
-    gaps = [b.at - a.at for a, b in zip(requests, requests[1:])]
+    gaps = [b.at - a.at for a, b in itertools.pairwise(requests)]
     assert all(gap >= RETRY * 0.9 for gap in gaps), gaps
 
 
@@ -271,7 +281,69 @@ async def test_an_inactive_or_unsubscribed_webhook_hears_nothing(gateway: Rig) -
         assert inactive.requests == [] and devices_only.requests == []
 
 
-async def _quiet() -> None:
-    import asyncio
+PATIENT = {"webhook_retry_delays": json.dumps([0.5] + [1.0] * 30), "webhook_timeout_seconds": "2"}
+"""Retries for half a minute (not two seconds), so that events outlive a receiver's downtime."""
 
+
+@pytest.mark.parametrize("settings", [PATIENT])
+async def test_events_survive_sigkill_while_the_receiver_is_down(
+    gateway: Rig, env: dict[str, str], tmp_path: Path
+) -> None:
+    port = free_port()  # nothing listens there yet: every attempt is refused
+    webhook_id, secret = await add_webhook(gateway, f"http://127.0.0.1:{port}/hook", events=["sms.status"])
+    await gateway.raw(connect=False)
+    sent = [await gateway.send(phone_number="79990001122", message=f"kill {i}") for i in range(40)]
+    await asyncio.sleep(1.0)  # attempts fail meanwhile
+    gateway.server.kill()
+
+    with Server(env, tmp_path / "logs", name="restarted") as again, Receiver(port=port) as hook:
+        requests = await hook.arrived(len(sent), timeout=40)
+        async with httpx.AsyncClient(base_url=again.base_url, headers=gateway.headers) as http:
+            response = await http.post(
+                "/v1/webhooks/deliveries", json={"webhook_id": webhook_id, "limit": 100}
+            )
+    assert {r.json["data"]["id"] for r in requests} == set(sent)
+    for request in requests:
+        verify(request, secret)
+    log = response.json()["delivery_list"]
+    refused = [item for item in log if not item["success"]]
+    assert refused and all(item["http_status"] is None and item["error"] for item in refused)
+    assert sum(item["success"] for item in log) == len(requests)
+
+
+def metric(text: str, name: str) -> float:
+    (line,) = [line for line in text.splitlines() if line.startswith(name + " ")]
+    return float(line.split()[1])
+
+
+async def test_two_nodes_make_each_attempt_once(gateway: Rig, env: dict[str, str], tmp_path: Path) -> None:
+    def slow(_: Received) -> Answer:
+        time.sleep(0.02)  # attempts overlap, so both nodes claim while the other holds rows
+        return Answer(200)
+
+    with Receiver(slow) as hook, Server(env, tmp_path / "logs", name="node-b") as node_b:
+        await add_webhook(gateway, hook.url, events=["sms.status"])
+        await gateway.raw(connect=False)
+        async with httpx.AsyncClient(base_url=node_b.base_url, headers=gateway.headers, timeout=30) as http_b:
+            sent = []
+            for i in range(200):
+                body = {"phone_number": "79990001122", "message": f"node {i}"}
+                response = await (
+                    gateway.http.post("/v1/sms/send", headers=gateway.headers, json=body)
+                    if i % 2
+                    else http_b.post("/v1/sms/send", json=body)
+                )
+                sent.append(response.json()["id"])
+            await hook.arrived(len(sent), timeout=60)
+            await _quiet()
+            metrics_b = (await http_b.get("/metrics")).text
+        metrics_a = (await gateway.http.get("/metrics")).text
+    ids = [r.event_id for r in hook.requests]
+    assert len(ids) == len(set(ids)) == len(sent)  # no event twice
+    assert {r.json["data"]["id"] for r in hook.requests} == set(sent)
+    attempts = [metric(text, "simrelay_webhook_attempts_total") for text in (metrics_a, metrics_b)]
+    assert sum(attempts) == len(sent) and all(count > 0 for count in attempts), attempts
+
+
+async def _quiet() -> None:
     await asyncio.sleep(QUIET)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -23,33 +24,49 @@ LATENCY = Histogram(
 )
 
 
+@dataclass(frozen=True, slots=True)
+class WorkerCounters:
+    """What this worker counted since it started."""
+
+    batches: int
+    items: int
+    devices: int
+    webhook_attempts: int
+    webhooks_delivered: int
+
+
 class SnapshotCollector(Collector):
     """Values read at scrape time: SMS per status from the database (right with any number of
-    workers) and this worker's group-commit counters."""
+    workers) and this worker's own counters."""
 
-    def __init__(self, counts: dict[int, int], *, batches: int, items: int, devices: int) -> None:
+    def __init__(self, counts: dict[int, int], worker: WorkerCounters) -> None:
         self._counts = counts
-        self._batches = batches
-        self._items = items
-        self._devices = devices
+        self._worker = worker
 
     def collect(self) -> Iterable[Metric]:
         family = GaugeMetricFamily("simrelay_sms", "Stored SMS by status", labels=["status"])
         for status in range(6):
             family.add_metric([str(status)], self._counts.get(status, 0))
         yield family
+        worker = self._worker
         yield CounterMetricFamily(
-            "simrelay_intake_batches", "Send transactions committed by this worker", value=self._batches
+            "simrelay_intake_batches", "Send transactions committed by this worker", value=worker.batches
         )
         yield CounterMetricFamily(
-            "simrelay_intake_messages", "SMS stored by those transactions", value=self._items
+            "simrelay_intake_messages", "SMS stored by those transactions", value=worker.items
         )
         yield GaugeMetricFamily(
-            "simrelay_devices_connected", "Devices connected to this worker", value=self._devices
+            "simrelay_devices_connected", "Devices connected to this worker", value=worker.devices
+        )
+        yield CounterMetricFamily(
+            "simrelay_webhook_attempts", "Webhook POSTs made by this worker", value=worker.webhook_attempts
+        )
+        yield CounterMetricFamily(
+            "simrelay_webhook_delivered", "Of those, answered with a 2xx", value=worker.webhooks_delivered
         )
 
 
-def render(status_counts: dict[int, int], *, batches: int, items: int, devices: int) -> bytes:
+def render(status_counts: dict[int, int], worker: WorkerCounters) -> bytes:
     """The exposition text; merges every worker's counters when running multi-process."""
     registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -58,5 +75,5 @@ def render(status_counts: dict[int, int], *, batches: int, items: int, devices: 
     else:
         text = generate_latest(REGISTRY)
     extra = CollectorRegistry()
-    extra.register(SnapshotCollector(status_counts, batches=batches, items=items, devices=devices))
+    extra.register(SnapshotCollector(status_counts, worker))
     return text + generate_latest(extra)

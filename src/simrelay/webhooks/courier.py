@@ -54,8 +54,9 @@ class Policy:
 
     @property
     def lock_seconds(self) -> float:
-        """How long a claim lasts: an attempt plus time to record it, with room to spare."""
-        return self.timeout + 30.0
+        """How long a claim lasts: an attempt plus time to record it, with room to spare. An
+        attempt cut short by a crash is made again (by any node) once this has passed."""
+        return 2 * self.timeout + 5.0
 
     def signing_keys(self, row: Any, *, now: float) -> list[bytes]:
         keys = [signing.derive_key(self.secret_key, row.secret_salt)]

@@ -30,9 +30,14 @@ async def readyz(request: Request) -> Response:
 async def prometheus_metrics(request: Request) -> Response:
     app = services(request)
     counts = await app.db.read(repository.count_by_status)
-    text = metrics.render(
-        counts, batches=app.intake.batches, items=app.intake.items, devices=app.dispatcher.connected
+    worker = metrics.WorkerCounters(
+        batches=app.intake.batches,
+        items=app.intake.items,
+        devices=app.dispatcher.connected,
+        webhook_attempts=app.courier.attempts,
+        webhooks_delivered=app.courier.delivered,
     )
+    text = metrics.render(counts, worker)
     return Response(text, media_type="text/plain; version=0.0.4")
 
 

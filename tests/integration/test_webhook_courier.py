@@ -1,0 +1,174 @@
+"""The courier against a database on both back ends, driven directly: the SSRF guard again at
+connect time (DNS rebinding) with a stubbed resolver and connector, so that nothing leaves the
+machine; and a webhook failing for the whole `disable_after` is switched off."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpcore
+import pytest
+from sqlalchemy import select
+
+from simrelay.config import Settings
+from simrelay.storage.database import Database
+from simrelay.webhooks import service
+from simrelay.webhooks.courier import Courier, Policy
+from simrelay.webhooks.guard import guarded_transport
+from simrelay.webhooks.models import Webhook, WebhookEvent
+from simrelay.webhooks.outbox import Event, Kind, State, queue_events
+from tests.conftest import SECRET
+from tests.factories import Caller, make_caller
+from tests.integration.receiver import Answer, Receiver
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def db(settings: Settings) -> AsyncIterator[Database]:
+    database = Database(settings.resolved_database_url())
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+async def caller(engine) -> Caller:
+    return await make_caller(engine)
+
+
+async def courier_log(db: Database, webhook_id: str, *, count: int) -> list[Any]:
+    for _ in range(300):
+        total, rows = await service.list_deliveries(
+            db,
+            account_id=await _account(db, webhook_id),
+            webhook_id=webhook_id,
+            event_id="",
+            limit=100,
+            page=1,
+        )
+        if total >= count:
+            return rows
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"fewer than {count} attempts logged")
+
+
+async def _account(db: Database, webhook_id: str) -> str:
+    return str(
+        await db.read(
+            lambda conn: conn.execute(select(Webhook.account_id).where(Webhook.id == webhook_id)).scalar_one()
+        )
+    )
+
+
+async def test_rebinding_to_a_private_address_is_refused_at_connect_time(
+    db: Database, caller: Caller
+) -> None:
+    answers = {"hook.test": ["93.184.216.34"]}
+    asked: list[tuple[str, int]] = []
+
+    async def resolve(host: str, port: int) -> list[str]:
+        return answers[host]
+
+    async def connect(ip: str, port: int, timeout: float | None) -> httpcore.AsyncNetworkStream:
+        asked.append((ip, port))
+        raise OSError("the test never opens a connection")
+
+    keys = service.Keys(SECRET, allow_private=False, resolve=resolve)
+    webhook_id, _ = await service.create_webhook(
+        db, keys, account_id=caller.account_id, url="http://hook.test/in", events=None, is_active=True
+    )
+    answers["hook.test"] = ["10.0.0.7"]  # the name now points inside
+    transport = guarded_transport(allow_private=False, resolver=resolve, connect=connect)
+    courier = Courier(db, Policy(SECRET, tick=0.05), transport=transport)
+    courier.start()
+    try:
+        await service.send_test(db, account_id=caller.account_id, webhook_id=webhook_id)
+        (refused,) = await courier_log(db, webhook_id, count=1)
+        assert refused.http_status is None and "refused" in refused.error and "10.0.0.7" in refused.error
+        assert asked == []
+        answers["hook.test"] = ["93.184.216.34"]  # public again: the checked address is the one dialled
+        await service.send_test(db, account_id=caller.account_id, webhook_id=webhook_id)
+        await courier_log(db, webhook_id, count=2)
+        assert asked == [("93.184.216.34", 80)]
+    finally:
+        await courier.stop()
+
+
+async def test_a_webhook_failing_for_disable_after_is_switched_off(db: Database, caller: Caller) -> None:
+    with Receiver(lambda _: Answer(500)) as hook:
+        keys = service.Keys(SECRET, allow_private=True)
+        webhook_id, _ = await service.create_webhook(
+            db, keys, account_id=caller.account_id, url=hook.url, events=None, is_active=True
+        )
+        policy = Policy(SECRET, tick=0.05, retry_delays=(0.1,) * 50, disable_after=1.0)
+        courier = Courier(db, policy, transport=guarded_transport(allow_private=True))
+        courier.start()
+        try:
+            await _queue(db, caller, count=3)
+            await courier_log(db, webhook_id, count=3)
+            row = await _webhook(db, webhook_id)
+            assert row.is_active and row.failing_since is not None and row.disabled_reason == ""
+            deadline = time.monotonic() + 10
+            while (await _webhook(db, webhook_id)).is_active:
+                assert time.monotonic() < deadline, "not switched off"
+                await asyncio.sleep(0.05)
+        finally:
+            await courier.stop()
+    row = await _webhook(db, webhook_id)
+    assert (
+        row.disabled_reason == "every delivery failed for 1.15741e-05 days"
+        or "failed for" in row.disabled_reason
+    )
+    assert row.disabled_at is not None
+    states = await db.read(
+        lambda conn: (
+            conn.execute(select(WebhookEvent.state).where(WebhookEvent.webhook_id == webhook_id))
+            .scalars()
+            .all()
+        )
+    )
+    assert State.PENDING not in states and State.CANCELLED in states
+
+
+async def test_a_success_clears_failing_since(db: Database, caller: Caller) -> None:
+    answers = iter([Answer(500)])
+    with Receiver(lambda _: next(answers, Answer(204))) as hook:
+        webhook_id, _ = await service.create_webhook(
+            db,
+            service.Keys(SECRET, allow_private=True),
+            account_id=caller.account_id,
+            url=hook.url,
+            events=None,
+            is_active=True,
+        )
+        courier = Courier(
+            db,
+            Policy(SECRET, tick=0.05, retry_delays=(0.2,)),
+            transport=guarded_transport(allow_private=True),
+        )
+        courier.start()
+        try:
+            await _queue(db, caller, count=1)
+            await courier_log(db, webhook_id, count=1)
+            assert (await _webhook(db, webhook_id)).failing_since is not None
+            await hook.arrived(2)
+            await courier_log(db, webhook_id, count=2)
+        finally:
+            await courier.stop()
+    assert (await _webhook(db, webhook_id)).failing_since is None
+
+
+async def _queue(db: Database, caller: Caller, *, count: int) -> None:
+    now = time.time()
+    events = [
+        Event(caller.account_id, Kind.SMS_STATUS, {"id": f"sms-{i}", "status": 0}, at=now, subject=f"sms-{i}")
+        for i in range(count)
+    ]
+    await db.run(lambda conn: queue_events(conn, events))
+
+
+async def _webhook(db: Database, webhook_id: str) -> Any:
+    return await db.read(lambda conn: conn.execute(select(Webhook).where(Webhook.id == webhook_id)).first())
