@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 
 from simrelay import __version__
 from simrelay.config import Settings
+from simrelay.storage.batch import BatchWriter
 from simrelay.storage.database import Database
 from simrelay.webhooks import repository, signing
 from simrelay.webhooks.outbox import Kind, State
@@ -88,6 +89,9 @@ class Courier:
             follow_redirects=False,
             headers={"user-agent": f"simrelay/{__version__}"},
         )
+        # Outcomes are stored with group commit: one transaction (one fsync on SQLite) for
+        # every attempt that finished meanwhile, not one each.
+        self._outcomes: BatchWriter[Finished, None] = BatchWriter(db, self._store, name="webhook-outcomes")
         self._wake = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
@@ -95,6 +99,7 @@ class Courier:
         self.delivered = 0
 
     def start(self) -> None:
+        self._outcomes.start()
         self._task = asyncio.create_task(self._run(), name="webhook-courier")
 
     def wake(self) -> None:
@@ -108,6 +113,7 @@ class Courier:
                 await self._task
         if self._inflight:
             await asyncio.wait(self._inflight, timeout=self.policy.timeout + 5)
+        await self._outcomes.stop()
         await self._client.aclose()
 
     async def _run(self) -> None:
@@ -123,9 +129,10 @@ class Courier:
                     await asyncio.wait_for(self._wake.wait(), self.policy.tick)
 
     async def _claim_round(self) -> bool:
-        """Claims what fits in the free slots; True if there may be more due right now."""
+        """Claims what fits in the free slots; True if there may be more due right now. Waits
+        for a quarter of the slots to be free, so that claims come in batches, not one by one."""
         free = self.policy.concurrency - len(self._inflight)
-        if free <= 0:
+        if free <= 0 or (self._inflight and free < max(1, self.policy.concurrency // 4)):
             return False
         now = time.time()
         lock = now + self.policy.lock_seconds
@@ -149,13 +156,14 @@ class Courier:
             outcome = await self.post(row.url, body, headers)
             self.attempts += 1
             self.delivered += outcome.ok
-            await self.db.run(
-                lambda conn: record_outcome(
-                    conn, row, outcome, lock=lock, now=time.time(), policy=self.policy
-                )
-            )
+            await self._outcomes.submit(Finished(row, outcome, lock, time.time()))
         except Exception:
             log.exception("webhook_attempt_failed", event_id=row.id)
+
+    def _store(self, conn: Connection, batch: list[Finished]) -> list[None | BaseException]:
+        for item in batch:
+            record_outcome(conn, item.row, item.outcome, lock=item.lock, now=item.at, policy=self.policy)
+        return [None] * len(batch)
 
     async def post(self, url: str, body: bytes, headers: dict[str, str]) -> Outcome:
         started = time.perf_counter()
@@ -173,6 +181,14 @@ class Courier:
             return Outcome(None, _millis(started), error=f"no answer within {self.policy.timeout:g} s")
         except httpx.HTTPError as exc:
             return Outcome(None, _millis(started), error=f"{type(exc).__name__}: {exc}"[:300])
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    row: Any
+    outcome: Outcome
+    lock: float
+    at: float
 
 
 def claim(conn: Connection, *, now: float, lock: float, limit: int) -> list[Any]:
