@@ -161,8 +161,7 @@ class Courier:
             log.exception("webhook_attempt_failed", event_id=row.id)
 
     def _store(self, conn: Connection, batch: list[Finished]) -> list[None | BaseException]:
-        for item in batch:
-            record_outcome(conn, item.row, item.outcome, lock=item.lock, now=item.at, policy=self.policy)
+        record_outcomes(conn, batch, policy=self.policy)
         return [None] * len(batch)
 
     async def post(self, url: str, body: bytes, headers: dict[str, str]) -> Outcome:
@@ -203,46 +202,63 @@ def claim(conn: Connection, *, now: float, lock: float, limit: int) -> list[Any]
     return [row for row in rows if row.id not in off]
 
 
-def record_outcome(
-    conn: Connection, row: Any, outcome: Outcome, *, lock: float, now: float, policy: Policy
-) -> None:
-    """Logs the attempt and moves the event on: delivered, due again later, or failed. 410 Gone
-    switches the webhook off; so does failing without a break for `disable_after`. A test
-    ping is tried once and never changes the webhook."""
-    repository.log_attempt(
+def record_outcomes(conn: Connection, batch: list[Finished], *, policy: Policy) -> None:
+    """Logs the attempts and moves each event on: delivered, due again later, or failed. 410
+    Gone switches the webhook off; so does failing without a break for `disable_after`. A
+    test ping is tried once and never changes the webhook."""
+    repository.log_attempts(
         conn,
-        {
-            "event_id": row.id,
-            "webhook_id": row.webhook_id,
-            "at": now,
-            "http_status": outcome.http_status,
-            "latency_ms": round(outcome.latency_ms, 3),
-            "response": outcome.response,
-            "error": outcome.error,
-        },
+        [
+            {
+                "event_id": item.row.id,
+                "webhook_id": item.row.webhook_id,
+                "at": item.at,
+                "http_status": item.outcome.http_status,
+                "latency_ms": round(item.outcome.latency_ms, 3),
+                "response": item.outcome.response,
+                "error": item.outcome.error,
+            }
+            for item in batch
+        ],
     )
-    attempts = row.attempts + 1
-    ping = row.event == Kind.PING.value
-    gone = outcome.http_status == GONE
-    values: dict[str, Any] = {"attempts": attempts, "next_attempt_at": None}
-    if outcome.ok:
-        values["state"] = int(State.DELIVERED)
-    elif gone or ping or attempts > len(policy.retry_delays):
-        values["state"] = int(State.FAILED)
+    repository.finish_attempts(conn, [_next_step(item, policy) for item in batch])
+    verdicts: dict[str, Finished] = {}
+    for item in batch:  # the webhook's state follows its last outcome here (or a 410 among them)
+        prior = verdicts.get(item.row.webhook_id)
+        if item.row.event != Kind.PING.value and (prior is None or prior.outcome.http_status != GONE):
+            verdicts[item.row.webhook_id] = item
+    for webhook_id, item in verdicts.items():
+        if item.outcome.ok:
+            repository.forgive_failures(conn, webhook_id)
+        elif item.outcome.http_status == GONE:
+            disable_webhook(conn, webhook_id, reason="the receiver answered 410 Gone", now=item.at)
+        else:
+            _note_failure(conn, webhook_id, now=item.at, policy=policy)
+
+
+def _next_step(item: Finished, policy: Policy) -> dict[str, Any]:
+    attempts = item.row.attempts + 1
+    state, due = State.PENDING, None
+    if item.outcome.ok:
+        state = State.DELIVERED
+    elif (
+        item.outcome.http_status == GONE
+        or item.row.event == Kind.PING.value
+        or attempts > len(policy.retry_delays)
+    ):
+        state = State.FAILED
     else:
         delay = policy.retry_delays[attempts - 1]
-        if outcome.retry_after is not None:
-            delay = max(delay, outcome.retry_after)
-        values["next_attempt_at"] = now + delay
-    repository.finish_attempt(conn, row.id, lock=lock, values=values)
-    if ping:
-        return
-    if outcome.ok:
-        repository.update_webhook(conn, row.webhook_id, {"failing_since": None})
-    elif gone:
-        disable_webhook(conn, row.webhook_id, reason="the receiver answered 410 Gone", now=now)
-    else:
-        _note_failure(conn, row.webhook_id, now=now, policy=policy)
+        if item.outcome.retry_after is not None:
+            delay = max(delay, item.outcome.retry_after)
+        due = item.at + delay
+    return {
+        "b_id": item.row.id,
+        "b_lock": item.lock,
+        "b_state": int(state),
+        "b_attempts": attempts,
+        "b_due": due,
+    }
 
 
 def _note_failure(conn: Connection, webhook_id: str, *, now: float, policy: Policy) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, and_, delete, exists, func, insert, or_, select, text, update
+from sqlalchemy import Row, Table, and_, bindparam, delete, exists, func, insert, or_, select, text, update
 from sqlalchemy.engine import Connection
 
 from simrelay.webhooks.models import Delivery, Webhook, WebhookEvent
@@ -68,6 +68,13 @@ def failing_since(conn: Connection, webhook_id: str) -> float | None:
     return value
 
 
+def forgive_failures(conn: Connection, webhook_id: str) -> None:
+    # Conditional: the usual case (nothing failed) then writes and locks nothing.
+    conn.execute(
+        update(webhooks).where(w.id == webhook_id, w.failing_since.is_not(None)).values(failing_since=None)
+    )
+
+
 def cancel_pending(conn: Connection, webhook_id: str) -> None:
     """Events still queued for a webhook that was switched off are not sent later."""
     conn.execute(
@@ -121,8 +128,28 @@ def claim_due(conn: Connection, *, now: float, lock_until: float, limit: int) ->
     return rows
 
 
-def log_attempt(conn: Connection, row: dict[str, Any]) -> None:
-    conn.execute(insert(deliveries).values(**row))
+def log_attempts(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(insert(deliveries), rows)
+
+
+_FINISH = (
+    update(events)
+    .where(e.id == bindparam("b_id"), e.locked_until == bindparam("b_lock"))
+    .values(
+        locked_until=None,
+        state=bindparam("b_state"),
+        attempts=bindparam("b_attempts"),
+        next_attempt_at=bindparam("b_due"),
+    )
+)
+
+
+def finish_attempts(conn: Connection, steps: list[dict[str, Any]]) -> None:
+    """Stores attempts' outcomes (b_id, b_lock, b_state, b_attempts, b_due), each only if this
+    process still holds the event: after a stall longer than the lock another node may."""
+    if steps:
+        conn.execute(_FINISH, steps)
 
 
 def finish_attempt(conn: Connection, event_id: str, *, lock: float, values: dict[str, Any]) -> bool:
