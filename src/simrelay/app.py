@@ -74,7 +74,10 @@ def create_app(settings: Settings | None = None) -> Application:
         courier = Courier(
             db,
             CourierPolicy.from_settings(settings),
-            transport=guarded_transport(allow_private=settings.webhook_allow_private),
+            # As many kept-alive connections as attempts in flight: fewer would reconnect under load.
+            transport=guarded_transport(
+                allow_private=settings.webhook_allow_private, connections=settings.webhook_concurrency
+            ),
         )
         db.listen(QUEUED, courier.wake)
         courier.start()

@@ -265,7 +265,11 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
 
 
 def guarded_transport(
-    *, allow_private: bool, resolver: Resolver = system_resolve, connect: Connector | None = None
+    *,
+    allow_private: bool,
+    resolver: Resolver = system_resolve,
+    connect: Connector | None = None,
+    connections: int = 100,
 ) -> httpx.AsyncBaseTransport:
     """An httpx transport whose every new connection goes through `GuardedBackend`.
 
@@ -273,11 +277,11 @@ def guarded_transport(
     """
     backend = GuardedBackend(allow_private=allow_private, resolver=resolver, connect=connect)
     transport = httpx.AsyncHTTPTransport()
-    # The certificate checks and limits httpx gives its own pool by default.
+    # The certificate checks httpx gives its own pool by default; the caller sizes the pool.
     pool = httpcore.AsyncConnectionPool(
         ssl_context=httpx.create_ssl_context(),
-        max_connections=100,
-        max_keepalive_connections=20,
+        max_connections=connections,
+        max_keepalive_connections=connections,
         keepalive_expiry=5.0,
         network_backend=backend,
     )
