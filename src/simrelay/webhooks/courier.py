@@ -221,7 +221,7 @@ def record_outcomes(conn: Connection, batch: list[Finished], *, policy: Policy) 
             for item in batch
         ],
     )
-    repository.finish_attempts(conn, [_next_step(item, policy) for item in batch])
+    repository.finish_attempts(conn, [next_step(item, policy) for item in batch])
     verdicts: dict[str, Finished] = {}
     for item in batch:  # the webhook's state follows its last outcome here (or a 410 among them)
         prior = verdicts.get(item.row.webhook_id)
@@ -236,7 +236,7 @@ def record_outcomes(conn: Connection, batch: list[Finished], *, policy: Policy) 
             _note_failure(conn, webhook_id, now=item.at, policy=policy)
 
 
-def _next_step(item: Finished, policy: Policy) -> dict[str, Any]:
+def next_step(item: Finished, policy: Policy) -> dict[str, Any]:
     attempts = item.row.attempts + 1
     state, due = State.PENDING, None
     if item.outcome.ok:
