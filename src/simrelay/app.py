@@ -19,11 +19,12 @@ from simrelay.api.errors import EXCEPTION_HANDLERS
 from simrelay.api.middleware import RequestContext
 from simrelay.api.openapi import build_openapi
 from simrelay.api.ratelimit import LocalRateLimiter, RateLimiter, RedisRateLimiter
-from simrelay.api.routes import device_link, devices, inbox, ops, sms, webhooks
+from simrelay.api.routes import device_link, devices, inbox, mobile, ops, sms, webhooks
 from simrelay.config import Settings
 from simrelay.devices.assignment import Policy
 from simrelay.devices.dispatch import Dispatcher
 from simrelay.log import configure_logging
+from simrelay.mobile.link import MobileHub
 from simrelay.sms import repository
 from simrelay.sms import service as sms_service
 from simrelay.sms.intake import Intake
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None) -> Application:
         )
         db.listen(QUEUED, courier.wake)
         courier.start()
+        mobile_hub = MobileHub(dispatcher)
         app.state.services = Services(
             settings,
             db,
@@ -92,6 +94,7 @@ def create_app(settings: Settings | None = None) -> Application:
             signals=signals,
             courier=courier,
             webhook_keys=keys,
+            mobile=mobile_hub,
         )
         housekeeping = asyncio.create_task(_housekeeping(app.state.services))
         indexer = asyncio.create_task(_index_for_search(db)) if db.is_sqlite else None
@@ -100,6 +103,7 @@ def create_app(settings: Settings | None = None) -> Application:
             yield
         finally:
             housekeeping.cancel()
+            await mobile_hub.stop()
             await intake.stop()
             await dispatcher.stop()
             await courier.stop()
@@ -116,7 +120,9 @@ def create_app(settings: Settings | None = None) -> Application:
             log.info("stopped")
 
     web = Starlette(
-        routes=[*ops.ROUTES, *device_link.ROUTES], exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan
+        routes=[*ops.ROUTES, *device_link.ROUTES, *mobile.ROUTES],
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=lifespan,
     )
     web.state.openapi = build_openapi(API_ENDPOINTS)
     return Application(web, access_log=settings.access_log)

@@ -79,6 +79,14 @@ class Settings(BaseSettings):
     limit_per_day: int = Field(default=300, ge=0)
     """SMS per SIM per minute, hour and (rolling) day; 0 turns a limit off."""
 
+    mobile_private_token: SecretStr | None = None
+    """SMS Gateway for Android: a server-wide token the app can register with (its "Private
+    Token" setting). None: the app registers with a pairing code or the account's login."""
+    mobile_account: str = ""
+    """The account (email) that devices registered with the private token join."""
+    mobile_ping_seconds: int = Field(default=10, ge=0)
+    """Pushed to the app: it pings, and so fetches its SMS, this often (0 leaves it off)."""
+
     webhook_allow_private: bool = False
     """Allow webhook URLs on loopback and private networks (self-hosted receivers, tests)."""
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)

@@ -77,9 +77,11 @@ def database_url(env: dict[str, str]) -> str:
 
 
 @contextlib.asynccontextmanager
-async def open_rig(env: dict[str, str], tmp_path: Path, *, email: str) -> AsyncIterator[Rig]:
+async def open_rig(
+    env: dict[str, str], tmp_path: Path, *, email: str, port: int | None = None
+) -> AsyncIterator[Rig]:
     """Starts the server of `env`, makes the account and a 100-use pairing code; kills it after."""
-    server = Server(env, tmp_path / "logs").start()
+    server = Server(env, tmp_path / "logs", port=port).start()
     url = database_url(env)
     engine = create_engine(url)
     try:

@@ -13,6 +13,7 @@ from simrelay.api.ratelimit import RateLimiter
 from simrelay.config import Settings
 from simrelay.devices.dispatch import Dispatcher
 from simrelay.errors import ApiError, ErrorCode
+from simrelay.mobile.link import MobileHub
 from simrelay.sms.intake import Intake
 from simrelay.storage.database import Database
 from simrelay.storage.signals import Signals
@@ -32,6 +33,7 @@ class Services:
     signals: Signals
     courier: Courier
     webhook_keys: Keys
+    mobile: MobileHub
 
 
 class Permission(Enum):

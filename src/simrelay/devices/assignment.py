@@ -129,6 +129,8 @@ class Planner:
                 continue
             if slot.free <= 0 or (slot.resting and not pinned):
                 continue
+            if not slot.session.takes_back and slot.session.device_id in row.let_go_by:
+                continue
             sims = self.sims_for(row, slot)
             ready_now = [sim for sim in sims if slot.ready.get(sim, now) <= now]
             if ready_now:

@@ -238,6 +238,11 @@ class Dispatcher:
                 except Exception:
                     log.exception("dispatch_failed", account_id=account_id)
 
+    async def assign_now(self, account_id: str) -> None:
+        """Offers what the account's devices here may take, now rather than on the next wake-up
+        (a pull device about to read its offers)."""
+        await self._assign(account_id)
+
     async def _assign(self, account_id: str) -> None:
         now = time.time()
         slots = self._slots(account_id, now)

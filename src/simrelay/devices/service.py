@@ -67,18 +67,41 @@ async def pair_device(
 
     def work(conn: Connection) -> str:
         account_id = pairing.redeem_code(conn, code, now=time.time())
-        row = _new_device(
+        return enrol_device(
+            conn,
             account_id=account_id,
-            name=name or model or "phone",
-            active=True,
+            token=token,
+            name=name,
+            model=model,
+            app_version=app_version,
             pacing=pacing,
-            token_hash=pairing.hash_secret(token),
         )
-        row.update(model=model, app_version=app_version)
-        repository.insert_device(conn, row)
-        return str(row["id"])
 
     return await db.run(work), token
+
+
+def enrol_device(
+    conn: Connection,
+    *,
+    account_id: str,
+    token: str,
+    name: str,
+    model: str,
+    app_version: str,
+    pacing: Pacing | None,
+    sims: list[dict[str, Any]] | None = None,
+) -> str:
+    """A new, active device that connects with `token`; its id."""
+    row = _new_device(
+        account_id=account_id,
+        name=name or model or "phone",
+        active=True,
+        pacing=pacing,
+        token_hash=pairing.hash_secret(token),
+    )
+    row.update(model=model, app_version=app_version, sim_list=sims or [])
+    repository.insert_device(conn, row)
+    return str(row["id"])
 
 
 async def device_for_token(db: Database, token: str) -> Row[Any] | None:

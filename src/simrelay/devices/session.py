@@ -72,6 +72,8 @@ class DeviceSession:
         self.drops_sent: set[str] = set()
         self.ready = False
         """hello done, leases resumed: the dispatcher may offer work."""
+        self.takes_back = True
+        """May be offered an SMS it let go before (the Android app may not: see let_go_by)."""
         self._outbox: asyncio.Queue[str | int] = asyncio.Queue()
         self._closing = False
         self._handling: set[asyncio.Task[None]] = set()

@@ -54,6 +54,7 @@ _LEASE_COLUMNS = (
 )
 _OFFER_COLUMNS = (
     c.id,
+    c.let_go_by,
     c.phone_number,
     c.message,
     c.requested_device_id,
@@ -194,7 +195,7 @@ def expire_waiting(conn: Connection, *, now: float, limit: int = 500) -> list[st
 def leases_of(conn: Connection, device_id: str, *, lock: bool = False) -> Sequence[Row[Any]]:
     """What the device holds, with what an offer repeats; `lock`: held until the transaction ends."""
     query = (
-        select(*[*_LEASE_COLUMNS, *_OFFER_COLUMNS[1:], c.lease_until])
+        select(*[*_LEASE_COLUMNS, *_OFFER_COLUMNS[1:], c.lease_until, c.time_create])
         .where(LEASED, c.lease_device_id == device_id)
         .order_by(c.id)
     )
@@ -267,6 +268,24 @@ def find_lapsed(
     return conn.execute(query).all()
 
 
+def restart_lease_clock(
+    conn: Connection, message_ids: Sequence[str], *, device_id: str, until: float
+) -> None:
+    """A pull device (the Android app) has just fetched these unconfirmed SMS: it is asked to
+    drop them only if it stays silent about them for a whole lease from now."""
+    if message_ids:
+        conn.execute(
+            update(messages)
+            .where(
+                c.id.in_(message_ids),
+                c.lease_device_id == device_id,
+                c.status == int(Status.WAITING),
+                c.lease_drop.is_(False),
+            )
+            .values(lease_until=until)
+        )
+
+
 def extend_leases(conn: Connection, message_ids: Sequence[str], *, device_id: str, expires: float) -> None:
     """The device is back and still holds these: its hard timeout starts over."""
     if message_ids:
@@ -292,6 +311,7 @@ def release_lease(conn: Connection, row: Any, *, now: float, max_attempts: int, 
     values: dict[str, Any] = dict(_CLEAR_LEASE)
     if new is Status.WAITING:
         values["device_id"] = ""
+        values["let_go_by"] = c.let_go_by + (row.lease_device_id + ",")
     else:
         values["reason"] = reason
     if new is not status:

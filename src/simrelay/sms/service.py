@@ -59,6 +59,7 @@ async def send_message(
         "lease_until": None,
         "lease_expires": None,
         "lease_drop": False,
+        "let_go_by": "",
     }
     submission = Submission(
         row,

@@ -1,0 +1,120 @@
+"""The app as a connected device. The native protocol's session (devices/session.py) runs over
+a MobileLink: the app's requests arrive there as native frames (a heartbeat per request, its
+reports, what its webhooks tell), and what the session says to the device (offers, drops)
+becomes server-sent events that make the app fetch. Silent for three heartbeat intervals (no
+request, no open event stream), the session ends, as a native one does."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import orjson
+import structlog
+
+from simrelay.devices.dispatch import Dispatcher
+from simrelay.devices.protocol import PROTOCOL
+from simrelay.devices.session import DeviceSession
+from simrelay.sms import leases
+
+log = structlog.get_logger(__name__)
+
+EVENTS_BUFFERED = 8
+"""Events waiting per stream; a stream that falls further behind misses some (every event
+only makes the app fetch, so the next one makes up for it)."""
+ATTACH_TIMEOUT = 5.0
+
+
+class MobileLink:
+    def __init__(self) -> None:
+        self._inbox: asyncio.Queue[str | None] = asyncio.Queue()
+        self.streams: set[asyncio.Queue[str | None]] = set()
+        self.closed = False
+
+    # The Link protocol, as the session sees it.
+    async def receive(self) -> str | None:
+        return await self._inbox.get()
+
+    async def send(self, text: str) -> None:
+        frame = orjson.loads(text)
+        kind = frame.get("type")
+        if kind == "offer":
+            self.notify("MessageEnqueued", None)
+        elif kind == "drop":
+            self.notify("MessageCancelled", {"messageId": frame["id"]})
+
+    async def close(self, code: int) -> None:
+        self.closed = True
+        self._inbox.put_nowait(None)
+        for stream in self.streams:
+            with contextlib.suppress(asyncio.QueueFull):
+                stream.put_nowait(None)
+
+    # What the endpoints use.
+    def put(self, frame: dict[str, Any]) -> None:
+        self._inbox.put_nowait(orjson.dumps(frame).decode())
+
+    def notify(self, event: str, data: Any) -> None:
+        text = f"event: {event}\ndata: {orjson.dumps(data).decode()}\n\n"
+        for stream in self.streams:
+            with contextlib.suppress(asyncio.QueueFull):
+                stream.put_nowait(text)
+
+    def subscribe(self) -> asyncio.Queue[str | None]:
+        stream: asyncio.Queue[str | None] = asyncio.Queue(EVENTS_BUFFERED)
+        self.streams.add(stream)
+        return stream
+
+
+class MobileHub:
+    """The live app sessions of this node, by device id."""
+
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        self.dispatcher = dispatcher
+        self._live: dict[str, tuple[DeviceSession, MobileLink]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def touch(self, device: Any, status: dict[str, Any] | None = None) -> tuple[MobileLink, bool]:
+        """The device's link, after a heartbeat (with `status`: battery, charging, sims); a
+        session is started if none is live. True if it was just started."""
+        live = self._live.get(device.id)
+        if live is not None and not live[1].closed:
+            live[1].put({"type": "heartbeat", **(status or {})})
+            return live[1], False
+        link = MobileLink()
+        session = DeviceSession(device, link, self.dispatcher)
+        session.takes_back = False
+        # The app keeps what it fetched (its own database dedupes by id), so every lease the
+        # device has continues: none is offered again as a new attempt.
+        held = await self.dispatcher.db.read(
+            lambda conn: [row.id for row in leases.leases_of(conn, device.id)]
+        )
+        link.put({"type": "hello", "protocol": PROTOCOL, "held": held, **(status or {})})
+        self._live[device.id] = (session, link)
+        task = asyncio.create_task(self._run(device.id, session, link))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        async with asyncio.timeout(ATTACH_TIMEOUT):
+            while not session.ready and not link.closed:
+                await asyncio.sleep(0.005)
+        return link, True
+
+    async def _run(self, device_id: str, session: DeviceSession, link: MobileLink) -> None:
+        try:
+            await session.run()
+        finally:
+            link.closed = True
+            if self._live.get(device_id, (None, None))[1] is link:
+                del self._live[device_id]
+
+    def close(self, device_id: str) -> None:
+        live = self._live.get(device_id)
+        if live is not None:
+            live[0].close(4001)
+
+    async def stop(self) -> None:
+        for session, _ in list(self._live.values()):
+            session.close(1001)
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=10)

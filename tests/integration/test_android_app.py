@@ -1,0 +1,248 @@
+"""SMS Gateway for Android as a simrelay device: an emulator of the app (tests/integration/
+smsgate.py, every shape cited from the app's source there) drives a real server process
+through the mobile API, on both databases."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from simrelay.sms.models import Message
+from simrelay.storage.db import create_engine
+from tests.integration.gateway import gateway_env
+from tests.integration.receiver import Receiver
+from tests.integration.rig import Rig, open_rig
+from tests.integration.server import free_port
+from tests.integration.smsgate import Options, SmsGateApp
+
+pytestmark = pytest.mark.integration
+
+EMAIL = "android@example.com"
+PRIVATE_TOKEN = "private-token-for-the-tests"
+WAITING, TAKEN, SENT, SEND_FAILED, DELIVERED = 0, 1, 2, 3, 4
+QUIET = 1.5
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
+    port = free_port()
+    return gateway_env(
+        tmp_path,
+        request.param,
+        public_url=f"http://127.0.0.1:{port}",
+        mobile_private_token=PRIVATE_TOKEN,
+        mobile_account=EMAIL,
+        webhook_allow_private="1",
+        webhook_tick_seconds="0.1",
+    )
+
+
+@pytest.fixture
+async def gateway(env: dict[str, str], tmp_path: Path) -> AsyncIterator[Rig]:
+    port = int(env["SIMRELAY_PUBLIC_URL"].rpartition(":")[2])
+    async with open_rig(env, tmp_path, email=EMAIL, port=port) as rig:
+        yield rig
+
+
+@pytest.fixture
+async def apps(gateway: Rig) -> AsyncIterator[list[SmsGateApp]]:
+    started: list[SmsGateApp] = []
+    yield started
+    for app in started:
+        await app.close()
+
+
+async def start_app(gateway: Rig, apps: list[SmsGateApp], **options: Any) -> SmsGateApp:
+    app = SmsGateApp(gateway.server.base_url, options=Options(**options))
+    apps.append(app)
+    await app.start(register_with=f"Code {gateway.code}")
+    return app
+
+
+async def until(check: Any, *, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not await check():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
+
+
+async def test_send_reaches_delivered_through_the_app(gateway: Rig, apps: list[SmsGateApp]) -> None:
+    """Registration with a code (Authorization: Code), start-up PATCH, settings, webhooks,
+    SSE wake-up, fetch, full-state PATCHes: the SMS ends in status 4, sent once."""
+    app = await start_app(gateway, apps)
+    assert app.login == EMAIL
+    assert app.settings["ping"]["interval_seconds"] > 0
+    assert app.settings["gateway"]["notification_channel"] == "SSE_ONLY"
+    message_id = await gateway.send(phone_number="79990001122", message="from the app")
+    await gateway.wait_status(message_id, DELIVERED)
+    assert app.sent == [message_id]
+    assert app.messages[message_id].phone_numbers == ["+79990001122"]
+    assert await gateway.statuses(message_id) == [WAITING, TAKEN, SENT, DELIVERED]
+    assert ("MessageEnqueued", None) in app.events
+
+
+async def test_patches_late_repeated_and_out_of_order_are_harmless(
+    gateway: Rig, apps: list[SmsGateApp]
+) -> None:
+    app = await start_app(gateway, apps, shuffle_patches=True)
+    ids = [await gateway.send(phone_number=f"7999000{i:04d}", message=f"m{i}") for i in range(10)]
+    for message_id in ids:
+        await gateway.wait_status(message_id, DELIVERED)
+    await asyncio.sleep(QUIET)  # the last late repeats land
+    for message_id in ids:
+        assert (await gateway.get(message_id))["status"] == DELIVERED
+        assert await gateway.statuses(message_id) == [WAITING, TAKEN, SENT, DELIVERED]
+    assert sorted(app.sent) == sorted(ids)
+
+
+async def test_to_sim_picks_the_sim_number(gateway: Rig, apps: list[SmsGateApp]) -> None:
+    """SIM slot n on send is simNumber n + 1 for the app."""
+    app = await start_app(gateway, apps, sims=[0, 1])
+    second = await gateway.send(phone_number="79990001122", message="slot 1", to_sim=1)
+    first = await gateway.send(phone_number="79990001122", message="slot 0", to_sim=0)
+    await gateway.wait_status(second, DELIVERED)
+    await gateway.wait_status(first, DELIVERED)
+    assert app.messages[second].sim_number == 2
+    assert app.messages[first].sim_number == 1
+
+
+async def test_delete_while_pending_cancels_on_the_phone_and_it_is_never_sent(
+    gateway: Rig, apps: list[SmsGateApp]
+) -> None:
+    app = await start_app(gateway, apps, send=False, poll_seconds=0.3)
+    message_id = await gateway.send(phone_number="79990001122", message="never")
+    await until(lambda: _has(app, message_id))
+    response = await gateway.http.request(
+        "DELETE", "/v1/sms/del", headers=gateway.headers, params={"id": message_id}
+    )
+    assert response.status_code == 204
+    await until(lambda: _cancelled(app, message_id))
+    await until(lambda: _stored_status_is(gateway, message_id, SEND_FAILED))
+    assert app.sent == []
+    assert ("MessageCancelled", {"messageId": message_id}) in app.events
+
+
+async def test_a_silent_phone_is_asked_to_cancel_and_the_sms_goes_to_another_once(
+    gateway: Rig, apps: list[SmsGateApp]
+) -> None:
+    """The first phone keeps the SMS without sending it (as under its own limits): past the
+    lease it is told Cancelling, confirms Cancelled, and only then the second phone gets it."""
+    holder = await start_app(gateway, apps, send=False, poll_seconds=0.3)
+    message_id = await gateway.send(phone_number="79990001122", message="one send")
+    await until(lambda: _has(holder, message_id))
+    sender = await start_app(gateway, apps, poll_seconds=0.3)
+    await gateway.wait_status(message_id, DELIVERED, timeout=20)
+    assert holder.messages[message_id].cancelled and holder.sent == []
+    assert sender.sent == [message_id]
+    history = await gateway.history(message_id)
+    taken_by = [change["device_id"] for change in history if change["status"] == TAKEN]
+    assert taken_by[-1] == sender.device_id
+
+
+async def test_a_restarted_phone_registers_again_after_401(gateway: Rig, apps: list[SmsGateApp]) -> None:
+    app = await start_app(gateway, apps)
+    old = app.device_id
+    response = await gateway.call("/v1/devices/del", {"device_id": old})
+    assert response.status_code == 204
+    await app.stop()
+    assert (await app.call("GET", "/message")).status_code == 401
+    await app.start(register_with=f"Bearer {PRIVATE_TOKEN}")
+    assert app.device_id != old
+    message_id = await gateway.send(phone_number="79990001122", message="after restart")
+    await gateway.wait_status(message_id, DELIVERED)
+    assert app.sent == [message_id]
+
+
+async def test_registration_refusals(gateway: Rig, apps: list[SmsGateApp]) -> None:
+    app = SmsGateApp(gateway.server.base_url)
+    apps.append(app)
+    assert (await app.register("Bearer wrong-token")).status_code == 401
+    assert (await app.register("Code ZZZZ-ZZZZ")).status_code == 401
+    assert (await app.register("Basic bm9ib2R5Om5vdGhpbmc=")).status_code == 401
+    assert (await app.register("")).status_code == 401
+    app.token = "sdt_unknown"
+    assert (await app.call("GET", "/settings")).status_code == 401
+    assert (await app.call("PATCH", "/message", [])).status_code == 401
+
+
+async def test_incoming_sms_reaches_the_inbox_and_a_webhook_and_battery_the_device(
+    gateway: Rig, apps: list[SmsGateApp]
+) -> None:
+    with Receiver() as hook:
+        response = await gateway.call("/v1/webhooks", {"url": hook.url, "events": ["sms.received"]})
+        assert response.status_code == 200
+        app = await start_app(gateway, apps)
+        payload = {
+            "messageId": "in-42",
+            "message": "hello from a friend",
+            "phoneNumber": "+79995554433",
+            "simNumber": 1,
+            "receivedAt": "2026-11-27T15:46:11.000+03:00",
+        }
+        assert (await app.emit("sms:received", payload)).status_code == 204
+        assert (await app.emit("sms:received", payload)).status_code == 204  # a retry: stored once
+        (request,) = await hook.arrived(1)
+        assert request.json["data"]["message"] == "hello from a friend"
+        inbox = (await gateway.http.get("/v1/inbox?limit=10", headers=gateway.headers)).json()
+        assert [item["message"] for item in inbox["inbox_list"]] == ["hello from a friend"]
+        assert inbox["inbox_list"][0]["phone_number"] == "79995554433"
+        health = {
+            "health": {
+                "status": "pass",
+                "checks": {
+                    "battery:level": {"observedValue": 42, "observedUnit": "percent"},
+                    "battery:charging": {"observedValue": 1, "observedUnit": "flags"},
+                },
+            }
+        }
+        assert (await app.emit("system:ping", health)).status_code == 204
+        await until(lambda: _battery(gateway, app.device_id, 42))
+        info = (await gateway.call("/v1/devices/get/info", {"device_id": app.device_id})).json()
+        assert info["is_charging"] is True
+        assert info["sim_list"] == [{"slot_index": 0, "display_name": "Carrier 0"}]
+        # A forged signature is refused and changes nothing.
+        app.settings["webhooks"]["signing_key"] = "not-the-key"
+        assert (await app.emit("system:ping", health)).status_code == 401
+
+
+async def test_the_native_simulator_and_the_app_share_the_work(gateway: Rig, apps: list[SmsGateApp]) -> None:
+    app = await start_app(gateway, apps, poll_seconds=0.3)
+    await gateway.sim()
+    ids = [await gateway.send(phone_number=f"7999111{i:04d}", message=f"shared {i}") for i in range(30)]
+    for message_id in ids:
+        await gateway.wait_status(message_id, DELIVERED, timeout=30)
+    by_native = gateway.ledger.sent
+    assert set(app.sent) | set(by_native) == set(ids)
+    assert not set(app.sent) & set(by_native)  # no SMS sent by both
+    assert all(count == 1 for count in by_native.values()) and len(app.sent) == len(set(app.sent))
+    assert app.sent and by_native  # both took part
+
+
+async def _has(app: SmsGateApp, message_id: str) -> bool:
+    return message_id in app.messages
+
+
+async def _cancelled(app: SmsGateApp, message_id: str) -> bool:
+    return message_id in app.messages and app.messages[message_id].cancelled
+
+
+async def _stored_status_is(gateway: Rig, message_id: str, status: int) -> bool:
+    """Read from the database: a deleted SMS is gone from the API (1008)."""
+    engine = create_engine(gateway.database_url)
+    try:
+        async with engine.connect() as conn:
+            found = (await conn.execute(select(Message.status).where(Message.id == message_id))).scalar()
+    finally:
+        await engine.dispose()
+    return found == status
+
+
+async def _battery(gateway: Rig, device_id: str, level: int) -> bool:
+    info = (await gateway.call("/v1/devices/get/info", {"device_id": device_id})).json()
+    return bool(info["device_battery_state"] == level)
