@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -145,13 +146,16 @@ class Server:
         command: str = "serve",
         name: str = "server",
         port: int | None = None,
+        tls: tuple[Path, Path] | None = None,
     ) -> None:
         self.env = dict(env)
+        self.tls = tls
+        """(certificate, key): serve HTTPS; the certificate is what clients verify against."""
         self.workers = workers
         self.command = command
         # An earlier server's port, for a restart that its clients reconnect to.
         self.port = port if port is not None else free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.base_url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         log_dir.mkdir(parents=True, exist_ok=True)
         self.stderr_path = log_dir / f"{name}-{self.port}.stderr"
         self.stdout_path = log_dir / f"{name}-{self.port}.stdout"
@@ -170,6 +174,8 @@ class Server:
         ]
         if self.workers > 1:
             args += ["--workers", str(self.workers)]
+        if self.tls:
+            args += ["--tls-cert", str(self.tls[0]), "--tls-key", str(self.tls[1])]
         with self.stderr_path.open("ab") as err, self.stdout_path.open("ab") as out:
             # Own session: the process group id is our pid, so workers can be stopped with it.
             self.process = subprocess.Popen(
@@ -182,7 +188,11 @@ class Server:
                 start_new_session=True,
             )
         if wait:
-            self.wait_ready()
+            try:
+                self.wait_ready()
+            except BaseException:
+                self.kill()  # never leave a server behind: it would keep working on a shared database
+                raise
         return self
 
     def wait_ready(self, timeout: float = START_TIMEOUT) -> None:
@@ -192,7 +202,8 @@ class Server:
             if self.process.poll() is not None:
                 raise AssertionError(f"server exited {self.process.returncode}:\n{self.stderr()}")
             try:
-                if httpx.get(self.base_url + "/healthz", timeout=1.0).status_code == 200:
+                verify = ssl.create_default_context(cafile=self.tls[0]) if self.tls else True
+                if httpx.get(self.base_url + "/healthz", timeout=1.0, verify=verify).status_code == 200:
                     return
             except httpx.TransportError:
                 pass

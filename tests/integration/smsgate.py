@@ -24,6 +24,7 @@ import hashlib
 import hmac
 import json
 import random
+import ssl
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,11 +74,18 @@ class Options:
 
 
 class SmsGateApp:
-    def __init__(self, base_url: str, *, name: str = "samsung/a52", options: Options | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        name: str = "samsung/a52",
+        options: Options | None = None,
+        verify: ssl.SSLContext | bool = True,
+    ) -> None:
         self.base = base_url.rstrip("/") + "/mobile/v1"
         self.name = name
         self.options = options or Options()
-        self.http = httpx.AsyncClient(timeout=10, headers={"user-agent": USER_AGENT})
+        self.http = httpx.AsyncClient(timeout=10, headers={"user-agent": USER_AGENT}, verify=verify)
         self.device_id = ""
         self.token = ""
         self.login = ""

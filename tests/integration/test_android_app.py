@@ -5,25 +5,33 @@ through the mobile API, on both databases."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import shutil
+import ssl
+import subprocess
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from simrelay.accounts.models import Account
+from simrelay.accounts.passwords import hash_password
 from simrelay.sms.models import Message
 from simrelay.storage.db import create_engine
 from tests.integration.gateway import gateway_env
 from tests.integration.receiver import Receiver
 from tests.integration.rig import Rig, open_rig
-from tests.integration.server import free_port
+from tests.integration.server import Server, auth, cli_json, free_port, make_account
 from tests.integration.smsgate import Options, SmsGateApp
 
 pytestmark = pytest.mark.integration
 
 EMAIL = "android@example.com"
+EMAIL_TLS = "tls@example.com"
 PRIVATE_TOKEN = "private-token-for-the-tests"
 WAITING, TAKEN, SENT, SEND_FAILED, DELIVERED = 0, 1, 2, 3, 4
 QUIET = 1.5
@@ -246,3 +254,106 @@ async def _stored_status_is(gateway: Rig, message_id: str, status: int) -> bool:
 async def _battery(gateway: Rig, device_id: str, level: int) -> bool:
     info = (await gateway.call("/v1/devices/get/info", {"device_id": device_id})).json()
     return bool(info["device_battery_state"] == level)
+
+
+def self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1, as docs/android.md has people make one for the phone."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+async def test_the_app_registers_and_sends_over_https(env: dict[str, str], tmp_path: Path) -> None:
+    """`simrelay serve --tls-cert --tls-key`: the app (which verifies the certificate, here
+    against the self-signed one, as a phone with it installed does) works over HTTPS."""
+    tls = self_signed(tmp_path)
+    port = int(env["SIMRELAY_PUBLIC_URL"].rpartition(":")[2])
+    env = {**env, "SIMRELAY_PUBLIC_URL": f"https://127.0.0.1:{port}"}
+    token = make_account(env, EMAIL_TLS, device=False)["token"]
+    code = cli_json(env, "device", "pair", EMAIL_TLS, "--json")["code"]
+    server = Server(env, tmp_path / "logs", port=port, tls=tls).start()
+    trusted = ssl.create_default_context(cafile=tls[0])  # the phone with the certificate installed
+    app = SmsGateApp(server.base_url, verify=trusted)
+    try:
+        await app.start(register_with=f"Code {code}")
+        async with httpx.AsyncClient(base_url=server.base_url, verify=trusted, headers=auth(token)) as http:
+            body = {"phone_number": "79990001122", "message": "over tls"}
+            message_id = (await http.post("/v1/sms/send", json=body)).json()["id"]
+            status = None
+            for _ in range(200):
+                status = (await http.post("/v1/sms/get", json={"id": message_id})).json()["status"]
+                if status == DELIVERED:
+                    break
+                await asyncio.sleep(0.05)
+        assert status == DELIVERED and app.sent == [message_id]
+        assert app.webhooks[0]["url"].startswith(f"https://127.0.0.1:{port}/mobile/v1/hooks/")
+    finally:
+        await app.close()
+        server.kill()
+
+
+async def test_user_code_registers_another_phone_and_the_password_can_change(
+    gateway: Rig, apps: list[SmsGateApp]
+) -> None:
+    """GET /user/code (Basic login:password) gives a one-time code (API#L127-L131); PATCH
+    /user/password {currentPassword, newPassword} (API#L133-L139, API#L187-L190)."""
+    engine = create_engine(gateway.database_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                update(Account)
+                .where(Account.email == EMAIL)
+                .values(password_hash=hash_password("first password 1"))
+            )
+    finally:
+        await engine.dispose()
+    first = await start_app(gateway, apps)
+    basic = "Basic " + base64.b64encode(f"{EMAIL}:first password 1".encode()).decode()
+    response = await first.http.get(f"{first.base}/user/code", headers={"authorization": basic})
+    assert response.status_code == 200
+    answer = response.json()
+    assert set(answer) == {"code", "validUntil"}
+    second = SmsGateApp(gateway.server.base_url, name="google/pixel")
+    apps.append(second)
+    await second.start(register_with=f"Code {answer['code']}")
+    assert second.device_id != first.device_id and second.login == EMAIL
+    wrong = await first.call("PATCH", "/user/password", {"currentPassword": "nope", "newPassword": "x" * 14})
+    assert wrong.status_code == 401
+    short = await first.call(
+        "PATCH", "/user/password", {"currentPassword": "first password 1", "newPassword": "x"}
+    )
+    assert short.status_code == 400
+    changed = await first.call(
+        "PATCH", "/user/password", {"currentPassword": "first password 1", "newPassword": "second password 2"}
+    )
+    assert changed.status_code == 204
+    assert (
+        await first.http.get(f"{first.base}/user/code", headers={"authorization": basic})
+    ).status_code == 401
+    third = SmsGateApp(gateway.server.base_url)
+    apps.append(third)
+    new_basic = "Basic " + base64.b64encode(f"{EMAIL}:second password 2".encode()).decode()
+    assert (await third.register(new_basic)).status_code == 201

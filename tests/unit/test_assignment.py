@@ -21,15 +21,21 @@ def slot(
     resting: bool = False,
     ready: dict[Any, float] | None = None,
     paced: bool = False,
+    takes_back: bool = True,
 ) -> Slot:
-    session = SimpleNamespace(device_id=device_id, sim_slots=list(sims), default_sim=default_sim)
+    session = SimpleNamespace(
+        device_id=device_id, sim_slots=list(sims), default_sim=default_sim, takes_back=takes_back
+    )
     candidate = Candidate(device_id, 0.0, 0, NOW, 100, False)
     return Slot(session, free, ready or {}, paced, resting, candidate)  # type: ignore[arg-type]
 
 
-def sms(*, pinned: str = "", to_sim: int | None = None, valid_until: int | None = None) -> SimpleNamespace:
+def sms(
+    *, pinned: str = "", to_sim: int | None = None, valid_until: int | None = None, let_go_by: str = ""
+) -> SimpleNamespace:
     return SimpleNamespace(
         id="m" * 24,
+        let_go_by=let_go_by,
         requested_device_id=pinned,
         to_sim=to_sim,
         valid_until=valid_until,
@@ -93,3 +99,18 @@ def test_the_lease_is_cut_short_by_valid_until() -> None:
         "attempt": 2,
         "lease_seconds": 60,
     }
+
+
+def test_a_device_that_cannot_take_an_sms_back_is_passed_over_for_one_it_let_go() -> None:
+    app = slot("app", takes_back=False)
+    phone = slot("phone")
+    choice, _ = planner.choose(sms(let_go_by="app,"), [app, phone], NOW)
+    assert choice is not None and choice[0] is phone
+    alone, _ = planner.choose(sms(let_go_by="app,"), [app], NOW)
+    assert alone is None  # it waits for another device rather than go back to the app
+
+
+def test_a_device_that_takes_back_may_be_offered_an_sms_it_let_go() -> None:
+    phone = slot("phone")
+    choice, _ = planner.choose(sms(let_go_by="phone,"), [phone], NOW)
+    assert choice is not None and choice[0] is phone

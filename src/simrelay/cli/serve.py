@@ -27,8 +27,16 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    tls_cert: Annotated[
+        Path | None, typer.Option(exists=True, dir_okay=False, help="PEM certificate (chain): serve HTTPS.")
+    ] = None,
+    tls_key: Annotated[
+        Path | None, typer.Option(exists=True, dir_okay=False, help="PEM private key.")
+    ] = None,
 ) -> None:
     """Migrates the database, then serves the API until SIGINT/SIGTERM (in-flight requests finish)."""
+    if (tls_cert is None) != (tls_key is None):
+        raise typer.BadParameter("--tls-cert and --tls-key go together")
     settings = Settings()
     upgrade_database(settings.resolved_database_url())
     # Resolve once here so that workers never race to create the key file.
@@ -54,6 +62,10 @@ def serve(
         # Device frames are small JSON; compression would cost each connection its own zlib
         # state (most of a connection's memory) to save a few bytes.
         ws_per_message_deflate=False,
+        # The Android app's release builds speak only HTTPS (docs/android.md): either here,
+        # or behind a reverse proxy that terminates TLS.
+        ssl_certfile=str(tls_cert) if tls_cert else None,
+        ssl_keyfile=str(tls_key) if tls_key else None,
     )
 
 
