@@ -81,8 +81,10 @@ async def until(check: Any, *, timeout: float = 10.0) -> None:
 
 
 async def test_send_reaches_delivered_through_the_app(gateway: Rig, apps: list[SmsGateApp]) -> None:
-    """Registration with a code (Authorization: Code), start-up PATCH, settings, webhooks,
-    SSE wake-up, fetch, full-state PATCHes: the SMS ends in status 4, sent once."""
+    """Registration with a code (`Authorization: Code`, API#L68-L77; 201 {id, token, login}:
+    API#L167-L172), start-up PATCH /device (SVC#L107-L167), GET /settings and /webhooks, the
+    SSE wake-up (SSE#L41-L80), fetch and full-state PATCHes (SVC#L240-L318): status 4, sent
+    once. Citations: tests/integration/smsgate.py."""
     app = await start_app(gateway, apps)
     assert app.login == EMAIL
     assert app.settings["ping"]["interval_seconds"] > 0
@@ -91,6 +93,7 @@ async def test_send_reaches_delivered_through_the_app(gateway: Rig, apps: list[S
     await gateway.wait_status(message_id, DELIVERED)
     assert app.sent == [message_id]
     assert app.messages[message_id].phone_numbers == ["+79990001122"]
+    assert (await app.call("GET", "/device")).json()["externalIp"] == "127.0.0.1"  # API#L157-L159
     assert await gateway.statuses(message_id) == [WAITING, TAKEN, SENT, DELIVERED]
     assert ("MessageEnqueued", None) in app.events
 
@@ -110,7 +113,8 @@ async def test_patches_late_repeated_and_out_of_order_are_harmless(
 
 
 async def test_to_sim_picks_the_sim_number(gateway: Rig, apps: list[SmsGateApp]) -> None:
-    """SIM slot n on send is simNumber n + 1 for the app."""
+    """SIM slot n on send is simNumber n + 1 for the app (SimCard slotIndex 0-based, simNumber
+    1-based: API#L259-L265; the fetched message's simNumber: API#L209-L233)."""
     app = await start_app(gateway, apps, sims=[0, 1])
     second = await gateway.send(phone_number="79990001122", message="slot 1", to_sim=1)
     first = await gateway.send(phone_number="79990001122", message="slot 0", to_sim=0)
@@ -123,6 +127,8 @@ async def test_to_sim_picks_the_sim_number(gateway: Rig, apps: list[SmsGateApp])
 async def test_delete_while_pending_cancels_on_the_phone_and_it_is_never_sent(
     gateway: Rig, apps: list[SmsGateApp]
 ) -> None:
+    """A fetched item in state Cancelling is cancelled locally and PATCHed Cancelled
+    (SVC#L246-L266); MessageCancelled {messageId} on SSE (MessageCancelledEvent.kt#L9-L12)."""
     app = await start_app(gateway, apps, send=False, poll_seconds=0.3)
     message_id = await gateway.send(phone_number="79990001122", message="never")
     await until(lambda: _has(app, message_id))
@@ -154,6 +160,8 @@ async def test_a_silent_phone_is_asked_to_cancel_and_the_sms_goes_to_another_onc
 
 
 async def test_a_restarted_phone_registers_again_after_401(gateway: Rig, apps: list[SmsGateApp]) -> None:
+    """Only a 401 on the start-up PATCH /device makes the app register again (SVC#L107-L167),
+    here with the private token (`Authorization: Bearer`, API#L54-L66)."""
     app = await start_app(gateway, apps)
     old = app.device_id
     response = await gateway.call("/v1/devices/del", {"device_id": old})
@@ -182,6 +190,10 @@ async def test_registration_refusals(gateway: Rig, apps: list[SmsGateApp]) -> No
 async def test_incoming_sms_reaches_the_inbox_and_a_webhook_and_battery_the_device(
     gateway: Rig, apps: list[SmsGateApp]
 ) -> None:
+    """The app's own webhooks {id, webhookId, event, deviceId, payload} (HOOK#L109-L135),
+    signed X-Signature/X-Timestamp (SIGN#L17-L60); sms:received and system:ping payloads as
+    android-sms-gateway/docs-web@057fb70:docs/features/webhooks.md#L9-L32 and
+    @36b9f04:docs/features/health.md#L80-L102 describe them."""
     with Receiver() as hook:
         response = await gateway.call("/v1/webhooks", {"url": hook.url, "events": ["sms.received"]})
         assert response.status_code == 200

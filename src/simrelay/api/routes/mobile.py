@@ -153,13 +153,16 @@ async def events(request: Request) -> Response:
     app, device = await _device(request)
     link, _ = await hub(app).touch(device)
     stream = link.subscribe()
+    # A comment line at least every heartbeat interval: proxies keep the stream open, and the
+    # session counts the device as heard from.
+    keepalive = min(KEEPALIVE_SECONDS, app.settings.heartbeat_seconds)
 
     async def frames() -> AsyncIterator[str]:
         try:
             yield ":connected\n\n"
             while True:
                 try:
-                    text = await asyncio.wait_for(stream.get(), KEEPALIVE_SECONDS)
+                    text = await asyncio.wait_for(stream.get(), keepalive)
                 except TimeoutError:
                     # An open stream is a device that listens: it counts as heard from.
                     current, _ = await hub(app).touch(device)
