@@ -159,6 +159,25 @@ async def test_a_silent_phone_is_asked_to_cancel_and_the_sms_goes_to_another_onc
     assert taken_by[-1] == sender.device_id
 
 
+async def test_a_phone_gone_silent_loses_its_sms_at_the_hard_timeout(
+    gateway: Rig, apps: list[SmsGateApp]
+) -> None:
+    """A phone that stops talking after fetching cannot confirm a cancel: the SMS goes to
+    another phone only once the hard timeout (SIMRELAY_LEASE_HARD_SECONDS) has passed, and
+    when the first phone is back its fetch no longer lists it."""
+    holder = await start_app(gateway, apps, send=False, poll_seconds=0.3)
+    message_id = await gateway.send(phone_number="79990001122", message="gone quiet")
+    await until(lambda: _has(holder, message_id))
+    await holder.stop()  # no more requests: no network
+    gone_at = time.monotonic()
+    sender = await start_app(gateway, apps, poll_seconds=0.3)
+    await gateway.wait_status(message_id, DELIVERED, timeout=20)
+    assert time.monotonic() - gone_at >= 2.5  # FAST: lease_hard_seconds 3
+    assert sender.sent == [message_id] and holder.sent == []
+    response = await holder.call("GET", "/message")
+    assert message_id not in [item["id"] for item in response.json()]
+
+
 async def test_a_restarted_phone_registers_again_after_401(gateway: Rig, apps: list[SmsGateApp]) -> None:
     """Only a 401 on the start-up PATCH /device makes the app register again (SVC#L107-L167),
     here with the private token (`Authorization: Bearer`, API#L54-L66)."""
