@@ -31,6 +31,7 @@ from simrelay.sms.intake import Intake
 from simrelay.storage.database import Database
 from simrelay.storage.redis import create_redis
 from simrelay.storage.signals import create_signals
+from simrelay.web import routes as panel_routes
 from simrelay.webhooks import service as webhooks_service
 from simrelay.webhooks.courier import Courier
 from simrelay.webhooks.courier import Policy as CourierPolicy
@@ -120,11 +121,16 @@ def create_app(settings: Settings | None = None) -> Application:
             log.info("stopped")
 
     web = Starlette(
-        routes=[*ops.ROUTES, *device_link.ROUTES, *mobile.ROUTES],
+        routes=[*ops.ROUTES, *device_link.ROUTES, *mobile.ROUTES, *panel_routes.ROUTES],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
     web.state.openapi = build_openapi(API_ENDPOINTS)
+    web.state.panel = panel_routes.Panel(
+        settings.resolved_secret_key(),
+        session_hours=settings.panel_session_hours,
+        open_signup=settings.open_signup,
+    )
     return Application(web, access_log=settings.access_log)
 
 

@@ -79,6 +79,11 @@ class Settings(BaseSettings):
     limit_per_day: int = Field(default=300, ge=0)
     """SMS per SIM per minute, hour and (rolling) day; 0 turns a limit off."""
 
+    open_signup: bool = False
+    """Anyone may create an account in the panel. Off: accounts come from an admin (the CLI)."""
+    panel_session_hours: float = Field(default=168.0, gt=0)
+    """How long a panel sign-in lasts."""
+
     mobile_private_token: SecretStr | None = None
     """SMS Gateway for Android: a server-wide token the app can register with (its "Private
     Token" setting). None: the app registers with a pairing code or the account's login."""

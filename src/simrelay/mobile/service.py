@@ -3,7 +3,6 @@ settings and webhooks (sync Core where the database is involved)."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import datetime as dt
@@ -11,13 +10,11 @@ import hashlib
 import hmac
 import time
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, select, update
 from sqlalchemy.engine import Connection, Row
 
-from simrelay.accounts.models import Account
-from simrelay.accounts.passwords import hash_password, verify_password
+from simrelay.accounts import login
 from simrelay.devices import pairing
 from simrelay.devices import repository as device_records
 from simrelay.devices import service as devices
@@ -26,8 +23,6 @@ from simrelay.ids import is_object_id
 from simrelay.mobile.schemas import MessagePatch, RegisterRequest, State, app_time
 from simrelay.sms import leases
 from simrelay.storage.database import Database
-
-accounts = cast(Table, Account.__table__)
 
 HOOK_EVENTS = ("sms:received", "system:ping")
 """What the app is asked to tell simrelay through its own webhooks."""
@@ -82,7 +77,7 @@ async def register_device(
     elif scheme == "bearer":
         if not private_token or not hmac.compare_digest(credentials.encode(), private_token.encode()):
             raise unauthorized("invalid private token")
-        account = await db.read(lambda conn: _account_by_email(conn, private_account))
+        account = await db.read(lambda conn: login.find_by_email(conn, private_account))
         if account is None:
             raise unauthorized("no account for devices registered with the private token")
     elif scheme != "code":
@@ -95,7 +90,7 @@ async def register_device(
                 account_id = pairing.redeem_code(conn, credentials, now=time.time())
             except pairing.PairingError:
                 raise unauthorized("unknown, expired or used-up code") from None
-            found = conn.execute(select(accounts).where(accounts.c.id == account_id)).first()
+            found = login.find_by_id(conn, account_id)
             assert found is not None
         if found.is_blocked:
             raise Refused(403, "the account is blocked")
@@ -125,18 +120,9 @@ def _basic(credentials: str) -> tuple[str, str]:
     return email, password
 
 
-def _account_by_email(conn: Connection, email: str) -> Row[Any] | None:
-    return conn.execute(select(accounts).where(accounts.c.email == email.strip().lower())).first()
-
-
 async def _account_by_password(db: Database, email: str, password: str) -> Row[Any]:
-    account = await db.read(lambda conn: _account_by_email(conn, email))
-    # argon2 takes tens of milliseconds of CPU: off the event loop.
-    ok = account is not None and account.password_hash is not None
-    if ok:
-        assert account is not None
-        ok = await asyncio.to_thread(verify_password, password, account.password_hash)
-    if not ok or account is None:
+    account = await login.authenticate(db, email, password)
+    if account is None:
         raise unauthorized("wrong login or password")
     return account
 
@@ -166,18 +152,11 @@ async def issue_user_code(db: Database, *, authorization: str | None, server_url
 
 
 async def change_password(db: Database, device: Any, *, current: str, new: str) -> None:
-    account = await db.read(
-        lambda conn: conn.execute(select(accounts).where(accounts.c.id == device.account_id)).first()
-    )
+    account = await db.read(lambda conn: login.find_by_id(conn, device.account_id))
     if account is None:
         raise unauthorized()
     await _account_by_password(db, account.email, current)
-    new_hash = await asyncio.to_thread(hash_password, new)
-    await db.run(
-        lambda conn: conn.execute(
-            update(accounts).where(accounts.c.id == account.id).values(password_hash=new_hash)
-        )
-    )
+    await login.set_password(db, account.id, new)
 
 
 # --- messages ---------------------------------------------------------------------------------
