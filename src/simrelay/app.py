@@ -32,6 +32,7 @@ from simrelay.storage.database import Database
 from simrelay.storage.redis import create_redis
 from simrelay.storage.signals import create_signals
 from simrelay.web import routes as panel_routes
+from simrelay.web.common import Panel
 from simrelay.webhooks import service as webhooks_service
 from simrelay.webhooks.courier import Courier
 from simrelay.webhooks.courier import Policy as CourierPolicy
@@ -126,7 +127,7 @@ def create_app(settings: Settings | None = None) -> Application:
         lifespan=lifespan,
     )
     web.state.openapi = build_openapi(API_ENDPOINTS)
-    web.state.panel = panel_routes.Panel(
+    web.state.panel = Panel(
         settings.resolved_secret_key(),
         session_hours=settings.panel_session_hours,
         open_signup=settings.open_signup,

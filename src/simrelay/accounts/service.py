@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from simrelay.accounts import repository, tokens
+from simrelay.accounts import keys, repository
 from simrelay.accounts.models import Account, ApiKey
 from simrelay.accounts.passwords import hash_password
 from simrelay.ids import new_object_id
@@ -72,18 +72,10 @@ async def create_key(
     can_send: bool = True,
     can_read: bool = True,
 ) -> IssuedKey:
-    key_id = new_object_id()
-    token = tokens.issue_token(key_id=key_id, account_id=account.id, secret_key=secret_key)
-    key = ApiKey(
-        id=key_id,
-        account_id=account.id,
-        name=name,
-        token_hash=tokens.hash_token(token),
-        can_send=can_send,
-        can_read=can_read,
-        is_active=True,
-        created_at=time.time(),
+    row, token = keys.new_key(
+        account_id=account.id, secret_key=secret_key, name=name, can_send=can_send, can_read=can_read
     )
+    key = ApiKey(**row)
     session.add(key)
     await session.flush()
     return IssuedKey(key, token)

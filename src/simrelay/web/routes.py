@@ -4,14 +4,12 @@ plain HTML posts (they work without JavaScript), each with its CSRF token."""
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -19,80 +17,24 @@ from simrelay.accounts import login
 from simrelay.api.deps import services
 from simrelay.sms import repository as sms_records
 from simrelay.sms.intake import month_of
-from simrelay.web.i18n import pick_language, translator
-from simrelay.web.sessions import COOKIE, LoginLimiter, Session, SessionCodec
+from simrelay.web import devices, hooks, keys, messages
+from simrelay.web.common import HERE, SignedIn, current, panel, redirect, render, signed_in
+from simrelay.web.sessions import Session
 from simrelay.webhooks.models import Webhook
 
-HERE = Path(__file__).parent
-PASSWORD_MIN = 12
-templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape())
-
-
-class Panel:
-    """What the pages share: the session codec and the sign-in limiter."""
-
-    def __init__(self, secret_key: str, *, session_hours: float, open_signup: bool) -> None:
-        self.codec = SessionCodec(secret_key, max_age_seconds=session_hours * 3600)
-        self.limiter = LoginLimiter()
-        self.open_signup = open_signup
-
-
-def panel(request: Request) -> Panel:
-    found: Panel = request.app.state.panel
-    return found
-
-
-def current(request: Request) -> Session:
-    return panel(request).codec.load(request.cookies.get(COOKIE)) or Session.anonymous()
-
-
-def render(request: Request, session: Session, name: str, status: int = 200, **context: Any) -> Response:
-    language = pick_language(
-        chosen=request.query_params.get("lang") or request.cookies.get("lang"),
-        accept_language=request.headers.get("accept-language"),
-    )
-    html = templates.get_template(name).render(
-        t=translator(language),
-        lang=language,
-        csrf=session.csrf,
-        signed_in=bool(session.account_id),
-        **context,
-    )
-    response = HTMLResponse(html, status_code=status)
-    remember(request, response, session)
-    if request.query_params.get("lang") == language:
-        response.set_cookie("lang", language, max_age=365 * 86400, samesite="lax")
-    return response
-
-
-def remember(request: Request, response: Response, session: Session) -> None:
-    response.set_cookie(
-        COOKIE,
-        panel(request).codec.dump(session),
-        max_age=int(panel(request).codec.max_age),
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https" or services(request).settings.public_url.startswith("https"),
-        path="/panel",
-    )
-
-
-def redirect(request: Request, path: str, session: Session) -> Response:
-    response = RedirectResponse(path, status_code=303)
-    remember(request, response, session)
-    return response
+MIN = 12
+"""Shortest password accepted at sign-up."""
 
 
 async def overview(request: Request) -> Response:
-    session = current(request)
-    if not session.account_id:
-        return redirect(request, "/panel/login", session)
-    app = services(request)
+    page = await signed_in(request)
+    if not isinstance(page, SignedIn):
+        return page
     month = month_of(time.time())
-    facts = await app.db.read(lambda conn: _overview(conn, session.account_id, month))
+    facts = await page.app.db.read(lambda conn: _overview(conn, page.account_id, month))
     if facts is None:  # the account is gone
         return redirect(request, "/panel/login", Session.anonymous())
-    return render(request, session, "overview.html", **facts)
+    return page.render("overview.html", **facts)
 
 
 def _overview(conn: Connection, account_id: str, month: int) -> dict[str, Any] | None:
@@ -106,7 +48,6 @@ def _overview(conn: Connection, account_id: str, month: int) -> dict[str, Any] |
         )
     ).all()
     return {
-        "email": account.email,
         "used": facts.used_this_month,
         "quota": facts.monthly_quota,
         "switched_off": [dict(row._mapping) for row in switched_off],
@@ -151,7 +92,7 @@ async def sign_out(request: Request) -> Response:
 async def signup_page(request: Request) -> Response:
     if not panel(request).open_signup:
         return Response(status_code=404)
-    return render(request, current(request), "signup.html", minimum=PASSWORD_MIN)
+    return render(request, current(request), "signup.html", minimum=MIN)
 
 
 async def sign_up(request: Request) -> Response:
@@ -160,22 +101,22 @@ async def sign_up(request: Request) -> Response:
     session = current(request)
     form = await request.form()
     if not session.accepts(str(form.get("csrf_token", ""))):
-        return render(
-            request, Session.anonymous(), "signup.html", 403, error="bad_form", minimum=PASSWORD_MIN
-        )
+        return render(request, Session.anonymous(), "signup.html", 403, error="bad_form", minimum=MIN)
     email = login.normalise_email(str(form.get("email", "")))[:320]
     password = str(form.get("password", ""))
-    if "@" not in email or len(password) < PASSWORD_MIN:
-        return render(
-            request, session, "signup.html", 400, error="password_rule", email=email, minimum=PASSWORD_MIN
-        )
+    if "@" not in email or len(password) < MIN:
+        return render(request, session, "signup.html", 400, error="password_rule", email=email, minimum=MIN)
     account_id = await login.sign_up(services(request).db, email, password)
     if account_id is None:
-        return render(request, session, "signup.html", 409, error="taken", email=email, minimum=PASSWORD_MIN)
+        return render(request, session, "signup.html", 409, error="taken", email=email, minimum=MIN)
     return redirect(request, "/panel", Session.signed_in(account_id))
 
 
 ROUTES = [
+    *keys.ROUTES,
+    *devices.ROUTES,
+    *messages.ROUTES,
+    *hooks.ROUTES,
     Route("/panel", overview, methods=["GET"]),
     Route("/panel/login", login_page, methods=["GET"]),
     Route("/panel/login", sign_in, methods=["POST"]),

@@ -1,0 +1,95 @@
+"""Panel: devices. Pairing shows a QR code the native protocol accepts, the code as text and
+what to type into SMS Gateway for Android; the list shows each device's state."""
+
+from __future__ import annotations
+
+import io
+import time
+from typing import Any
+
+import segno
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from simrelay.devices import service as devices
+from simrelay.errors import ApiError
+from simrelay.web.common import SignedIn, checked_form, signed_in
+
+PAGE = 100
+
+
+async def devices_page(request: Request) -> Response:
+    page = await signed_in(request)
+    if not isinstance(page, SignedIn):
+        return page
+    return await _render(page)
+
+
+async def _render(page: SignedIn, status: int = 200, **context: Any) -> Response:
+    _, rows = await devices.list_devices(page.app.db, account_id=page.account_id, limit=PAGE, page=1)
+    offline_after = 2 * page.app.settings.heartbeat_seconds
+    now = time.time()
+    listed = [
+        {"row": row, "online": row.last_online_at is not None and now - row.last_online_at < offline_after}
+        for row in rows
+    ]
+    return page.render("devices.html", status, devices=listed, **context)
+
+
+async def pair(request: Request) -> Response:
+    page = await signed_in(request)
+    if not isinstance(page, SignedIn):
+        return page
+    form = await checked_form(page)
+    if isinstance(form, Response):
+        return form
+    public_url = page.app.settings.public_url.rstrip("/")
+    issued = await devices.issue_pairing_code(
+        page.app.db, account_id=page.account_id, uses=1, server_url=public_url
+    )
+    svg = io.BytesIO()
+    segno.make(issued.qr_payload, error="m").save(svg, kind="svg", scale=5, border=2, xmldecl=False)
+    return await _render(
+        page,
+        code=issued.code,
+        qr_svg=svg.getvalue().decode(),
+        qr_payload=issued.qr_payload,
+        app_url=f"{public_url}/mobile/v1",
+    )
+
+
+async def change_device(request: Request) -> Response:
+    page = await signed_in(request)
+    if not isinstance(page, SignedIn):
+        return page
+    form = await checked_form(page)
+    if isinstance(form, Response):
+        return form
+    device_id = request.path_params["device_id"]
+    action = str(form.get("action", ""))
+    try:
+        if action == "delete":
+            await devices.delete_device(page.app.db, account_id=page.account_id, device_id=device_id)
+        else:
+            changes: dict[str, Any] = {}
+            if action in ("activate", "deactivate"):
+                changes["is_active"] = action == "activate"
+            elif action == "save":
+                changes["name"] = str(form.get("name", ""))[:200]
+                sim = str(form.get("to_sim", "-2"))
+                changes["to_sim"] = int(sim) if sim.lstrip("-").isdigit() and int(sim) >= -2 else -2
+            await devices.edit_device(
+                page.app.db, account_id=page.account_id, device_id=device_id, changes=changes
+            )
+    except ApiError:
+        pass  # another account's or a deleted device: nothing to do, as the API would say 1009
+    page.app.signals.device_changed(device_id)
+    return page.back("/panel/devices")
+
+
+ROUTES = [
+    Route("/panel/devices", devices_page, methods=["GET"]),
+    Route("/panel/devices/pair", pair, methods=["POST"]),
+    Route("/panel/devices/{device_id}", change_device, methods=["POST"]),
+]

@@ -1,0 +1,106 @@
+"""Panel: webhooks. Create (the secret shown once), switch on and off, rotate the secret, send a
+test event, delete, and each webhook's delivery log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from simrelay.errors import ApiError
+from simrelay.web.common import SignedIn, checked_form, language, signed_in
+from simrelay.webhooks import service as webhooks
+from simrelay.webhooks.outbox import SUBSCRIBABLE
+
+LOG = 50
+
+
+async def webhooks_page(request: Request) -> Response:
+    page = await signed_in(request)
+    if not isinstance(page, SignedIn):
+        return page
+    return await _render(page)
+
+
+async def _render(page: SignedIn, status: int = 200, **context: Any) -> Response:
+    _, rows = await webhooks.list_webhooks(page.app.db, account_id=page.account_id, limit=100, page=1)
+    return page.render("webhooks.html", status, webhooks=rows, events=SUBSCRIBABLE, **context)
+
+
+async def create(request: Request) -> Response:
+    page = await signed_in(request)
+    if not isinstance(page, SignedIn):
+        return page
+    form = await checked_form(page)
+    if isinstance(form, Response):
+        return form
+    events = [name for name in SUBSCRIBABLE if form.get(name) == "on"] or None
+    try:
+        webhook_id, secret = await webhooks.create_webhook(
+            page.app.db,
+            page.app.webhook_keys,
+            account_id=page.account_id,
+            url=str(form.get("url", "")).strip()[:2000],
+            events=events,
+            is_active=True,
+        )
+    except ApiError as exc:
+        return await _render(page, 400, failure=f"{exc.error.code}: {exc.error.text(language(request))}")
+    return await _render(page, secret=secret, created=webhook_id)
+
+
+async def change(request: Request) -> Response:
+    page = await signed_in(request)
+    if not isinstance(page, SignedIn):
+        return page
+    form = await checked_form(page)
+    if isinstance(form, Response):
+        return form
+    webhook_id = request.path_params["webhook_id"]
+    action = str(form.get("action", ""))
+    db, account_id = page.app.db, page.account_id
+    try:
+        if action == "delete":
+            await webhooks.delete_webhook(db, account_id=account_id, webhook_id=webhook_id)
+        elif action == "test":
+            await webhooks.send_test(db, account_id=account_id, webhook_id=webhook_id)
+            return page.back(f"/panel/webhooks/{webhook_id}")
+        elif action in ("activate", "deactivate", "rotate"):
+            secret = await webhooks.edit_webhook(
+                db,
+                page.app.webhook_keys,
+                account_id=account_id,
+                webhook_id=webhook_id,
+                changes={"is_active": action == "activate"} if action != "rotate" else {},
+                rotate_secret=action == "rotate",
+            )
+            if secret is not None:
+                return await _render(page, secret=secret, created=webhook_id)
+    except ApiError:
+        pass  # gone meanwhile, or not this account's
+    return page.back("/panel/webhooks")
+
+
+async def deliveries(request: Request) -> Response:
+    page = await signed_in(request)
+    if not isinstance(page, SignedIn):
+        return page
+    webhook_id = request.path_params["webhook_id"]
+    try:
+        hook = await webhooks.get_webhook(page.app.db, account_id=page.account_id, webhook_id=webhook_id)
+        total, rows = await webhooks.list_deliveries(
+            page.app.db, account_id=page.account_id, webhook_id=webhook_id, event_id="", limit=LOG, page=1
+        )
+    except ApiError:
+        return page.render("error.html", 404)
+    return page.render("deliveries.html", hook=hook, deliveries=rows, total=total)
+
+
+ROUTES = [
+    Route("/panel/webhooks", webhooks_page, methods=["GET"]),
+    Route("/panel/webhooks", create, methods=["POST"]),
+    Route("/panel/webhooks/{webhook_id}", deliveries, methods=["GET"]),
+    Route("/panel/webhooks/{webhook_id}", change, methods=["POST"]),
+]

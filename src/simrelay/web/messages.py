@@ -1,0 +1,161 @@
+"""Panel: the SMS log with the API's search and paging, a send form, each SMS's history, and
+badges that follow status changes live (server-sent events)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from sqlalchemy import select
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from simrelay.api.body import parse_model
+from simrelay.errors import ApiError
+from simrelay.ids import is_object_id
+from simrelay.sms import service as sms
+from simrelay.sms.models import Message
+from simrelay.sms.schemas import SendMessageRequest
+from simrelay.sms.status import Status
+from simrelay.web.common import SignedIn, checked_form, language, signed_in
+
+PAGE = 50
+LIVE_SECONDS = 1.0
+LIVE_IDS = PAGE
+FINAL = {int(Status.SEND_FAILED), int(Status.DELIVERED), int(Status.NOT_DELIVERED)}
+
+
+async def messages_page(request: Request) -> Response:
+    page = await signed_in(request)
+    if not isinstance(page, SignedIn):
+        return page
+    return await _render(page)
+
+
+async def _render(page: SignedIn, status: int = 200, **context: Any) -> Response:
+    params = page.request.query_params
+    search = params.get("search", "")[:200]
+    number = int(params["page"]) if params.get("page", "").isdigit() and int(params["page"]) > 0 else 1
+    total, rows = await sms.list_messages(
+        page.app.db, account_id=page.account_id, limit=PAGE, page=number, query=search
+    )
+    return page.render(
+        "messages.html",
+        status,
+        messages=rows,
+        total=total,
+        search=search,
+        number=number,
+        pages=max(1, (total + PAGE - 1) // PAGE),
+        status_text={s.value: s.text for s in Status},
+        **context,
+    )
+
+
+async def send(request: Request) -> Response:
+    page = await signed_in(request)
+    if not isinstance(page, SignedIn):
+        return page
+    form = await checked_form(page)
+    if isinstance(form, Response):
+        return form
+    body: dict[str, Any] = {
+        "phone_number": str(form.get("phone_number", "")),
+        "message": str(form.get("message", "")),
+    }
+    if form.get("device_id"):
+        body["device_id"] = str(form.get("device_id"))
+    sim = str(form.get("to_sim", ""))
+    if sim.lstrip("-").isdigit():
+        body["to_sim"] = int(sim)
+    raw = orjson.dumps(body)
+    app = page.app
+    try:
+        request_model = parse_model(
+            raw, SendMessageRequest, context={"max_message_length": app.settings.max_message_length}
+        )
+        message_id = await sms.send_message(
+            app.db, app.intake, request_model, account_id=page.account_id, raw_body=raw, idempotency_key=None
+        )
+    except ApiError as exc:
+        text = exc.error.text(language(request), **exc.params)
+        return await _render(page, 400, failure=f"{exc.error.code}: {text}", form=body)
+    return page.back(f"/panel/messages?sent={message_id}")
+
+
+async def delete(request: Request) -> Response:
+    page = await signed_in(request)
+    if not isinstance(page, SignedIn):
+        return page
+    form = await checked_form(page)
+    if isinstance(form, Response):
+        return form
+    message_id = request.path_params["message_id"]
+    try:
+        target = await sms.delete_message(page.app.db, account_id=page.account_id, message_id=message_id)
+        if target:
+            page.app.signals.device_changed(target)
+    except ApiError:
+        pass  # already gone, or not this account's
+    return page.back("/panel/messages")
+
+
+async def history(request: Request) -> Response:
+    page = await signed_in(request)
+    if not isinstance(page, SignedIn):
+        return page
+    message_id = request.path_params["message_id"]
+    try:
+        row, changes = await sms.message_history(
+            page.app.db, account_id=page.account_id, message_id=message_id
+        )
+    except ApiError:
+        return page.render("error.html", 404)
+    texts = {s.value: s.text for s in Status}
+    return page.render("message.html", sms=row, changes=changes, status_text=texts)
+
+
+async def live(request: Request) -> Response:
+    """Status changes of the listed SMS as `event: status` frames, checked every second (works
+    across server nodes: it reads the database, not one node's memory)."""
+    page = await signed_in(request)
+    if not isinstance(page, SignedIn):
+        return page
+    ids = [i for i in request.query_params.get("ids", "").split(",") if is_object_id(i)][:LIVE_IDS]
+    account_id = page.account_id
+    db = page.app.db
+
+    def statuses(conn: Any) -> dict[str, int]:
+        query = select(Message.id, Message.status).where(
+            Message.account_id == account_id, Message.id.in_(ids), Message.deleted_at.is_(None)
+        )
+        return {row[0]: row[1] for row in conn.execute(query)}
+
+    async def frames() -> AsyncIterator[str]:
+        seen: dict[str, int] = {}
+        while True:
+            now = await db.read(statuses)
+            for message_id, status in now.items():
+                if seen.get(message_id) != status:
+                    seen[message_id] = status
+                    data = {"id": message_id, "status": status, "text": Status(status).text}
+                    yield f"event: status\ndata: {orjson.dumps(data).decode()}\n\n"
+            if now and all(status in FINAL for status in now.values()):
+                yield "event: done\ndata: {}\n\n"
+                return
+            yield ":\n\n"
+            await asyncio.sleep(LIVE_SECONDS)
+
+    return StreamingResponse(frames(), media_type="text/event-stream", headers={"cache-control": "no-cache"})
+
+
+ROUTES = [
+    Route("/panel/messages", messages_page, methods=["GET"]),
+    Route("/panel/messages", send, methods=["POST"]),
+    Route("/panel/messages/live", live, methods=["GET"]),
+    Route("/panel/messages/{message_id}", history, methods=["GET"]),
+    Route("/panel/messages/{message_id}/delete", delete, methods=["POST"]),
+]

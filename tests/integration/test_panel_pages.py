@@ -1,0 +1,186 @@
+"""Panel pages through HTTP on both databases: keys, devices and pairing, the SMS log with
+send, search, history, delete and the live status stream, webhooks and their log; every form
+refused without its CSRF token; nothing of another account reachable."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from simrelay.accounts import login
+from simrelay.config import Settings
+from simrelay.storage.database import Database
+from tests.conftest import running_client
+from tests.factories import make_device
+from tests.integration.api.helpers import set_status
+
+pytestmark = pytest.mark.integration
+
+PASSWORD = "correct horse battery"
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+OBJECT_ID = re.compile(r"[0-9a-f]{24}")
+
+
+class Browser:
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+        self.csrf = ""
+
+    async def get(self, path: str, **params: str) -> httpx.Response:
+        response = await self.client.get(path, params=params)
+        found = CSRF.search(response.text)
+        if found:
+            self.csrf = found.group(1)
+        return response
+
+    async def post(
+        self, path: str, data: dict[str, str] | None = None, *, csrf: bool = True
+    ) -> httpx.Response:
+        form = dict(data or {})
+        if csrf:
+            form["csrf_token"] = self.csrf
+        return await self.client.post(path, data=form)
+
+
+async def account(settings: Settings, email: str) -> str:
+    db = Database(settings.resolved_database_url())
+    try:
+        made = await login.sign_up(db, email, PASSWORD)
+    finally:
+        await db.dispose()
+    assert made
+    return made
+
+
+@pytest.fixture
+async def browser(settings: Settings) -> AsyncIterator[Browser]:
+    await account(settings, "pages@example.com")
+    async with running_client(settings.model_copy(update={"webhook_allow_private": True})) as client:
+        page = Browser(client)
+        await page.get("/panel/login")
+        response = await page.post("/panel/login", {"email": "pages@example.com", "password": PASSWORD})
+        assert response.status_code == 303
+        await page.get("/panel")
+        yield page
+
+
+async def test_keys_create_show_the_token_once_and_it_works(browser: Browser) -> None:
+    await browser.get("/panel/keys")
+    page = await browser.post("/panel/keys", {"name": "ci", "can_send": "on", "can_read": "on"})
+    assert page.status_code == 200
+    token = re.search(r'<textarea id="token" readonly rows="3">([^<]+)</textarea>', page.text).group(1)
+    listed = await browser.client.get("/v1/sms?limit=1", headers={"authorization": f"Bearer {token}"})
+    assert listed.status_code == 200
+    again = await browser.get("/panel/keys")
+    assert token not in again.text and "ci" in again.text
+    key_id = re.search(r'action="/panel/keys/([0-9a-f]{24})"', again.text).group(1)
+    assert (await browser.post(f"/panel/keys/{key_id}", {"action": "deactivate"})).status_code == 303
+    refused = await browser.client.get("/v1/sms?limit=1", headers={"authorization": f"Bearer {token}"})
+    assert refused.status_code == 403
+    await browser.get("/panel/keys")
+    assert (await browser.post(f"/panel/keys/{key_id}", {"action": "delete"})).status_code == 303
+    assert key_id not in (await browser.get("/panel/keys")).text
+
+
+async def test_pairing_shows_a_qr_code_the_native_protocol_accepts(browser: Browser) -> None:
+    await browser.get("/panel/devices")
+    page = await browser.post("/panel/devices/pair")
+    assert page.status_code == 200 and "<svg" in page.text
+    payload = re.search(r'data-payload="([^"]+)"', page.text).group(1).replace("&amp;", "&")
+    code = re.search(r'id="pairing-code">([^<]+)<', page.text).group(1)
+    assert payload.startswith("simrelay://pair?") and code.replace("-", "") in payload.replace("-", "")
+    assert "/mobile/v1" in page.text
+    paired = await browser.client.post(
+        "/device/v1/pair", json={"code": code, "name": "from the QR", "model": "x"}
+    )
+    assert paired.status_code == 200
+    listed = await browser.get("/panel/devices")
+    assert "from the QR" in listed.text
+
+
+async def test_send_search_history_live_and_delete(browser: Browser, engine, settings: Settings) -> None:
+    db = Database(settings.resolved_database_url())
+    try:
+        account_id = (await db.read(lambda conn: login.find_by_email(conn, "pages@example.com"))).id
+    finally:
+        await db.dispose()
+    from tests.factories import Caller
+
+    await make_device(engine, Caller(account_id, "pages@example.com", "", ""))
+    await browser.get("/panel/messages")
+    sent = await browser.post(
+        "/panel/messages", {"phone_number": "79990001122", "message": "Привет из панели"}
+    )
+    assert sent.status_code == 303
+    message_id = OBJECT_ID.search(sent.headers["location"]).group(0)
+    found = await browser.get("/panel/messages", search="привет")
+    assert message_id in found.text and "Ждет обработки" in found.text
+    assert message_id not in (await browser.get("/panel/messages", search="nothing-like-it")).text
+    history = await browser.get(f"/panel/messages/{message_id}")
+    assert history.status_code == 200 and "Привет из панели" in history.text
+    # The live stream ends once every SMS it follows is final (the in-process client reads
+    # whole responses, so the SMS is made final first).
+    await set_status(engine, message_id, 4, device_id="")
+    live = await browser.client.get("/panel/messages/live", params={"ids": message_id})
+    assert live.headers["content-type"].startswith("text/event-stream")
+    assert f'"id":"{message_id}","status":4' in live.text and "event: done" in live.text
+    bad = await browser.post("/panel/messages", {"phone_number": "12", "message": "x"})
+    assert bad.status_code == 400 and "2001" in bad.text
+    await browser.get("/panel/messages")
+    assert (await browser.post(f"/panel/messages/{message_id}/delete")).status_code == 303
+    assert message_id not in (await browser.get("/panel/messages")).text
+
+
+async def test_webhooks_create_test_and_log(browser: Browser) -> None:
+    await browser.get("/panel/webhooks")
+    page = await browser.post("/panel/webhooks", {"url": "http://127.0.0.1:9/hook", "sms.status": "on"})
+    assert page.status_code == 200 and "whsec_" in page.text
+    webhook_id = re.search(r'data-webhook="([0-9a-f]{24})"', page.text).group(1)
+    tested = await browser.post(f"/panel/webhooks/{webhook_id}", {"action": "test"})
+    assert tested.status_code == 303
+    for _ in range(100):
+        log = await browser.get(f"/panel/webhooks/{webhook_id}")
+        if "ping" in log.text:
+            break
+        import asyncio
+
+        await asyncio.sleep(0.05)
+    assert "ping" in log.text
+    refused = await browser.post("/panel/webhooks", {"url": "ftp://example.com/"})
+    assert refused.status_code == 400 and "2009" in refused.text
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/panel/keys", "/panel/devices/pair", "/panel/messages", "/panel/webhooks", "/panel/logout"],
+)
+async def test_every_form_needs_its_csrf_token(browser: Browser, path: str) -> None:
+    refused = await browser.post(
+        path, {"name": "x", "url": "http://127.0.0.1:9/", "phone_number": "7999", "message": "x"}, csrf=False
+    )
+    assert refused.status_code == 403
+
+
+async def test_another_accounts_things_cannot_be_changed(
+    browser: Browser, settings: Settings, engine
+) -> None:
+    other_id = await account(settings, "other@example.com")
+    from tests.factories import Caller
+
+    device_id = await make_device(engine, Caller(other_id, "other@example.com", "", ""), name="theirs")
+    await browser.get("/panel/devices")
+    await browser.post(f"/panel/devices/{device_id}", {"action": "delete"})
+    await browser.post(f"/panel/devices/{device_id}", {"action": "save", "name": "mine now", "to_sim": "-2"})
+    db = Database(settings.resolved_database_url())
+    try:
+        from simrelay.devices import repository as devices
+
+        row = await db.read(lambda conn: devices.find_by_id(conn, device_id))
+    finally:
+        await db.dispose()
+    assert row is not None and row.name == "theirs"
+    assert "theirs" not in (await browser.get("/panel/devices")).text
+    assert (await browser.get(f"/panel/messages/{'0' * 24}")).status_code == 404
