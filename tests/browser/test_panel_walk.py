@@ -1,0 +1,159 @@
+"""The panel in headless Chromium (Playwright driving Debian's chromium): sign in, create a key,
+pair a simulated phone through the QR code's payload, send an SMS from the form and watch its
+badge turn to delivered without reloading, find it by search, add a webhook and see a delivery
+in its log, sign out; and a form post without its CSRF token refused. Screenshots of the main
+pages go to docs/screenshots/."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from simrelay.agent.simulator import Ledger, SimulatedPhone
+from tests.conftest import REQUIRE_SERVICES
+from tests.integration.gateway import QUICK, gateway_env
+from tests.integration.receiver import Receiver
+from tests.integration.server import Server, run_cli
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+EMAIL = "browser@example.com"
+PASSWORD = "a long browser password"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+async def server(tmp_path: Path) -> AsyncIterator[Server]:
+    if not Path(CHROMIUM).exists():
+        if REQUIRE_SERVICES:
+            pytest.fail(f"no Chromium at {CHROMIUM} (.ci/run installs Debian's chromium)")
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    env = gateway_env(tmp_path, "sqlite", webhook_allow_private="1", webhook_tick_seconds="0.2")
+    run_cli(env, "account", "create", EMAIL, "--password", PASSWORD)
+    with Server(env, tmp_path / "logs") as running:
+        yield running
+
+
+@pytest.fixture
+async def page(server: Server) -> AsyncIterator[object]:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        context = await browser.new_context(
+            base_url=server.base_url, locale="en-GB", viewport={"width": 1200, "height": 900}
+        )
+        tab = await context.new_page()
+        try:
+            yield tab
+        finally:
+            await context.close()
+            await browser.close()
+
+
+async def test_walk_every_page(server: Server, page) -> None:  # type: ignore[no-untyped-def]
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    phones: list[SimulatedPhone] = []
+    with Receiver() as hook:
+        try:
+            # Sign in.
+            await page.goto("/panel")
+            await page.fill("input[name=email]", EMAIL)
+            await page.fill("input[name=password]", PASSWORD)
+            await page.click("form.card button[type=submit]")
+            await page.wait_for_url("**/panel")
+            assert EMAIL in await page.content()
+            await page.screenshot(path=str(SHOTS / "overview.png"), full_page=True)
+
+            # An API key, its token shown once.
+            await page.click("header >> text=API keys")
+            await page.fill("input[name=name]", "from the browser")
+            await page.click("text=Create key")
+            token = await page.input_value("#token")
+            assert token.count(".") == 2  # JWT-shaped
+            await page.screenshot(path=str(SHOTS / "keys.png"), full_page=True)
+
+            # Pair a simulated phone through the QR code's payload.
+            await page.click("header >> text=Devices")
+            await page.click("button:has-text('Pair a device')")
+            payload = await page.get_attribute(".qr", "data-payload")
+            assert payload is not None and payload.startswith("simrelay://pair?")
+            query = parse_qs(urlparse(payload).query)
+            phone = await SimulatedPhone.pair(
+                server.base_url, query["code"][0], options=QUICK, ledger=Ledger()
+            )
+            phones.append(phone)
+            phone.start()
+            await page.screenshot(path=str(SHOTS / "pairing.png"), full_page=True)
+            await page.goto("/panel/devices")
+            await page.wait_for_selector("text=online")
+            await page.screenshot(path=str(SHOTS / "devices.png"), full_page=True)
+
+            # A webhook; its test event shows in the delivery log.
+            await page.click("header >> text=Webhooks")
+            await page.fill("input[name=url]", hook.url)
+            await page.click("text=Add webhook")
+            assert (await page.input_value("#secret")).startswith("whsec_")
+            await page.click(f"a:has-text('{hook.url}')")
+            await page.click("button:has-text('Send test event')")
+            for _ in range(50):
+                if await page.locator("#deliveries td:has-text('ping')").count():
+                    break
+                await page.wait_for_timeout(200)
+                await page.reload()
+            assert await page.locator("#deliveries td:has-text('ping')").count() == 1
+            await page.screenshot(path=str(SHOTS / "webhook-log.png"), full_page=True)
+
+            # Send from the form; the badge turns to delivered without a reload.
+            await page.click("header >> text=Messages")
+            await page.fill("input[name=phone_number]", "79990001122")
+            await page.fill("textarea[name=message]", "Hello from the panel")
+            await page.click("#send-form button[type=submit]")
+            await page.wait_for_url("**/panel/messages?sent=*")
+            badge = page.locator("#messages tr:has-text('Hello from the panel') [data-status]")
+            navigations: list[str] = []
+            page.on("framenavigated", lambda frame: navigations.append(frame.url))
+            await badge.and_(page.locator("[data-status='4']")).wait_for(timeout=20_000)
+            assert navigations == []  # no reload: the server-sent events changed it
+            await page.screenshot(path=str(SHOTS / "messages.png"), full_page=True)
+            await hook.arrived(1, where=lambda r: r.json["event"] == "sms.status")
+
+            # Search.
+            await page.fill("input[name=search]", "hello from")
+            await page.click("form.search button")
+            assert await page.locator("#messages tr:has-text('Hello from the panel')").count() == 1
+            await page.fill("input[name=search]", "no such text")
+            await page.click("form.search button")
+            assert await page.locator("#messages tr[data-id]").count() == 0
+
+            # A post without the CSRF token is refused, with the session's own cookie.
+            refused = await page.request.post(
+                "/panel/keys", form={"name": "forged", "can_send": "on"}, max_redirects=0
+            )
+            assert refused.status == 403
+
+            # Sign out.
+            await page.click("header button:has-text('Sign out')")
+            await page.wait_for_url("**/panel/login")
+            await page.goto("/panel")
+            assert "/panel/login" in page.url
+            await page.screenshot(path=str(SHOTS / "sign-in.png"))
+        finally:
+            for phone in phones:
+                await phone.stop()

@@ -1,0 +1,22 @@
+"""The panel's texts: both languages for every key, and no key that a template would read as a
+dict method (`t.keys` once rendered "<built-in method keys ...>")."""
+
+from __future__ import annotations
+
+from simrelay.web.i18n import LANGUAGES, TEXTS, pick_language, translator
+
+
+def test_every_text_has_both_languages() -> None:
+    assert all(set(texts) == set(LANGUAGES) and all(texts.values()) for texts in TEXTS.values())
+
+
+def test_no_key_shadows_a_dict_method() -> None:
+    assert [key for key in TEXTS if hasattr(dict, key)] == []
+    assert translator("en")["sign_in"] == "Sign in"
+
+
+def test_language_choice() -> None:
+    assert pick_language(chosen=None, accept_language=None) == "ru"
+    assert pick_language(chosen=None, accept_language="de-DE,en;q=0.8") == "en"
+    assert pick_language(chosen="ru", accept_language="en") == "ru"
+    assert pick_language(chosen="xx", accept_language="fr") == "ru"
