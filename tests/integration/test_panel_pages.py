@@ -184,3 +184,56 @@ async def test_another_accounts_things_cannot_be_changed(
     assert row is not None and row.name == "theirs"
     assert "theirs" not in (await browser.get("/panel/devices")).text
     assert (await browser.get(f"/panel/messages/{'0' * 24}")).status_code == 404
+
+
+async def test_inbox_usage_and_admin(browser: Browser, settings: Settings, engine) -> None:
+    db = Database(settings.resolved_database_url())
+    try:
+        me = await db.read(lambda conn: login.find_by_email(conn, "pages@example.com"))
+        from simrelay.inbox import service as inbox
+
+        await db.run(
+            lambda conn: inbox.store_received(
+                conn,
+                account_id=me.id,
+                device_id="6b0971c94db7a4915c3be388",
+                external_id="in-1",
+                phone_number="+79995554433",
+                message="входящее сообщение",
+                received_at=1795781066,
+                sim=None,
+                now=1795781066.0,
+            )
+        )
+    finally:
+        await db.dispose()
+    page = await browser.get("/panel/inbox")
+    assert "входящее сообщение" in page.text and "79995554433" in page.text
+    usage = await browser.get("/panel/usage")
+    assert usage.status_code == 200 and '<svg id="chart"' in usage.text
+    assert (await browser.get("/panel/admin")).status_code == 404  # not an admin
+    other = await account(settings, "someone@example.com")
+    db = Database(settings.resolved_database_url())
+    try:
+        from sqlalchemy import update
+
+        from simrelay.accounts.models import Account
+
+        await db.run(
+            lambda conn: conn.execute(update(Account).where(Account.id == me.id).values(is_admin=True))
+        )
+        admin = await browser.get("/panel/admin")
+        assert admin.status_code == 200 and "someone@example.com" in admin.text
+        assert (
+            await browser.post(f"/panel/admin/{other}", {"action": "quota", "quota": "50"})
+        ).status_code == 303
+        assert (await browser.post(f"/panel/admin/{other}", {"action": "block"})).status_code == 303
+        await browser.get("/panel/admin")
+        assert (
+            await browser.post(f"/panel/admin/{me.id}", {"action": "block"})
+        ).status_code == 303  # not oneself
+        rows = await db.read(lambda conn: {r.id: r for r in conn.execute(Account.__table__.select())})
+    finally:
+        await db.dispose()
+    assert rows[other].monthly_quota == 50 and rows[other].is_blocked
+    assert not rows[me.id].is_blocked

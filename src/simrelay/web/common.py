@@ -99,7 +99,15 @@ class SignedIn:
         return str(self.account.id)
 
     def render(self, name: str, status: int = 200, **context: Any) -> Response:
-        return render(self.request, self.session, name, status, email=self.account.email, **context)
+        return render(
+            self.request,
+            self.session,
+            name,
+            status,
+            email=self.account.email,
+            is_admin=bool(self.account.is_admin),
+            **context,
+        )
 
     def back(self, path: str) -> Response:
         return redirect(self.request, path, self.session)

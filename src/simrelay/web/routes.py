@@ -17,7 +17,7 @@ from simrelay.accounts import login
 from simrelay.api.deps import services
 from simrelay.sms import repository as sms_records
 from simrelay.sms.intake import month_of
-from simrelay.web import devices, hooks, keys, messages
+from simrelay.web import devices, hooks, keys, messages, usage
 from simrelay.web.common import HERE, SignedIn, current, panel, redirect, render, signed_in
 from simrelay.web.sessions import Session
 from simrelay.webhooks.models import Webhook
@@ -117,6 +117,7 @@ ROUTES = [
     *devices.ROUTES,
     *messages.ROUTES,
     *hooks.ROUTES,
+    *usage.ROUTES,
     Route("/panel", overview, methods=["GET"]),
     Route("/panel/login", login_page, methods=["GET"]),
     Route("/panel/login", sign_in, methods=["POST"]),

@@ -1,0 +1,146 @@
+"""Panel: the inbox, usage (SMS per day by status, as an SVG drawn here), and the admin page
+(accounts, block and unblock, quotas) for admin accounts."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import Connection
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from simrelay.accounts.models import Account
+from simrelay.inbox import service as inbox
+from simrelay.sms import repository as sms_records
+from simrelay.sms.intake import month_of
+from simrelay.sms.models import Message
+from simrelay.sms.status import Status
+from simrelay.web.common import SignedIn, checked_form, signed_in
+
+DAYS = 30
+DAY = 86400
+COLOURS = {0: "#9aa5b1", 1: "#60a5fa", 2: "#2563eb", 3: "#dc2626", 4: "#16a34a", 5: "#f59e0b"}
+
+
+async def inbox_page(request: Request) -> Response:
+    page = await signed_in(request)
+    if not isinstance(page, SignedIn):
+        return page
+    search = request.query_params.get("search", "")[:200]
+    total, rows = await inbox.list_received(
+        page.app.db, account_id=page.account_id, limit=50, page=1, query=search
+    )
+    return page.render("inbox.html", received=rows, total=total, search=search)
+
+
+async def usage_page(request: Request) -> Response:
+    page = await signed_in(request)
+    if not isinstance(page, SignedIn):
+        return page
+    now = time.time()
+    first_day = int(now // DAY) - DAYS + 1
+    counts, facts = await page.app.db.read(
+        lambda conn: (
+            per_day(conn, page.account_id, since=first_day * DAY),
+            sms_records.fetch_account_facts(conn, {page.account_id}, month=month_of(now))[page.account_id],
+        )
+    )
+    return page.render(
+        "usage.html",
+        chart=chart(counts, first_day=first_day),
+        used=facts.used_this_month,
+        quota=facts.monthly_quota,
+        legend=[(COLOURS[s.value], s.text) for s in Status],
+    )
+
+
+def per_day(conn: Connection, account_id: str, *, since: int) -> dict[tuple[int, int], int]:
+    """(day number, status) -> SMS created that day (deleted ones still count, as for quotas)."""
+    day = Message.time_create // DAY
+    query = (
+        select(day, Message.status, func.count())
+        .where(Message.account_id == account_id, Message.time_create >= since)
+        .group_by(day, Message.status)
+    )
+    return {(int(row[0]), int(row[1])): int(row[2]) for row in conn.execute(query)}
+
+
+def chart(counts: dict[tuple[int, int], int], *, first_day: int) -> dict[str, Any]:
+    """Stacked bars, one per day: rectangles to draw (the template writes the SVG)."""
+    totals: dict[int, int] = defaultdict(int)
+    for (day, _), count in counts.items():
+        totals[day] += count
+    top = max(totals.values(), default=0) or 1
+    width, height, bar = 600, 160, 600 / DAYS
+    bars = []
+    for index in range(DAYS):
+        day, y = first_day + index, float(height)
+        for status in range(6):
+            count = counts.get((day, status), 0)
+            if count:
+                size = height * count / top
+                y -= size
+                bars.append(
+                    {
+                        "x": round(index * bar + 1, 1),
+                        "y": round(y, 1),
+                        "w": round(bar - 2, 1),
+                        "h": round(size, 1),
+                        "fill": COLOURS[status],
+                        "title": f"{time.strftime('%Y-%m-%d', time.gmtime(day * DAY))}: {count}",
+                    }
+                )
+    return {"width": width, "height": height, "bars": bars, "top": top}
+
+
+async def admin_page(request: Request) -> Response:
+    page = await signed_in(request)
+    if not isinstance(page, SignedIn):
+        return page
+    if not page.account.is_admin:
+        return page.render("error.html", 404)
+    month = month_of(time.time())
+    rows = await page.app.db.read(lambda conn: _accounts(conn, month))
+    return page.render("admin.html", accounts=rows)
+
+
+def _accounts(conn: Connection, month: int) -> list[dict[str, Any]]:
+    accounts = conn.execute(select(Account.__table__).order_by(Account.created_at.desc()).limit(500)).all()
+    facts = sms_records.fetch_account_facts(conn, {a.id for a in accounts}, month=month) if accounts else {}
+    return [{"account": a, "used": facts[a.id].used_this_month} for a in accounts]
+
+
+async def admin_change(request: Request) -> Response:
+    page = await signed_in(request)
+    if not isinstance(page, SignedIn):
+        return page
+    if not page.account.is_admin:
+        return page.render("error.html", 404)
+    form = await checked_form(page)
+    if isinstance(form, Response):
+        return form
+    target = request.path_params["account_id"]
+    values: dict[str, Any] = {}
+    action = str(form.get("action", ""))
+    if action in ("block", "unblock") and target != page.account_id:  # never lock yourself out
+        values["is_blocked"] = action == "block"
+    elif action == "quota":
+        quota = str(form.get("quota", "")).strip()
+        values["monthly_quota"] = int(quota) if quota.isdigit() else None
+    if values:
+        await page.app.db.run(
+            lambda conn: conn.execute(update(Account).where(Account.id == target).values(**values))
+        )
+    return page.back("/panel/admin")
+
+
+ROUTES = [
+    Route("/panel/inbox", inbox_page, methods=["GET"]),
+    Route("/panel/usage", usage_page, methods=["GET"]),
+    Route("/panel/admin", admin_page, methods=["GET"]),
+    Route("/panel/admin/{account_id}", admin_change, methods=["POST"]),
+]
