@@ -138,13 +138,16 @@ async def message_history(
 
 
 async def list_messages(
-    db: Database, *, account_id: str, limit: int, page: int, query: str
+    db: Database, *, account_id: str, limit: int, page: int, query: str, count_cap: int | None = None
 ) -> tuple[int, list[Row[Any]]]:
-    """A page of the account's SMS, newest first; `query` is the API's `search` parameter."""
+    """A page of the account's SMS, newest first; `query` is the API's `search` parameter.
+    `count_cap`: see repository.list_messages (the API always counts exactly)."""
     found = search.needle(query) if query else ""
     if found is None:
         return 0, []
     total, rows = await db.run(
-        lambda conn: repository.list_messages(conn, account_id, limit=limit, page=page, needle=found)
+        lambda conn: repository.list_messages(
+            conn, account_id, limit=limit, page=page, needle=found, count_cap=count_cap
+        )
     )
     return total, list(rows)

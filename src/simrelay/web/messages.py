@@ -25,6 +25,9 @@ from simrelay.web.common import SignedIn, checked_form, language, signed_in
 PAGE = 50
 LIVE_SECONDS = 1.0
 LIVE_IDS = PAGE
+COUNT_CAP = 1000
+"""A search counts its matches up to this, then shows "1000+" (exact counts of common words
+are what made search pages slow)."""
 FINAL = {int(Status.SEND_FAILED), int(Status.DELIVERED), int(Status.NOT_DELIVERED)}
 
 
@@ -40,16 +43,18 @@ async def _render(page: SignedIn, status: int = 200, **context: Any) -> Response
     search = params.get("search", "")[:200]
     number = int(params["page"]) if params.get("page", "").isdigit() and int(params["page"]) > 0 else 1
     total, rows = await sms.list_messages(
-        page.app.db, account_id=page.account_id, limit=PAGE, page=number, query=search
+        page.app.db, account_id=page.account_id, limit=PAGE, page=number, query=search, count_cap=COUNT_CAP
     )
+    capped = bool(search) and total > COUNT_CAP
     return page.render(
         "messages.html",
         status,
         messages=rows,
-        total=total,
+        total=f"{COUNT_CAP}+" if capped else total,
         search=search,
         number=number,
-        pages=max(1, (total + PAGE - 1) // PAGE),
+        pages="…" if capped else max(1, (total + PAGE - 1) // PAGE),
+        more=len(rows) == PAGE,
         status_text={s.value: s.text for s in Status},
         **context,
     )
