@@ -222,6 +222,15 @@ async def test_quickstart_prints_a_working_token_and_pairing_code_and_reuses_the
         assert f'curl -s "{first.base_url}/v1/sms?limit=10"' in printed
         code = re.search(rf"simrelay device simulate --url {first.base_url} --code (\S+)", printed)
         assert code is not None, printed
+        panel = re.search(r"The panel: (\S+)/panel  \(sign in as (\S+), password (\S+)\)", printed)
+        assert panel is not None, printed
+        with httpx.Client(base_url=first.base_url, timeout=10) as browser:
+            form = browser.get("/panel/login").text
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
+            signed_in = browser.post(
+                "/panel/login", data={"csrf_token": csrf, "email": panel.group(2), "password": panel.group(3)}
+            )
+            assert signed_in.status_code == 303 and signed_in.headers["location"] == "/panel"
         ledger = Ledger()
         phone = await SimulatedPhone.pair(first.base_url, code.group(1), ledger=ledger)
         phone.start()
@@ -241,5 +250,6 @@ async def test_quickstart_prints_a_working_token_and_pairing_code_and_reuses_the
     second = Server(env, tmp_path / "logs", command="quickstart", name="quickstart-again")
     with second:
         assert re.search(r"export SIMRELAY_TOKEN=(\S+)", second.stdout()).group(1) == token_value  # type: ignore[union-attr]
+        assert f"password {panel.group(3)})" in second.stdout()
         with httpx.Client(base_url=second.base_url, timeout=10) as http:
             assert list_sms(http, token_value).json()["pagination"]["total_records"] == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 from pathlib import Path
 from typing import Annotated
@@ -79,9 +80,15 @@ def quickstart(
     saved = settings.data_dir / QUICKSTART_FILE
     if not saved.exists():
         _bootstrap(settings, saved)
-    token = json.loads(saved.read_text())["token"]
+    first_run = json.loads(saved.read_text())
+    token = first_run["token"]
     base = f"http://{host}:{port}"
     code = _pairing_code(settings, base)
+    panel = (
+        f"\nThe panel: {base}/panel  (sign in as {QUICKSTART_EMAIL}, password {first_run['password']})\n"
+        if first_run.get("password")
+        else ""
+    )
     typer.echo(
         f"""
 simrelay is starting on {base}  (data in {settings.data_dir.resolve()})
@@ -99,7 +106,7 @@ Send an SMS:
        -d '{{"message": "Hello from simrelay", "phone_number": "79990001122"}}'
 List SMS (watch its status go 0 -> 1 -> 2 -> 4):
   curl -s "{base}/v1/sms?limit=10" -H "Authorization: Bearer $SIMRELAY_TOKEN"
-"""
+{panel}"""
     )
     serve(host=host, port=port, workers=1)
 
@@ -108,10 +115,14 @@ def _bootstrap(settings: Settings, saved: Path) -> None:
     upgrade_database(settings.resolved_database_url())
     secret = settings.resolved_secret_key()
 
+    # A local, first-run password for the panel, kept with the token (mode 600) and printed
+    # on every start, as the token is.
+    password = secrets.token_urlsafe(12)
+
     async def work(session: AsyncSession) -> dict[str, str]:
-        account = await accounts.create_account(session, QUICKSTART_EMAIL)
+        account = await accounts.create_account(session, QUICKSTART_EMAIL, password=password)
         issued = await accounts.create_key(session, account, secret_key=secret, name="quickstart")
-        return {"email": account.email, "token": issued.token}
+        return {"email": account.email, "token": issued.token, "password": password}
 
     created = run_in_session(settings, work)
     saved.touch(mode=0o600)
