@@ -237,3 +237,22 @@ async def test_inbox_usage_and_admin(browser: Browser, settings: Settings, engin
         await db.dispose()
     assert rows[other].monthly_quota == 50 and rows[other].is_blocked
     assert not rows[me.id].is_blocked
+
+
+async def test_a_webhook_can_be_edited(browser: Browser) -> None:
+    await browser.get("/panel/webhooks")
+    page = await browser.post("/panel/webhooks", {"url": "http://127.0.0.1:9/hook"})
+    webhook_id = re.search(r'data-webhook="([0-9a-f]{24})"', page.text).group(1)
+    await browser.get(f"/panel/webhooks/{webhook_id}")
+    edited = await browser.post(
+        f"/panel/webhooks/{webhook_id}",
+        {"action": "edit", "url": "http://127.0.0.1:10/other", "sms.received": "on"},
+    )
+    assert edited.status_code == 303
+    shown = await browser.get(f"/panel/webhooks/{webhook_id}")
+    assert 'value="http://127.0.0.1:10/other"' in shown.text
+    assert re.search(r'name="sms.received" checked', shown.text) and not re.search(
+        r'name="sms.status" checked', shown.text
+    )
+    refused = await browser.post(f"/panel/webhooks/{webhook_id}", {"action": "edit", "url": "ftp://x/"})
+    assert refused.status_code == 400 and "2009" in refused.text

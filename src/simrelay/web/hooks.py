@@ -67,6 +67,18 @@ async def change(request: Request) -> Response:
         elif action == "test":
             await webhooks.send_test(db, account_id=account_id, webhook_id=webhook_id)
             return page.back(f"/panel/webhooks/{webhook_id}")
+        elif action == "edit":
+            events = [name for name in SUBSCRIBABLE if form.get(name) == "on"] or list(SUBSCRIBABLE)
+            url = str(form.get("url", "")).strip()[:2000]
+            await webhooks.edit_webhook(
+                db,
+                page.app.webhook_keys,
+                account_id=account_id,
+                webhook_id=webhook_id,
+                changes={"url": url, "events": events},
+                rotate_secret=False,
+            )
+            return page.back(f"/panel/webhooks/{webhook_id}")
         elif action in ("activate", "deactivate", "rotate"):
             secret = await webhooks.edit_webhook(
                 db,
@@ -78,8 +90,10 @@ async def change(request: Request) -> Response:
             )
             if secret is not None:
                 return await _render(page, secret=secret, created=webhook_id)
-    except ApiError:
-        pass  # gone meanwhile, or not this account's
+    except ApiError as exc:
+        if action == "edit":  # a refused URL (2009): say so on the webhook's page
+            return await _render(page, 400, failure=f"{exc.error.code}: {exc.error.text(language(request))}")
+        # else: gone meanwhile, or not this account's
     return page.back("/panel/webhooks")
 
 
@@ -95,7 +109,7 @@ async def deliveries(request: Request) -> Response:
         )
     except ApiError:
         return page.render("error.html", 404)
-    return page.render("deliveries.html", hook=hook, deliveries=rows, total=total)
+    return page.render("deliveries.html", hook=hook, deliveries=rows, total=total, events=SUBSCRIBABLE)
 
 
 ROUTES = [
