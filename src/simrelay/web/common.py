@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from functools import wraps
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from simrelay.accounts import login
 from simrelay.api.deps import Services, services
+from simrelay.errors import ApiError
 from simrelay.timestamps import iso_millis
 from simrelay.web.i18n import pick_language, translator
 from simrelay.web.sessions import COOKIE, LoginLimiter, Session, SessionCodec
@@ -109,6 +112,10 @@ class SignedIn:
             **context,
         )
 
+    def failure(self, error: ApiError) -> str:
+        """An API error as the panel shows it: the contract's code and message."""
+        return f"{error.error.code}: {error.error.text(language(self.request), **error.params)}"
+
     def back(self, path: str) -> Response:
         return redirect(self.request, path, self.session)
 
@@ -129,3 +136,33 @@ async def checked_form(page: SignedIn) -> FormData | Response:
     if not page.session.accepts(str(form.get("csrf_token", ""))):
         return page.render("error.html", 403, error="bad_form")
     return form
+
+
+View = Callable[[Request], Awaitable[Response]]
+
+
+def page_view(handler: Callable[[SignedIn], Awaitable[Response]]) -> View:
+    """A page for signed-in accounts; anyone else goes to the sign-in page."""
+
+    @wraps(handler)
+    async def view(request: Request) -> Response:
+        page = await signed_in(request)
+        if not isinstance(page, SignedIn):
+            return page
+        return await handler(page)
+
+    return view
+
+
+def form_view(handler: Callable[[SignedIn, FormData], Awaitable[Response]]) -> View:
+    """A form post of a signed-in account, handled only with the session's CSRF token."""
+
+    @page_view
+    @wraps(handler)
+    async def view(page: SignedIn) -> Response:
+        form = await checked_form(page)
+        if isinstance(form, Response):
+            return form
+        return await handler(page, form)
+
+    return view

@@ -8,21 +8,19 @@ import time
 from typing import Any
 
 import segno
-from starlette.requests import Request
+from starlette.datastructures import FormData
 from starlette.responses import Response
 from starlette.routing import Route
 
 from simrelay.devices import service as devices
 from simrelay.errors import ApiError
-from simrelay.web.common import SignedIn, checked_form, signed_in
+from simrelay.web.common import SignedIn, form_view, page_view
 
 PAGE = 100
 
 
-async def devices_page(request: Request) -> Response:
-    page = await signed_in(request)
-    if not isinstance(page, SignedIn):
-        return page
+@page_view
+async def devices_page(page: SignedIn) -> Response:
     return await _render(page)
 
 
@@ -37,13 +35,8 @@ async def _render(page: SignedIn, status: int = 200, **context: Any) -> Response
     return page.render("devices.html", status, devices=listed, **context)
 
 
-async def pair(request: Request) -> Response:
-    page = await signed_in(request)
-    if not isinstance(page, SignedIn):
-        return page
-    form = await checked_form(page)
-    if isinstance(form, Response):
-        return form
+@form_view
+async def pair(page: SignedIn, form: FormData) -> Response:
     public_url = page.app.settings.public_url.rstrip("/")
     issued = await devices.issue_pairing_code(
         page.app.db, account_id=page.account_id, uses=1, server_url=public_url
@@ -59,14 +52,9 @@ async def pair(request: Request) -> Response:
     )
 
 
-async def change_device(request: Request) -> Response:
-    page = await signed_in(request)
-    if not isinstance(page, SignedIn):
-        return page
-    form = await checked_form(page)
-    if isinstance(form, Response):
-        return form
-    device_id = request.path_params["device_id"]
+@form_view
+async def change_device(page: SignedIn, form: FormData) -> Response:
+    device_id = page.request.path_params["device_id"]
     action = str(form.get("action", ""))
     try:
         if action == "delete":

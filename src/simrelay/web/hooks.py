@@ -5,22 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.requests import Request
+from starlette.datastructures import FormData
 from starlette.responses import Response
 from starlette.routing import Route
 
 from simrelay.errors import ApiError
-from simrelay.web.common import SignedIn, checked_form, language, signed_in
+from simrelay.web.common import SignedIn, form_view, page_view
 from simrelay.webhooks import service as webhooks
 from simrelay.webhooks.outbox import SUBSCRIBABLE
 
 LOG = 50
 
 
-async def webhooks_page(request: Request) -> Response:
-    page = await signed_in(request)
-    if not isinstance(page, SignedIn):
-        return page
+@page_view
+async def webhooks_page(page: SignedIn) -> Response:
     return await _render(page)
 
 
@@ -29,13 +27,8 @@ async def _render(page: SignedIn, status: int = 200, **context: Any) -> Response
     return page.render("webhooks.html", status, webhooks=rows, events=SUBSCRIBABLE, **context)
 
 
-async def create(request: Request) -> Response:
-    page = await signed_in(request)
-    if not isinstance(page, SignedIn):
-        return page
-    form = await checked_form(page)
-    if isinstance(form, Response):
-        return form
+@form_view
+async def create(page: SignedIn, form: FormData) -> Response:
     events = [name for name in SUBSCRIBABLE if form.get(name) == "on"] or None
     try:
         webhook_id, secret = await webhooks.create_webhook(
@@ -47,18 +40,13 @@ async def create(request: Request) -> Response:
             is_active=True,
         )
     except ApiError as exc:
-        return await _render(page, 400, failure=f"{exc.error.code}: {exc.error.text(language(request))}")
+        return await _render(page, 400, failure=page.failure(exc))
     return await _render(page, secret=secret, created=webhook_id)
 
 
-async def change(request: Request) -> Response:
-    page = await signed_in(request)
-    if not isinstance(page, SignedIn):
-        return page
-    form = await checked_form(page)
-    if isinstance(form, Response):
-        return form
-    webhook_id = request.path_params["webhook_id"]
+@form_view
+async def change(page: SignedIn, form: FormData) -> Response:
+    webhook_id = page.request.path_params["webhook_id"]
     action = str(form.get("action", ""))
     db, account_id = page.app.db, page.account_id
     try:
@@ -92,16 +80,14 @@ async def change(request: Request) -> Response:
                 return await _render(page, secret=secret, created=webhook_id)
     except ApiError as exc:
         if action == "edit":  # a refused URL (2009): say so on the webhook's page
-            return await _render(page, 400, failure=f"{exc.error.code}: {exc.error.text(language(request))}")
+            return await _render(page, 400, failure=page.failure(exc))
         # else: gone meanwhile, or not this account's
     return page.back("/panel/webhooks")
 
 
-async def deliveries(request: Request) -> Response:
-    page = await signed_in(request)
-    if not isinstance(page, SignedIn):
-        return page
-    webhook_id = request.path_params["webhook_id"]
+@page_view
+async def deliveries(page: SignedIn) -> Response:
+    webhook_id = page.request.path_params["webhook_id"]
     try:
         hook = await webhooks.get_webhook(page.app.db, account_id=page.account_id, webhook_id=webhook_id)
         total, rows = await webhooks.list_deliveries(

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from starlette.requests import Request
+from starlette.datastructures import FormData
 from starlette.responses import Response
 from starlette.routing import Route
 
 from simrelay.accounts import keys
-from simrelay.web.common import SignedIn, checked_form, signed_in
+from simrelay.web.common import SignedIn, form_view, page_view
 
 
-async def keys_page(request: Request) -> Response:
-    page = await signed_in(request)
-    if not isinstance(page, SignedIn):
-        return page
+@page_view
+async def keys_page(page: SignedIn) -> Response:
     return await _render(page)
 
 
@@ -22,13 +20,8 @@ async def _render(page: SignedIn, status: int = 200, **context: object) -> Respo
     return page.render("keys.html", status, keys=rows, **context)
 
 
-async def create_key(request: Request) -> Response:
-    page = await signed_in(request)
-    if not isinstance(page, SignedIn):
-        return page
-    form = await checked_form(page)
-    if isinstance(form, Response):
-        return form
+@form_view
+async def create_key(page: SignedIn, form: FormData) -> Response:
     row, token = keys.new_key(
         account_id=page.account_id,
         secret_key=page.app.settings.resolved_secret_key(),
@@ -40,14 +33,9 @@ async def create_key(request: Request) -> Response:
     return await _render(page, token=token)
 
 
-async def change_key(request: Request) -> Response:
-    page = await signed_in(request)
-    if not isinstance(page, SignedIn):
-        return page
-    form = await checked_form(page)
-    if isinstance(form, Response):
-        return form
-    key_id = request.path_params["key_id"]
+@form_view
+async def change_key(page: SignedIn, form: FormData) -> Response:
+    key_id = page.request.path_params["key_id"]
     action = str(form.get("action", ""))
     if action == "delete":
         await page.app.db.run(lambda conn: keys.remove(conn, page.account_id, key_id))

@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import select
-from starlette.requests import Request
+from starlette.datastructures import FormData
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
@@ -20,7 +20,7 @@ from simrelay.sms import service as sms
 from simrelay.sms.models import Message
 from simrelay.sms.schemas import SendMessageRequest
 from simrelay.sms.status import Status
-from simrelay.web.common import SignedIn, checked_form, language, signed_in
+from simrelay.web.common import SignedIn, form_view, page_view
 
 PAGE = 50
 LIVE_SECONDS = 1.0
@@ -31,10 +31,8 @@ are what made search pages slow)."""
 FINAL = {int(Status.SEND_FAILED), int(Status.DELIVERED), int(Status.NOT_DELIVERED)}
 
 
-async def messages_page(request: Request) -> Response:
-    page = await signed_in(request)
-    if not isinstance(page, SignedIn):
-        return page
+@page_view
+async def messages_page(page: SignedIn) -> Response:
     return await _render(page)
 
 
@@ -60,13 +58,8 @@ async def _render(page: SignedIn, status: int = 200, **context: Any) -> Response
     )
 
 
-async def send(request: Request) -> Response:
-    page = await signed_in(request)
-    if not isinstance(page, SignedIn):
-        return page
-    form = await checked_form(page)
-    if isinstance(form, Response):
-        return form
+@form_view
+async def send(page: SignedIn, form: FormData) -> Response:
     body: dict[str, Any] = {
         "phone_number": str(form.get("phone_number", "")),
         "message": str(form.get("message", "")),
@@ -86,19 +79,13 @@ async def send(request: Request) -> Response:
             app.db, app.intake, request_model, account_id=page.account_id, raw_body=raw, idempotency_key=None
         )
     except ApiError as exc:
-        text = exc.error.text(language(request), **exc.params)
-        return await _render(page, 400, failure=f"{exc.error.code}: {text}", form=body)
+        return await _render(page, 400, failure=page.failure(exc), form=body)
     return page.back(f"/panel/messages?sent={message_id}")
 
 
-async def delete(request: Request) -> Response:
-    page = await signed_in(request)
-    if not isinstance(page, SignedIn):
-        return page
-    form = await checked_form(page)
-    if isinstance(form, Response):
-        return form
-    message_id = request.path_params["message_id"]
+@form_view
+async def delete(page: SignedIn, form: FormData) -> Response:
+    message_id = page.request.path_params["message_id"]
     try:
         target = await sms.delete_message(page.app.db, account_id=page.account_id, message_id=message_id)
         if target:
@@ -108,11 +95,9 @@ async def delete(request: Request) -> Response:
     return page.back("/panel/messages")
 
 
-async def history(request: Request) -> Response:
-    page = await signed_in(request)
-    if not isinstance(page, SignedIn):
-        return page
-    message_id = request.path_params["message_id"]
+@page_view
+async def history(page: SignedIn) -> Response:
+    message_id = page.request.path_params["message_id"]
     try:
         row, changes = await sms.message_history(
             page.app.db, account_id=page.account_id, message_id=message_id
@@ -123,13 +108,11 @@ async def history(request: Request) -> Response:
     return page.render("message.html", sms=row, changes=changes, status_text=texts)
 
 
-async def live(request: Request) -> Response:
+@page_view
+async def live(page: SignedIn) -> Response:
     """Status changes of the listed SMS as `event: status` frames, checked every second (works
     across server nodes: it reads the database, not one node's memory)."""
-    page = await signed_in(request)
-    if not isinstance(page, SignedIn):
-        return page
-    ids = [i for i in request.query_params.get("ids", "").split(",") if is_object_id(i)][:LIVE_IDS]
+    ids = [i for i in page.request.query_params.get("ids", "").split(",") if is_object_id(i)][:LIVE_IDS]
     account_id = page.account_id
     db = page.app.db
 

@@ -18,7 +18,15 @@ from simrelay.api.deps import services
 from simrelay.sms import repository as sms_records
 from simrelay.sms.intake import month_of
 from simrelay.web import devices, hooks, keys, messages, usage
-from simrelay.web.common import HERE, SignedIn, current, panel, redirect, render, signed_in
+from simrelay.web.common import (
+    HERE,
+    SignedIn,
+    current,
+    page_view,
+    panel,
+    redirect,
+    render,
+)
 from simrelay.web.sessions import Session
 from simrelay.webhooks.models import Webhook
 
@@ -26,14 +34,12 @@ MIN = 12
 """Shortest password accepted at sign-up."""
 
 
-async def overview(request: Request) -> Response:
-    page = await signed_in(request)
-    if not isinstance(page, SignedIn):
-        return page
+@page_view
+async def overview(page: SignedIn) -> Response:
     month = month_of(time.time())
     facts = await page.app.db.read(lambda conn: _overview(conn, page.account_id, month))
     if facts is None:  # the account is gone
-        return redirect(request, "/panel/login", Session.anonymous())
+        return redirect(page.request, "/panel/login", Session.anonymous())
     return page.render("overview.html", **facts)
 
 

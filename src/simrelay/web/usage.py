@@ -9,7 +9,6 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection
-from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -19,28 +18,24 @@ from simrelay.sms import repository as sms_records
 from simrelay.sms.intake import month_of
 from simrelay.sms.models import Message
 from simrelay.sms.status import Status
-from simrelay.web.common import SignedIn, checked_form, signed_in
+from simrelay.web.common import SignedIn, checked_form, page_view
 
 DAYS = 30
 DAY = 86400
 COLOURS = {0: "#9aa5b1", 1: "#60a5fa", 2: "#2563eb", 3: "#dc2626", 4: "#16a34a", 5: "#f59e0b"}
 
 
-async def inbox_page(request: Request) -> Response:
-    page = await signed_in(request)
-    if not isinstance(page, SignedIn):
-        return page
-    search = request.query_params.get("search", "")[:200]
+@page_view
+async def inbox_page(page: SignedIn) -> Response:
+    search = page.request.query_params.get("search", "")[:200]
     total, rows = await inbox.list_received(
         page.app.db, account_id=page.account_id, limit=50, page=1, query=search
     )
     return page.render("inbox.html", received=rows, total=total, search=search)
 
 
-async def usage_page(request: Request) -> Response:
-    page = await signed_in(request)
-    if not isinstance(page, SignedIn):
-        return page
+@page_view
+async def usage_page(page: SignedIn) -> Response:
     now = time.time()
     first_day = int(now // DAY) - DAYS + 1
     counts, facts = await page.app.db.read(
@@ -97,10 +92,8 @@ def chart(counts: dict[tuple[int, int], int], *, first_day: int) -> dict[str, An
     return {"width": width, "height": height, "bars": bars, "top": top}
 
 
-async def admin_page(request: Request) -> Response:
-    page = await signed_in(request)
-    if not isinstance(page, SignedIn):
-        return page
+@page_view
+async def admin_page(page: SignedIn) -> Response:
     if not page.account.is_admin:
         return page.render("error.html", 404)
     month = month_of(time.time())
@@ -114,16 +107,14 @@ def _accounts(conn: Connection, month: int) -> list[dict[str, Any]]:
     return [{"account": a, "used": facts[a.id].used_this_month} for a in accounts]
 
 
-async def admin_change(request: Request) -> Response:
-    page = await signed_in(request)
-    if not isinstance(page, SignedIn):
-        return page
+@page_view
+async def admin_change(page: SignedIn) -> Response:
     if not page.account.is_admin:
         return page.render("error.html", 404)
     form = await checked_form(page)
     if isinstance(form, Response):
         return form
-    target = request.path_params["account_id"]
+    target = page.request.path_params["account_id"]
     values: dict[str, Any] = {}
     action = str(form.get("action", ""))
     if action in ("block", "unblock") and target != page.account_id:  # never lock yourself out
