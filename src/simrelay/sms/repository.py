@@ -236,12 +236,13 @@ def _search_condition(
     if conn.dialect.name == "sqlite" and len(needle) >= FTS_MIN_LENGTH and not statuses:
         phrase = '"' + needle.replace('"', '""') + '"'
         # Indexed rows through the trigram index, plus the few still queued for it (see
-        # index_queued_messages), so a message is found the moment its send returned.
+        # index_queued_messages), so a message is found the moment its send returned. CROSS JOIN
+        # keeps SQLite walking the short queue: without statistics it once walked every message.
         in_index = literal_column("messages.rowid").in_(
             text(
                 "SELECT rowid FROM messages_fts WHERE messages_fts MATCH :phrase "
                 "UNION ALL SELECT q.message_rowid FROM search_queue q "
-                "JOIN messages m ON m.rowid = q.message_rowid WHERE instr(m.search_text, :needle) > 0"
+                "CROSS JOIN messages m ON m.rowid = q.message_rowid WHERE instr(m.search_text, :needle) > 0"
             ).bindparams(phrase=phrase, needle=needle)
         )
         # For a few matches the unary + keeps SQLite from walking the account's index (every SMS
@@ -303,7 +304,7 @@ def list_messages(
         if count_cap is not None:
             counted = counted.limit(count_cap + 1)
         total = conn.execute(select(func.count()).select_from(counted.subquery())).scalar_one()
-        if total > MANY_MATCHES:
+        if total > min(MANY_MATCHES, count_cap or MANY_MATCHES):
             condition = _search_condition(conn, account_id, needle, many=True)
     else:
         condition = and_(messages.c.account_id == account_id, messages.c.deleted_at.is_(None))
