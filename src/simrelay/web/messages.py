@@ -20,7 +20,7 @@ from simrelay.sms import service as sms
 from simrelay.sms.models import Message
 from simrelay.sms.schemas import SendMessageRequest
 from simrelay.sms.status import Status
-from simrelay.web.common import SignedIn, form_view, page_view
+from simrelay.web.common import SignedIn, form_view, page_view, templates
 
 PAGE = 50
 LIVE_SECONDS = 1.0
@@ -29,6 +29,7 @@ COUNT_CAP = 1000
 """A search counts its matches up to this, then shows "1000+" (exact counts of common words
 are what made search pages slow)."""
 FINAL = {int(Status.SEND_FAILED), int(Status.DELIVERED), int(Status.NOT_DELIVERED)}
+badge = templates.get_template("badge.html").module.badge  # type: ignore[attr-defined]
 
 
 @page_view
@@ -54,6 +55,8 @@ async def _render(page: SignedIn, status: int = 200, **context: Any) -> Response
         pages="…" if capped else max(1, (total + PAGE - 1) // PAGE),
         more=len(rows) == PAGE,
         status_text={s.value: s.text for s in Status},
+        final=FINAL,
+        open_ids=[row.id for row in rows if row.status not in FINAL],
         **context,
     )
 
@@ -110,8 +113,9 @@ async def history(page: SignedIn) -> Response:
 
 @page_view
 async def live(page: SignedIn) -> Response:
-    """Status changes of the listed SMS as `event: status` frames, checked every second (works
-    across server nodes: it reads the database, not one node's memory)."""
+    """Status changes of the listed SMS, checked every second (works across server nodes: it
+    reads the database, not one node's memory): each as event `s<id>` carrying the new badge,
+    which htmx's SSE extension swaps in; `done` once none can change any more."""
     ids = [i for i in page.request.query_params.get("ids", "").split(",") if is_object_id(i)][:LIVE_IDS]
     account_id = page.account_id
     db = page.app.db
@@ -129,9 +133,9 @@ async def live(page: SignedIn) -> Response:
             for message_id, status in now.items():
                 if seen.get(message_id) != status:
                     seen[message_id] = status
-                    data = {"id": message_id, "status": status, "text": Status(status).text}
-                    yield f"event: status\ndata: {orjson.dumps(data).decode()}\n\n"
-            if now and all(status in FINAL for status in now.values()):
+                    html = badge(message_id, status, Status(status).text, status in FINAL)
+                    yield f"event: s{message_id}\ndata: {html}\n\n"
+            if all(status in FINAL for status in now.values()):
                 yield "event: done\ndata: {}\n\n"
                 return
             yield ":\n\n"
