@@ -49,35 +49,47 @@ async def server(tmp_path: Path) -> AsyncIterator[Server]:
 
 
 @pytest.fixture
-async def page(server: Server) -> AsyncIterator[object]:
+async def chromium() -> AsyncIterator[object]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
         )
-        context = await browser.new_context(
-            base_url=server.base_url, locale="en-GB", viewport={"width": 1200, "height": 900}
-        )
-        tab = await context.new_page()
         try:
-            yield tab
+            yield browser
         finally:
-            await context.close()
             await browser.close()
 
 
+@pytest.fixture
+async def page(server: Server, chromium) -> AsyncIterator[object]:  # type: ignore[no-untyped-def]
+    context = await chromium.new_context(
+        base_url=server.base_url, locale="en-GB", viewport={"width": 1200, "height": 900}
+    )
+    try:
+        yield await context.new_page()
+    finally:
+        await context.close()
+
+
+async def sign_in(page) -> None:  # type: ignore[no-untyped-def]
+    await page.goto("/panel")
+    await page.fill("input[name=email]", EMAIL)
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click("form.card button[type=submit]")
+    await page.wait_for_url("**/panel")
+
+
 async def test_walk_every_page(server: Server, page) -> None:  # type: ignore[no-untyped-def]
+    from playwright.async_api import expect
+
     SHOTS.mkdir(parents=True, exist_ok=True)
     phones: list[SimulatedPhone] = []
     with Receiver() as hook:
         try:
             # Sign in.
-            await page.goto("/panel")
-            await page.fill("input[name=email]", EMAIL)
-            await page.fill("input[name=password]", PASSWORD)
-            await page.click("form.card button[type=submit]")
-            await page.wait_for_url("**/panel")
+            await sign_in(page)
             assert EMAIL in await page.content()
             await page.screenshot(path=str(SHOTS / "overview.png"), full_page=True)
 
@@ -134,13 +146,15 @@ async def test_walk_every_page(server: Server, page) -> None:  # type: ignore[no
             await page.screenshot(path=str(SHOTS / "messages.png"), full_page=True)
             await hook.arrived(1, where=lambda r: r.json["event"] == "sms.status")
 
-            # Search.
+            # Search as you type (htmx swaps the results and puts the search in the address),
+            # and with the button.
             await page.fill("input[name=search]", "hello from")
-            await page.click("form.search button")
-            assert await page.locator("#messages tr:has-text('Hello from the panel')").count() == 1
+            await expect(page.locator("#messages tr[data-id]")).to_have_count(1)
+            await expect(page.locator("#messages tr:has-text('Hello from the panel')")).to_have_count(1)
+            await page.wait_for_url("**/panel/messages?search=hello%20from")
             await page.fill("input[name=search]", "no such text")
             await page.click("form.search button")
-            assert await page.locator("#messages tr[data-id]").count() == 0
+            await expect(page.locator("#messages tr[data-id]")).to_have_count(0)
 
             # A post without the CSRF token is refused, with the session's own cookie.
             refused = await page.request.post(
@@ -157,3 +171,46 @@ async def test_walk_every_page(server: Server, page) -> None:  # type: ignore[no
         finally:
             for phone in phones:
                 await phone.stop()
+
+
+PHONE_PAGES = [
+    "/panel",
+    "/panel/devices",
+    "/panel/messages",
+    "/panel/keys",
+    "/panel/webhooks",
+    "/panel/inbox",
+    "/panel/usage",
+]
+
+
+async def test_phone_layout(server: Server, chromium) -> None:  # type: ignore[no-untyped-def]
+    """On a 390 px wide phone no page scrolls sideways (wide tables scroll inside themselves),
+    and every header link stays on screen."""
+    run_cli(server.env, "device", "add", EMAIL, "--name", "A phone with a rather long name", "--active")
+    context = await chromium.new_context(
+        base_url=server.base_url,
+        locale="ru-RU",
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+    )
+    try:
+        page = await context.new_page()
+        await sign_in(page)
+        await page.goto("/panel/messages")
+        await page.fill("input[name=phone_number]", "79990001122")
+        await page.fill("textarea[name=message]", "Длинное сообщение, чтобы таблица была шире экрана " * 2)
+        await page.click("#send-form button[type=submit]")
+        await page.wait_for_url("**/panel/messages?sent=*")
+        for path in PHONE_PAGES:
+            await page.goto(path)
+            width = await page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, f"{path} is {width} px wide on a 390 px screen"
+            for link in await page.locator("header a").all():
+                box = await link.bounding_box()
+                assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, path
+        await page.goto("/panel/messages")
+        await page.screenshot(path=str(SHOTS / "phone-messages.png"), full_page=True)
+    finally:
+        await context.close()
