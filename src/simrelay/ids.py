@@ -32,3 +32,9 @@ def new_object_id() -> str:
 def is_object_id(value: str) -> bool:
     # fullmatch: `$` would also accept a trailing newline.
     return bool(OBJECT_ID.fullmatch(value))
+
+
+def object_id_floor(moment: float) -> str:
+    """The smallest ObjectID made at `moment` or later: ids sort by time, so a range of ids
+    finds a period's rows through an index on the id."""
+    return int(max(moment, 0)).to_bytes(4, "big").hex() + "0" * 16

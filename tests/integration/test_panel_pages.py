@@ -5,6 +5,7 @@ refused without its CSRF token; nothing of another account reachable."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import AsyncIterator
 
 import httpx
@@ -101,12 +102,16 @@ async def test_pairing_shows_a_qr_code_the_native_protocol_accepts(browser: Brow
     assert "from the QR" in listed.text
 
 
-async def test_send_search_history_live_and_delete(browser: Browser, engine, settings: Settings) -> None:
+async def account_id_of(settings: Settings, email: str = "pages@example.com") -> str:
     db = Database(settings.resolved_database_url())
     try:
-        account_id = (await db.read(lambda conn: login.find_by_email(conn, "pages@example.com"))).id
+        return str((await db.read(lambda conn: login.find_by_email(conn, email))).id)
     finally:
         await db.dispose()
+
+
+async def test_send_search_history_live_and_delete(browser: Browser, engine, settings: Settings) -> None:
+    account_id = await account_id_of(settings)
     from tests.factories import Caller
 
     await make_device(engine, Caller(account_id, "pages@example.com", "", ""))
@@ -260,3 +265,38 @@ async def test_a_webhook_can_be_edited(browser: Browser) -> None:
     )
     refused = await browser.post(f"/panel/webhooks/{webhook_id}", {"action": "edit", "url": "ftp://x/"})
     assert refused.status_code == 400 and "2009" in refused.text
+
+
+async def test_usage_chart_counts_each_day_of_the_last_30(
+    browser: Browser, engine, settings: Settings
+) -> None:
+    from sqlalchemy import update
+
+    from simrelay.sms.models import Message
+    from tests.factories import Caller
+
+    await make_device(engine, Caller(await account_id_of(settings), "pages@example.com", "", ""))
+    await browser.get("/panel/messages")
+    day = 86400
+    today = int(time.time()) // day
+    made = []
+    for text in ("месяц назад", "давно", "сегодня"):
+        sent = await browser.post("/panel/messages", {"phone_number": "79990001122", "message": text})
+        made.append(sent.headers["location"].split("sent=")[1])
+    # One SMS from the chart's first day, whose id was made half a minute before its
+    # time_create, on the day before (the slack the id range allows); one 40 days old.
+    moments = {made[0]: (today - 29) * day + 10, made[1]: (today - 40) * day}
+    async with engine.begin() as conn:
+        for message_id, moment in moments.items():
+            new_id = (moment - 30).to_bytes(4, "big").hex() + message_id[8:]
+            await conn.execute(
+                update(Message).where(Message.id == message_id).values(id=new_id, time_create=moment)
+            )
+    page = (await browser.get("/panel/usage")).text
+
+    def title(number: int) -> str:
+        return time.strftime("%Y-%m-%d", time.gmtime(number * day))
+
+    assert f"<title>{title(today)}: 1</title>" in page
+    assert f"<title>{title(today - 29)}: 1</title>" in page
+    assert title(today - 40) not in page

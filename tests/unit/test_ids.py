@@ -2,7 +2,7 @@
 
 import time
 
-from simrelay.ids import is_object_id, new_object_id
+from simrelay.ids import is_object_id, new_object_id, object_id_floor
 
 
 def test_new_ids_are_24_lowercase_hex_and_unique() -> None:
@@ -32,3 +32,11 @@ def test_validation_accepts_upper_case_and_refuses_other_shapes() -> None:
         "6654a4e8f1527149588c89f2\n",
     ):
         assert not is_object_id(bad)
+
+
+def test_the_floor_of_a_moment_sorts_between_the_ids_of_the_second_before_and_of_it() -> None:
+    now = time.time()
+    made = new_object_id()
+    assert object_id_floor(now - 1) <= made
+    assert object_id_floor(now + 2) > made
+    assert is_object_id(object_id_floor(now)) and object_id_floor(-5) == "0" * 24

@@ -27,6 +27,7 @@ from sqlalchemy.engine import Connection
 
 from simrelay.accounts.models import Account
 from simrelay.devices.models import Device
+from simrelay.ids import object_id_floor
 from simrelay.sms.models import IdempotencyKey, Message, MessageTotal, MonthlyUsage
 from simrelay.sms.status import statuses_matching
 
@@ -320,6 +321,24 @@ def list_messages(
         )
         rows = conn.execute(query).all()
     return total, rows
+
+
+def created_per_day(conn: Connection, account_id: str, *, since: int, day: int) -> dict[tuple[int, int], int]:
+    """(day number, status) -> the account's SMS created that day, deleted ones too (they
+    count against the quota); `day` is the day's length in seconds."""
+    number = messages.c.time_create // day
+    query = (
+        select(number, messages.c.status, func.count())
+        .where(
+            messages.c.account_id == account_id,
+            # The id range reads only the period's rows off (account_id, id); the minute of
+            # slack covers an id made just before its row's time_create.
+            messages.c.id >= object_id_floor(since - 60),
+            messages.c.time_create >= since,
+        )
+        .group_by(number, messages.c.status)
+    )
+    return {(int(row[0]), int(row[1])): int(row[2]) for row in conn.execute(query)}
 
 
 def count_by_status(conn: Connection) -> dict[int, int]:

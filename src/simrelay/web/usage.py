@@ -7,7 +7,7 @@ import time
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 from starlette.responses import Response
 from starlette.routing import Route
@@ -16,7 +16,6 @@ from simrelay.accounts.models import Account
 from simrelay.inbox import service as inbox
 from simrelay.sms import repository as sms_records
 from simrelay.sms.intake import month_of
-from simrelay.sms.models import Message
 from simrelay.sms.status import Status
 from simrelay.web.common import SignedIn, checked_form, page_view
 
@@ -40,7 +39,7 @@ async def usage_page(page: SignedIn) -> Response:
     first_day = int(now // DAY) - DAYS + 1
     counts, facts = await page.app.db.read(
         lambda conn: (
-            per_day(conn, page.account_id, since=first_day * DAY),
+            sms_records.created_per_day(conn, page.account_id, since=first_day * DAY, day=DAY),
             sms_records.fetch_account_facts(conn, {page.account_id}, month=month_of(now))[page.account_id],
         )
     )
@@ -51,17 +50,6 @@ async def usage_page(page: SignedIn) -> Response:
         quota=facts.monthly_quota,
         legend=[(COLOURS[s.value], s.text) for s in Status],
     )
-
-
-def per_day(conn: Connection, account_id: str, *, since: int) -> dict[tuple[int, int], int]:
-    """(day number, status) -> SMS created that day (deleted ones still count, as for quotas)."""
-    day = Message.time_create // DAY
-    query = (
-        select(day, Message.status, func.count())
-        .where(Message.account_id == account_id, Message.time_create >= since)
-        .group_by(day, Message.status)
-    )
-    return {(int(row[0]), int(row[1])): int(row[2]) for row in conn.execute(query)}
 
 
 def chart(counts: dict[tuple[int, int], int], *, first_day: int) -> dict[str, Any]:
