@@ -11,7 +11,8 @@ ascending with time_create, search_text made by the app's own simrelay.sms.searc
 0..5, deleted_at NULL). Texts are generated SMS in Russian and English (codes, orders, payments,
 deliveries, promo codes, random tokens, phone numbers) from a fixed seed, with a few words planted
 in a known number of rows so that the search terms have a known selectivity. SQLite: one
-executemany transaction, the FTS5 triggers fill messages_fts. PostgreSQL: COPY (asyncpg) with the
+executemany transaction (the insert trigger queues each row for the FTS5 index), then the queue
+indexed into messages_fts as the server's indexer would. PostgreSQL: COPY (asyncpg) with the
 secondary indexes dropped and recreated from their own definitions, then VACUUM ANALYZE.
 The databases stay in --data-dir (SQLite) and in the PostgreSQL database simrelay_search.
 
@@ -485,6 +486,16 @@ def fill_sqlite(args: argparse.Namespace, workdir: Path) -> Filled:
         for statement, params in side_tables(gen, has_table=lambda t: _sqlite_has(conn, t), mark="?"):
             conn.execute(statement, params)
         conn.execute("COMMIT")
+        # The insert trigger queued every row for the FTS5 index; index them all now, as the
+        # server's indexer (repository.index_queued_messages) would have long before anyone
+        # searches. Searching while the queue drains measures the indexer, not search.
+        conn.execute("BEGIN")
+        conn.execute(
+            "INSERT INTO messages_fts(rowid, search_text) SELECT m.rowid, m.search_text "
+            "FROM search_queue q CROSS JOIN messages m ON m.rowid = q.message_rowid"
+        )
+        conn.execute("DELETE FROM search_queue")
+        conn.execute("COMMIT")
         loaded = time.monotonic() - started
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
@@ -501,7 +512,7 @@ def fill_sqlite(args: argparse.Namespace, workdir: Path) -> Filled:
         gen.term_phone,
         dict(expected.counts),
         round(elapsed, 1),
-        {"insert_incl_fts_triggers": round(loaded, 1), "checkpoint": round(elapsed - loaded, 1)},
+        {"insert_and_fts_index": round(loaded, 1), "checkpoint": round(elapsed - loaded, 1)},
         size,
     )
 
