@@ -135,7 +135,8 @@ class Intake:
             outcomes.append(item.row["id"])
         if rows:
             repository.insert_messages(conn, rows)
-            events.announce_created(conn, rows, now=now)
+            watched = [row for row in rows if facts[row["account_id"]].has_webhook]
+            events.announce_created(conn, watched, now=now)
         for account_id, count in unlimited.items():
             repository.add_usage(conn, account_id, month=month, count=count)
         for account_id, count in Counter(row["account_id"] for row in rows).items():

@@ -30,6 +30,7 @@ from simrelay.devices.models import Device
 from simrelay.ids import object_id_floor
 from simrelay.sms.models import IdempotencyKey, Message, MessageTotal, MonthlyUsage
 from simrelay.sms.status import statuses_matching
+from simrelay.webhooks.models import Webhook
 
 messages = cast(Table, Message.__table__)
 FTS_MIN_LENGTH = 3
@@ -41,6 +42,8 @@ class AccountFacts:
     monthly_quota: int | None
     used_this_month: int
     has_device: bool
+    has_webhook: bool
+    """An active webhook: without one, new SMS queue no events (and cost no query for them)."""
 
 
 # The send path's statements are built once, with bind parameters: building a statement and
@@ -57,6 +60,7 @@ _ACCOUNT_FACTS = select(
         0,
     ),
     exists().where(Device.account_id == Account.id),
+    exists().where(Webhook.account_id == Account.id, Webhook.is_active.is_(True)),
 ).where(Account.id.in_(bindparam("account_ids", expanding=True)))
 
 _FIND_IDEMPOTENCY_KEY = select(IdempotencyKey.body_hash, IdempotencyKey.message_id).where(
@@ -136,7 +140,7 @@ def fetch_account_facts(
     conn: Connection, account_ids: Iterable[str], *, month: int
 ) -> dict[str, AccountFacts]:
     rows = conn.execute(_ACCOUNT_FACTS, {"account_ids": list(account_ids), "month": month}).all()
-    return {row[0]: AccountFacts(row[1], row[2], bool(row[3])) for row in rows}
+    return {row[0]: AccountFacts(row[1], row[2], bool(row[3]), bool(row[4])) for row in rows}
 
 
 def add_usage(conn: Connection, account_id: str, *, month: int, count: int) -> None:
