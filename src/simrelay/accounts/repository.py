@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from sqlalchemy import Row, bindparam, delete, select, update
 from sqlalchemy.engine import Connection
@@ -54,3 +55,17 @@ def fetch_principals(
 
 def touch_keys(conn: Connection, key_ids: Iterable[str], *, at: float) -> None:
     conn.execute(update(ApiKey).where(ApiKey.id.in_(list(key_ids))).values(last_used_at=at))
+
+
+def newest_accounts(conn: Connection, *, limit: int) -> Sequence[Row[Any]]:
+    """The most recently created accounts, newest first (the admin page)."""
+    return conn.execute(select(Account.__table__).order_by(Account.created_at.desc()).limit(limit)).all()
+
+
+def set_blocked(conn: Connection, account_id: str, *, blocked: bool) -> None:
+    conn.execute(update(Account).where(Account.id == account_id).values(is_blocked=blocked))
+
+
+def set_quota(conn: Connection, account_id: str, *, quota: int | None) -> None:
+    """`None` is unlimited."""
+    conn.execute(update(Account).where(Account.id == account_id).values(monthly_quota=quota))

@@ -7,12 +7,11 @@ import time
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 from starlette.responses import Response
 from starlette.routing import Route
 
-from simrelay.accounts.models import Account
+from simrelay.accounts import repository as account_records
 from simrelay.inbox import service as inbox
 from simrelay.sms import repository as sms_records
 from simrelay.sms.intake import month_of
@@ -90,7 +89,7 @@ async def admin_page(page: SignedIn) -> Response:
 
 
 def _accounts(conn: Connection, month: int) -> list[dict[str, Any]]:
-    accounts = conn.execute(select(Account.__table__).order_by(Account.created_at.desc()).limit(500)).all()
+    accounts = account_records.newest_accounts(conn, limit=500)
     facts = sms_records.fetch_account_facts(conn, {a.id for a in accounts}, month=month) if accounts else {}
     return [{"account": a, "used": facts[a.id].used_this_month} for a in accounts]
 
@@ -103,17 +102,14 @@ async def admin_change(page: SignedIn) -> Response:
     if isinstance(form, Response):
         return form
     target = page.request.path_params["account_id"]
-    values: dict[str, Any] = {}
     action = str(form.get("action", ""))
     if action in ("block", "unblock") and target != page.account_id:  # never lock yourself out
-        values["is_blocked"] = action == "block"
+        blocked = action == "block"
+        await page.app.db.run(lambda conn: account_records.set_blocked(conn, target, blocked=blocked))
     elif action == "quota":
-        quota = str(form.get("quota", "")).strip()
-        values["monthly_quota"] = int(quota) if quota.isdigit() else None
-    if values:
-        await page.app.db.run(
-            lambda conn: conn.execute(update(Account).where(Account.id == target).values(**values))
-        )
+        text = str(form.get("quota", "")).strip()
+        quota = int(text) if text.isdigit() else None
+        await page.app.db.run(lambda conn: account_records.set_quota(conn, target, quota=quota))
     return page.back("/panel/admin")
 
 
