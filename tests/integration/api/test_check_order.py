@@ -14,6 +14,7 @@ from tests.factories import make_caller, make_key
 from tests.integration.api.helpers import (
     UNKNOWN_ID,
     assert_error,
+    count_messages,
     delete_key,
     freeze_rate_limit_clock,
     send,
@@ -221,3 +222,58 @@ async def test_permission_is_per_key_not_per_account(client: httpx.AsyncClient, 
     reader = await make_key(engine, caller, can_send=False)
     await send_ok(client, caller)
     assert_error(await send(client, reader), 1005)
+
+
+# --- a key the server vouches for from memory (sends after the first) --------------------------
+# A send by a key the process has authenticated before skips the key lookup: the key's state is
+# checked in the transaction that stores the SMS, and any refusal authenticates in full first.
+
+
+async def test_known_key_deactivated_is_1002_and_stores_nothing(client: httpx.AsyncClient, engine) -> None:
+    caller = await make_caller(engine)
+    await send_ok(client, caller)
+    stored = await count_messages(engine)
+    await set_key_active(engine, caller, active=False)
+    assert_error(await send(client, caller), 1002)
+    assert await count_messages(engine) == stored
+
+
+async def test_known_key_deactivated_with_a_bad_body_is_1002(client: httpx.AsyncClient, engine) -> None:
+    caller = await make_caller(engine)
+    await send_ok(client, caller)
+    await set_key_active(engine, caller, active=False)
+    assert_error(await post_raw(client, BAD_JSON, caller.headers), 1002)
+    assert_error(await send(client, caller, phone_number="12"), 1002)
+
+
+async def test_known_keys_of_a_blocked_account_are_3000_before_target_checks(
+    client: httpx.AsyncClient, engine
+) -> None:
+    caller = await make_caller(engine)
+    other = await make_key(engine, caller)
+    await send_ok(client, caller)
+    await send_ok(client, other)
+    stored = await count_messages(engine)
+    await set_blocked(engine, caller, blocked=True)
+    assert_error(await send(client, caller), 3000)
+    assert_error(await send(client, other, device_id="0" * 24), 3000)
+    assert await count_messages(engine) == stored
+    await set_blocked(engine, caller, blocked=False)
+    await send_ok(client, caller)
+
+
+async def test_known_key_deleted_is_1003_and_stores_nothing(client: httpx.AsyncClient, engine) -> None:
+    caller = await make_caller(engine)
+    await send_ok(client, caller)
+    stored = await count_messages(engine)
+    await delete_key(engine, caller)
+    assert_error(await send(client, caller, headers={"Idempotency-Key": "k1"}), 1003)
+    assert await count_messages(engine) == stored
+
+
+async def test_known_key_deactivated_over_the_rate_limit_is_1002(settings, engine, frozen_clock) -> None:
+    caller = await make_caller(engine)
+    async with running_client(settings.model_copy(update={"rate_limit": 1})) as client:
+        await send_ok(client, caller)
+        await set_key_active(engine, caller, active=False)
+        assert_error(await send(client, caller), 1002)
