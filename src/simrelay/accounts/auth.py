@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import partial
 
 import structlog
-from sqlalchemy.engine import Connection
 
 from simrelay.accounts import repository, tokens
 from simrelay.errors import ApiError, ErrorCode
@@ -41,7 +39,7 @@ class Principal:
 
 
 @dataclass(frozen=True, slots=True)
-class KeyState:
+class _KeyState:
     account_id: str
     token_hash: str
     is_active: bool
@@ -50,40 +48,14 @@ class KeyState:
     account_blocked: bool
 
 
-@dataclass(frozen=True, slots=True)
-class KeyCheck:
-    """A key vouched for from memory: the transaction that acts for it must check its state
-    (`refusal`) before anything else."""
-
-    key_id: str
-    token: str
-
-
-def read_key_states(conn: Connection, key_ids: Iterable[str]) -> dict[str, KeyState]:
-    return {row[0]: KeyState(*row[1:]) for row in repository.fetch_principals(conn, key_ids=key_ids)}
-
-
-def refusal(token: str, state: KeyState | None) -> ApiError | None:
-    """The contract's first refusal for `token` with its key in `state`: 1003, 1002, 3000."""
-    if state is None or not tokens.token_matches(token, state.token_hash):
-        return ApiError(ErrorCode.UNAUTHORIZED)
-    if not state.is_active:
-        return ApiError(ErrorCode.KEY_INACTIVE)
-    if state.account_blocked:
-        return ApiError(ErrorCode.ACCOUNT_BLOCKED)
-    return None
-
-
 class Authenticator:
     def __init__(self, db: Database, *, secret_key: str) -> None:
         self._db = db
         self._secret_key = secret_key
-        self._pending: dict[str, list[asyncio.Future[KeyState | None]]] = {}
+        self._pending: dict[str, list[asyncio.Future[_KeyState | None]]] = {}
         self._used: dict[str, float] = {}
         self._touched: dict[str, float] = {}
         self._verified: dict[str, str] = {}
-        self._known: dict[str, Principal] = {}
-        """Principals of keys authenticated in full, for `vouch`."""
         self._readers = 0
 
     async def authenticate(self, authorization: str | None) -> Principal:
@@ -93,30 +65,14 @@ class Authenticator:
         if token is None or key_id is None:
             raise ApiError(ErrorCode.UNAUTHORIZED)
         state = await self._load(key_id)
-        refused = refusal(token, state)
-        if refused is not None:
-            self._known.pop(key_id, None)
-            raise refused
-        assert state is not None
+        if state is None or not tokens.token_matches(token, state.token_hash):
+            raise ApiError(ErrorCode.UNAUTHORIZED)
+        if not state.is_active:
+            raise ApiError(ErrorCode.KEY_INACTIVE)
+        if state.account_blocked:
+            raise ApiError(ErrorCode.ACCOUNT_BLOCKED)
         self._used[key_id] = time.time()
-        principal = Principal(key_id, state.account_id, state.can_send, state.can_read)
-        if len(self._known) >= VERIFIED_CACHE:
-            self._known.clear()
-        self._known[key_id] = principal
-        return principal
-
-    def vouch(self, authorization: str | None) -> tuple[Principal, KeyCheck] | None:
-        """The principal of a token this process has authenticated before, without reading its
-        key now (a key's account and permissions never change; only its state can). The caller
-        has the state checked in the transaction that acts for the key (`refusal`), and
-        authenticates in full before giving any other refusal. None: authenticate first."""
-        token = _bearer(authorization)
-        key_id = self._verified.get(token) if token else None
-        principal = self._known.get(key_id) if key_id else None
-        if token is None or principal is None:
-            return None
-        self._used[principal.key_id] = time.time()
-        return principal, KeyCheck(principal.key_id, token)
+        return Principal(key_id, state.account_id, state.can_send, state.can_read)
 
     def _key_id(self, token: str) -> str | None:
         # A signature check gives the same answer for the same token every time; only the key's
@@ -130,8 +86,8 @@ class Authenticator:
                 self._verified[token] = key_id
         return key_id
 
-    async def _load(self, key_id: str) -> KeyState | None:
-        future: asyncio.Future[KeyState | None] = asyncio.get_running_loop().create_future()
+    async def _load(self, key_id: str) -> _KeyState | None:
+        future: asyncio.Future[_KeyState | None] = asyncio.get_running_loop().create_future()
         self._pending.setdefault(key_id, []).append(future)
         if self._readers < MAX_READERS:
             self._readers += 1
@@ -150,7 +106,7 @@ class Authenticator:
         while self._pending:
             batch, self._pending = self._pending, {}
             try:
-                found = await self._db.read(partial(read_key_states, key_ids=list(batch)))
+                rows = await self._db.read(partial(repository.fetch_principals, key_ids=list(batch)))
             except Exception as exc:
                 log.error("auth_lookup_failed", error=repr(exc))
                 for futures in batch.values():
@@ -158,6 +114,7 @@ class Authenticator:
                         if not future.done():
                             future.set_exception(exc)
                 continue
+            found = {row[0]: _KeyState(*row[1:]) for row in rows}
             for key_id, futures in batch.items():
                 for future in futures:
                     if not future.done():

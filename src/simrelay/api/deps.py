@@ -8,7 +8,7 @@ from enum import Enum
 from redis.asyncio import Redis
 from starlette.requests import HTTPConnection, Request
 
-from simrelay.accounts.auth import Authenticator, KeyCheck, Principal
+from simrelay.accounts.auth import Authenticator, Principal
 from simrelay.api.ratelimit import RateLimiter
 from simrelay.config import Settings
 from simrelay.devices.dispatch import Dispatcher
@@ -48,19 +48,10 @@ class Call:
     request: Request
     principal: Principal
     app: Services
-    key_check: KeyCheck | None = None
-    """Set when the key was vouched for from memory: its state is still to be checked, in the
-    transaction that acts for it, and `settle` must run before any refusal."""
 
     @property
     def account_id(self) -> str:
         return self.principal.account_id
-
-    async def settle(self) -> None:
-        """Authenticates in full if that was deferred: a key that is no longer good is refused
-        (1003, 1002, 3000) before any other error, as the contract's check order says."""
-        if self.key_check is not None:
-            await self.app.authenticator.authenticate(self.request.headers.get("authorization"))
 
 
 def services(request: HTTPConnection) -> Services:
@@ -68,33 +59,18 @@ def services(request: HTTPConnection) -> Services:
     return found
 
 
-async def authorize(
-    request: Request, *, endpoint: str, permission: Permission, deferred: bool = False
-) -> Call:
-    """Authentication (1003, 1002, 3000), then rate limit (1011), then permission (1005/1007).
-
-    `deferred`: a key this process has authenticated before is vouched for from memory and its
-    state is checked in the handler's own transaction (one database round trip less per
-    request); any refusal first authenticates in full, so the check order holds."""
+async def authorize(request: Request, *, endpoint: str, permission: Permission) -> Call:
+    """Authentication (1003, 1002, 3000), then rate limit (1011), then permission (1005/1007)."""
     app = services(request)
-    header = request.headers.get("authorization")
-    vouched = app.authenticator.vouch(header) if deferred else None
-    if vouched is None:
-        call = Call(request, await app.authenticator.authenticate(header), app)
-    else:
-        call = Call(request, vouched[0], app, key_check=vouched[1])
-    principal = call.principal
+    principal = await app.authenticator.authenticate(request.headers.get("authorization"))
     if app.limiter is not None:
         decision = await app.limiter.hit(principal.account_id, endpoint)
         # The ASGI middleware copies these onto whatever response follows, errors included.
         request.state.rate_headers = decision.headers(endpoint)
         if not decision.allowed:
-            await call.settle()
             raise ApiError(ErrorCode.RATE_LIMITED, retry_after=decision.reset)
     if permission is Permission.SEND and not principal.can_send:
-        await call.settle()
         raise ApiError(ErrorCode.SEND_FORBIDDEN)
     if permission is Permission.READ and not principal.can_read:
-        await call.settle()
         raise ApiError(ErrorCode.READ_FORBIDDEN)
-    return call
+    return Call(request, principal, app)

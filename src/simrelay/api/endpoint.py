@@ -46,15 +46,10 @@ class Endpoint:
     response: type[BaseModel] | None = None
     status: int = 200
     errors: Sequence[ErrorCode] = field(default_factory=tuple)
-    deferred_auth: bool = False
-    """The handler checks the key's state in its own transaction and settles the call before
-    any refusal (see `authorize`)."""
 
     async def serve(self, request: Request) -> Response:
         request.scope["simrelay.endpoint"] = self.name
-        call = await authorize(
-            request, endpoint=self.name, permission=self.permission, deferred=self.deferred_auth
-        )
+        call = await authorize(request, endpoint=self.name, permission=self.permission)
         return await self.handler(call)
 
     @property

@@ -16,7 +16,6 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from simrelay.accounts.auth import KeyCheck, read_key_states, refusal
 from simrelay.errors import ApiError, ErrorCode
 from simrelay.sms import events, repository
 from simrelay.storage.batch import BatchWriter
@@ -29,8 +28,6 @@ class Submission:
     """The messages row to insert (id, account_id, ...)."""
     idempotency_key: str | None = None
     body_hash: str = ""
-    key_check: KeyCheck | None = None
-    """The sender's key, to be checked before anything else (see accounts.auth.vouch)."""
 
 
 def month_of(now: float) -> int:
@@ -89,19 +86,12 @@ class Intake:
         month = month_of(now)
         not_before = now - self._ttl
         facts = repository.fetch_account_facts(conn, {item.row["account_id"] for item in batch}, month=month)
-        checked = {item.key_check.key_id for item in batch if item.key_check is not None}
-        keys = read_key_states(conn, checked) if checked else {}
         outcomes: list[str | BaseException] = []
         rows: list[dict[str, Any]] = []
         unlimited: Counter[str] = Counter()
         reserved: Counter[str] = Counter()
         for item in batch:
             account_id = item.row["account_id"]
-            if item.key_check is not None:
-                refused = refusal(item.key_check.token, keys.get(item.key_check.key_id))
-                if refused is not None:
-                    outcomes.append(refused)
-                    continue
             if item.idempotency_key:
                 first = repository.find_idempotency_key(
                     conn, account_id, item.idempotency_key, not_before=not_before

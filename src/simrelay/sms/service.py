@@ -9,7 +9,6 @@ from typing import Any
 import orjson
 from sqlalchemy.engine import Connection, Row
 
-from simrelay.accounts.auth import KeyCheck
 from simrelay.devices import repository as devices
 from simrelay.errors import ApiError, ErrorCode
 from simrelay.ids import new_object_id
@@ -30,10 +29,8 @@ async def send_message(
     account_id: str,
     raw_body: bytes,
     idempotency_key: str | None,
-    key_check: KeyCheck | None = None,
 ) -> str:
-    """Stores a new SMS in status 0 and returns its id once it is durably committed; with
-    `key_check`, only if the key is still good when the SMS is stored."""
+    """Stores a new SMS in status 0 and returns its id once it is durably committed."""
     if request.device_id or request.callback_id:
         await db.read(lambda conn: _check_targets(conn, request, account_id))
     encoding = encoding_of(request.message)
@@ -68,7 +65,6 @@ async def send_message(
         row,
         idempotency_key=idempotency_key,
         body_hash=_body_hash(raw_body) if idempotency_key else "",
-        key_check=key_check,
     )
     return await intake.submit(submission)
 

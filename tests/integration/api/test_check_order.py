@@ -224,9 +224,7 @@ async def test_permission_is_per_key_not_per_account(client: httpx.AsyncClient, 
     assert_error(await send(client, reader), 1005)
 
 
-# --- a key the server vouches for from memory (sends after the first) --------------------------
-# A send by a key the process has authenticated before skips the key lookup: the key's state is
-# checked in the transaction that stores the SMS, and any refusal authenticates in full first.
+# --- a key that sent before: whatever the server remembers of it, a change of its state wins ---
 
 
 async def test_known_key_deactivated_is_1002_and_stores_nothing(client: httpx.AsyncClient, engine) -> None:

@@ -29,28 +29,20 @@ IDEMPOTENCY_KEY_MAX = 255
 
 
 async def send_sms(call: Call) -> Response:
-    """The key's state is checked in the transaction that stores the SMS (deferred_auth)."""
     settings = call.app.settings
-    try:
-        raw = await read_body(call.request, limit=settings.max_body_bytes)
-        body = parse_model(
-            raw, SendMessageRequest, context={"max_message_length": settings.max_message_length}
-        )
-        idempotency_key = call.request.headers.get("idempotency-key") or None
-        if idempotency_key is not None and len(idempotency_key) > IDEMPOTENCY_KEY_MAX:
-            raise ApiError(E.INVALID_FIELD, field="Idempotency-Key")
-        message_id = await service.send_message(
-            call.app.db,
-            call.app.intake,
-            body,
-            account_id=call.account_id,
-            raw_body=raw,
-            idempotency_key=idempotency_key,
-            key_check=call.key_check,
-        )
-    except ApiError:
-        await call.settle()
-        raise
+    raw = await read_body(call.request, limit=settings.max_body_bytes)
+    body = parse_model(raw, SendMessageRequest, context={"max_message_length": settings.max_message_length})
+    idempotency_key = call.request.headers.get("idempotency-key") or None
+    if idempotency_key is not None and len(idempotency_key) > IDEMPOTENCY_KEY_MAX:
+        raise ApiError(E.INVALID_FIELD, field="Idempotency-Key")
+    message_id = await service.send_message(
+        call.app.db,
+        call.app.intake,
+        body,
+        account_id=call.account_id,
+        raw_body=raw,
+        idempotency_key=idempotency_key,
+    )
     return Json({"id": message_id})
 
 
@@ -99,7 +91,6 @@ ENDPOINTS = [
         send_sms,
         name="sms-send",
         permission=Permission.SEND,
-        deferred_auth=True,
         summary="Send an SMS: stored durably in status 0 before the answer",
         body=SendMessageRequest,
         headers=("Idempotency-Key",),
