@@ -141,6 +141,9 @@ async def test_send_search_history_live_and_delete(browser: Browser, engine, set
     await browser.get("/panel/messages")
     assert (await browser.post(f"/panel/messages/{message_id}/delete")).status_code == 303
     assert message_id not in (await browser.get("/panel/messages")).text
+    # A stream following only SMS that are gone ends at once.
+    gone = await browser.client.get("/panel/messages/live", params={"ids": message_id}, timeout=5)
+    assert gone.text.strip().endswith("event: done\ndata: {}")
 
 
 async def test_webhooks_create_test_and_log(browser: Browser) -> None:

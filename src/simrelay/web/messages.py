@@ -29,7 +29,7 @@ COUNT_CAP = 1000
 """A search counts its matches up to this, then shows "1000+" (exact counts of common words
 are what made search pages slow)."""
 FINAL = {int(Status.SEND_FAILED), int(Status.DELIVERED), int(Status.NOT_DELIVERED)}
-badge = templates.get_template("badge.html").module.badge  # type: ignore[attr-defined]
+badge = templates.get_template("macros.html").module.badge  # type: ignore[attr-defined]
 
 
 @page_view
