@@ -135,6 +135,9 @@ class Server:
     workdir: Path
     port: int
     workers: int = 1
+    command: list[str] | None = None
+    """What to run instead of `simrelay serve` (another app under comparison)."""
+    cwd: Path | None = None
     proc: subprocess.Popen[bytes] | None = None
     started: str | None = None
     family: list[tuple[int, str]] = field(default_factory=list)
@@ -150,17 +153,19 @@ class Server:
     def start(self) -> None:
         if not port_free(self.port):
             raise RuntimeError(f"port {self.port} is already in use on 127.0.0.1")
-        command = [sys.executable, "-m", "simrelay", "serve", "--host", "127.0.0.1"]
-        command += ["--port", str(self.port), "--workers", str(self.workers)]
+        command = self.command or [
+            *(sys.executable, "-m", "simrelay", "serve", "--host", "127.0.0.1"),
+            *("--port", str(self.port), "--workers", str(self.workers)),
+        ]
         with open(self.log_path, "ab") as out:
             self.proc = subprocess.Popen(
-                command, env=self.env, cwd=self.workdir, stdout=out, stderr=subprocess.STDOUT
+                command, env=self.env, cwd=self.cwd or self.workdir, stdout=out, stderr=subprocess.STDOUT
             )
         self.started = _start_time(self.proc.pid)
         if not wait_port(self.port, 60) or self.proc.poll() is not None:
             tail = self.log_path.read_text(errors="replace")[-2000:]
             self.stop()
-            raise RuntimeError(f"simrelay serve did not start:\n{tail}")
+            raise RuntimeError(f"{command[0]} did not start:\n{tail}")
         # Let every worker finish its lifespan start-up before load arrives.
         deadline = time.monotonic() + 30
         while self.workers > 1 and time.monotonic() < deadline:
