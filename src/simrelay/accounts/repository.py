@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from simrelay.accounts.models import Account, ApiKey
+from simrelay.storage.direct import Direct
 
 
 async def get_account_by_email(session: AsyncSession, email: str) -> Account | None:
@@ -30,7 +31,7 @@ async def delete_key(session: AsyncSession, key_id: str) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-_PRINCIPALS = (
+_PRINCIPALS = Direct(
     select(
         ApiKey.id,
         ApiKey.account_id,
@@ -41,16 +42,14 @@ _PRINCIPALS = (
         Account.is_blocked,
     )
     .join(Account, Account.id == ApiKey.account_id)
-    .where(ApiKey.id.in_(bindparam("key_ids", expanding=True)))
+    .where(ApiKey.id == bindparam("key_id"))
 )
-"""Built once: this runs for every request (batched), so construction cost matters."""
 
 
-def fetch_principals(
-    conn: Connection, key_ids: Iterable[str]
-) -> Sequence[Row[str, str, str, bool, bool, bool, bool]]:
-    """Key and account state for many keys in one query (the authentication hot path)."""
-    return conn.execute(_PRINCIPALS, {"key_ids": list(key_ids)}).all()
+def fetch_principals(conn: Connection, key_ids: Iterable[str]) -> list[tuple[Any, ...]]:
+    """(key id, account id, token hash, active, can send, can read, account blocked) of each
+    key that exists: the authentication hot path, one indexed lookup per key."""
+    return [row for key_id in key_ids for row in _PRINCIPALS.rows(conn, {"key_id": key_id})]
 
 
 def touch_keys(conn: Connection, key_ids: Iterable[str], *, at: float) -> None:

@@ -30,6 +30,7 @@ from simrelay.devices.models import Device
 from simrelay.ids import object_id_floor
 from simrelay.sms.models import IdempotencyKey, Message, MessageTotal, MonthlyUsage
 from simrelay.sms.status import statuses_matching
+from simrelay.storage.direct import Direct
 from simrelay.webhooks.models import Webhook
 
 messages = cast(Table, Message.__table__)
@@ -50,18 +51,20 @@ class AccountFacts:
 # its cache key on every call costs more than running it on SQLite.
 _INSERT_MESSAGES = insert(messages)
 
-_ACCOUNT_FACTS = select(
-    Account.id,
-    Account.monthly_quota,
-    func.coalesce(
-        select(MonthlyUsage.count)
-        .where(MonthlyUsage.account_id == Account.id, MonthlyUsage.month == bindparam("month"))
-        .scalar_subquery(),
-        0,
-    ),
-    exists().where(Device.account_id == Account.id),
-    exists().where(Webhook.account_id == Account.id, Webhook.is_active.is_(True)),
-).where(Account.id.in_(bindparam("account_ids", expanding=True)))
+_ACCOUNT_FACTS = Direct(
+    select(
+        Account.id,
+        Account.monthly_quota,
+        func.coalesce(
+            select(MonthlyUsage.count)
+            .where(MonthlyUsage.account_id == Account.id, MonthlyUsage.month == bindparam("month"))
+            .scalar_subquery(),
+            0,
+        ),
+        exists().where(Device.account_id == Account.id),
+        exists().where(Webhook.account_id == Account.id, Webhook.is_active.is_(True)),
+    ).where(Account.id == bindparam("account_id"))
+)
 
 _FIND_IDEMPOTENCY_KEY = select(IdempotencyKey.body_hash, IdempotencyKey.message_id).where(
     IdempotencyKey.account_id == bindparam("account_id"),
@@ -116,40 +119,39 @@ def _upserts(dialect: Any) -> dict[str, Any]:
 
 
 _UPSERTS = {"postgresql": _upserts(postgresql), "sqlite": _upserts(sqlite)}
+_ADD_USAGE = {name: Direct(upserts["add_usage"]) for name, upserts in _UPSERTS.items()}
+_ADD_TOTAL = {name: Direct(upserts["add_total"]) for name, upserts in _UPSERTS.items()}
+_INSERT = Direct(_INSERT_MESSAGES)
 
 
 def _upsert(conn: Connection, name: str) -> Any:
     return _UPSERTS[conn.dialect.name][name]
 
 
-_COLUMNS = [column.name for column in messages.columns]
-_SQLITE_INSERT = f"INSERT INTO messages ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
-
-
 def insert_messages(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Stores new messages; each row has every column."""
-    if conn.dialect.name == "sqlite":
-        # Straight to the driver: SQLAlchemy's per-row parameter handling costs about as much
-        # as SQLite's insert itself, on the busiest statement of the service.
-        conn.exec_driver_sql(_SQLITE_INSERT, [tuple(row[name] for name in _COLUMNS) for row in rows])
-        return
-    conn.execute(_INSERT_MESSAGES, rows)
+    _INSERT.execute_many(conn, rows)
 
 
 def fetch_account_facts(
     conn: Connection, account_ids: Iterable[str], *, month: int
 ) -> dict[str, AccountFacts]:
-    rows = conn.execute(_ACCOUNT_FACTS, {"account_ids": list(account_ids), "month": month}).all()
-    return {row[0]: AccountFacts(row[1], row[2], bool(row[3]), bool(row[4])) for row in rows}
+    """Per account, one indexed lookup (a batch rarely spans more than a few accounts)."""
+    facts: dict[str, AccountFacts] = {}
+    for account_id in account_ids:
+        for row in _ACCOUNT_FACTS.rows(conn, {"account_id": account_id, "month": month}):
+            facts[row[0]] = AccountFacts(row[1], row[2], bool(row[3]), bool(row[4]))
+    return facts
 
 
 def add_usage(conn: Connection, account_id: str, *, month: int, count: int) -> None:
-    conn.execute(_upsert(conn, "add_usage"), {"account_id": account_id, "month": month, "count": count})
+    params = {"account_id": account_id, "month": month, "count": count}
+    _ADD_USAGE[conn.dialect.name].execute(conn, params)
 
 
 def add_to_total(conn: Connection, account_id: str, *, count: int) -> None:
     """Moves the account's count of live SMS by `count` (negative on delete)."""
-    conn.execute(_upsert(conn, "add_total"), {"account_id": account_id, "count": count})
+    _ADD_TOTAL[conn.dialect.name].execute(conn, {"account_id": account_id, "count": count})
 
 
 def reserve_quota(conn: Connection, account_id: str, *, month: int, quota: int) -> bool:
