@@ -5,14 +5,16 @@ executes one of them inside one transaction. How depends on the dialect, and onl
 
 - PostgreSQL: on the asyncpg engine through `AsyncConnection.run_sync`, so the event loop
   never blocks.
-- SQLite: on a synchronous pysqlite engine in a small thread pool. aiosqlite would cost a
-  thread hop per statement (and per fetch, and per commit); here a whole transaction costs
-  one, which is most of the difference under load.
+- SQLite: on a synchronous pysqlite engine, in one writer thread or a few reader threads,
+  each with its own kept connection. aiosqlite would cost a thread hop per statement (and
+  per fetch, and per commit); here a whole transaction costs one, which is most of the
+  difference under load.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -26,7 +28,9 @@ from simrelay.storage.db import create_engine, install_sqlite_pragmas, is_sqlite
 
 T = TypeVar("T")
 
-SQLITE_THREADS = 4
+SQLITE_READERS = 2
+"""Threads for read-only work, which WAL lets run beside the writer: enough that a slow search
+or two leave one free for the key lookups of sends."""
 READ_ONLY = {"simrelay_read_only": True}
 
 _BEFORE_COMMIT = "simrelay_before_commit"
@@ -72,13 +76,20 @@ class Database:
         self.url = url
         self.is_sqlite = is_sqlite(url)
         self._executor: ThreadPoolExecutor | None = None
+        self._writer: ThreadPoolExecutor | None = None
         self._sync_engine: Engine | None = None
         self._async_engine: AsyncEngine | None = None
         self._connection: AsyncConnection | None = None
         self._listeners: dict[str, list[Callable[[], None]]] = {}
+        self._kept = threading.local()
+        self._kept_all: list[Connection] = []
+        self._kept_lock = threading.Lock()
         if self.is_sqlite and async_engine is None:
             self._sync_engine = _sqlite_engine(url, synchronous=sqlite_synchronous)
-            self._executor = ThreadPoolExecutor(SQLITE_THREADS, thread_name_prefix="sqlite")
+            self._executor = ThreadPoolExecutor(SQLITE_READERS, thread_name_prefix="sqlite-read")
+            # SQLite has one writer at a time anyway; one thread for all writes means they queue
+            # here instead of in the busy handler, and fewer threads take turns at the GIL.
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-write")
         else:
             self._async_engine = async_engine or create_engine(url)
 
@@ -115,9 +126,9 @@ class Database:
         """Runs `work(conn)` in one transaction: committed if it returns, rolled back if it raises."""
         if self._connection is not None:
             result, topics = await self._connection.run_sync(_in_transaction, work)
-        elif self._executor is not None:
+        elif self._writer is not None:
             loop = asyncio.get_running_loop()
-            result, topics = await loop.run_in_executor(self._executor, self._run_here, work)
+            result, topics = await loop.run_in_executor(self._writer, self._run_here, work)
         else:
             assert self._async_engine is not None
             async with self._async_engine.begin() as conn:
@@ -130,16 +141,33 @@ class Database:
     def _run_here(
         self, work: Callable[[Connection], T], options: dict[str, bool] | None = None
     ) -> tuple[T, set[str]]:
-        assert self._sync_engine is not None
-        with self._sync_engine.connect() as conn:
-            if options:
-                conn = conn.execution_options(**options)
-            with conn.begin():
-                return _in_transaction(conn, work)
+        conn = self._thread_connection(read_only=bool(options))
+        with conn.begin():
+            return _in_transaction(conn, work)
+
+    def _thread_connection(self, *, read_only: bool) -> Connection:
+        """This pool thread's own connection for reads or for writes, kept open between calls:
+        checking one out of the pool and resetting it on return cost more than a point read."""
+        kept: dict[bool, Connection] = self._kept.__dict__.setdefault("by_mode", {})
+        conn = kept.get(read_only)
+        if conn is None or conn.closed or conn.invalidated:
+            assert self._sync_engine is not None
+            conn = self._sync_engine.connect()
+            if read_only:
+                conn = conn.execution_options(**READ_ONLY)
+            kept[read_only] = conn
+            with self._kept_lock:
+                self._kept_all.append(conn)
+        return conn
 
     async def dispose(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
+        for executor in (self._executor, self._writer):
+            if executor is not None:
+                executor.shutdown(wait=True)
+        with self._kept_lock:
+            for conn in self._kept_all:
+                conn.close()
+            self._kept_all.clear()
         if self._sync_engine is not None:
             self._sync_engine.dispose()
         if self._async_engine is not None:
@@ -149,7 +177,7 @@ class Database:
 def _sqlite_engine(url: str, *, synchronous: str) -> Engine:
     sync_url = sa.make_url(url).set(drivername="sqlite+pysqlite")
     engine = sa.create_engine(
-        sync_url, pool_size=SQLITE_THREADS + 1, max_overflow=4, connect_args={"check_same_thread": False}
+        sync_url, pool_size=SQLITE_READERS + 2, max_overflow=4, connect_args={"check_same_thread": False}
     )
     install_sqlite_pragmas(engine, synchronous=synchronous)
 
