@@ -189,3 +189,10 @@ def test_one_foreign_char_switches_to_ucs2(head: str, char: str, tail: str) -> N
 @given(st.text(anything, min_size=1, max_size=300))
 def test_arbitrary_text_matches_oracle(text: str) -> None:
     assert_matches_oracle(text)
+
+
+@pytest.mark.parametrize(("count", "parts"), [(70, 1), (71, 1), (80, 1), (81, 2)])
+def test_short_ascii_texts_of_escapes_count_like_long_ones(count: int, parts: int) -> None:
+    # Up to 70 characters take the one-part shortcut; the escapes must still count twice.
+    assert encoding_of("{" * count) == Encoding(name="gsm7", units=2 * count, parts=parts)
+    assert encoding_of("a" * (count - 1) + "€") == Encoding(name="gsm7", units=count + 1, parts=1)

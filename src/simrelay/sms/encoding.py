@@ -32,8 +32,11 @@ class Encoding:
     parts: int  # number of SMS parts (1 for empty text)
 
 
+GSM7_ALL: frozenset[str] = GSM7_BASIC | GSM7_EXTENSION
+
+
 def is_gsm7(text: str) -> bool:
-    return all(c in GSM7_BASIC or c in GSM7_EXTENSION for c in text)
+    return GSM7_ALL.issuperset(text)
 
 
 def _count_parts(widths: Iterable[int], total: int, single: int, multi: int) -> int:
@@ -52,6 +55,10 @@ def _count_parts(widths: Iterable[int], total: int, single: int, multi: int) -> 
 
 
 def encoding_of(text: str) -> Encoding:
+    if len(text) <= UCS2_SINGLE and text.isascii() and GSM7_ALL.issuperset(text):
+        # The common short text: at most 140 septets even if all were escapes, so one part.
+        units = len(text) + sum(text.count(c) for c in GSM7_EXTENSION)
+        return Encoding(name="gsm7", units=units, parts=1)
     if is_gsm7(text):
         widths = [2 if c in GSM7_EXTENSION else 1 for c in text]
         name, single, multi = "gsm7", GSM7_SINGLE, GSM7_MULTI
