@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import fcntl
 from collections.abc import AsyncIterator
 
 import pytest
@@ -120,3 +122,23 @@ def _total(conn: Connection, account_id: str) -> int:
 
 def _fail() -> None:
     raise RuntimeError("rolled back")
+
+
+async def test_sqlite_writers_of_several_processes_queue_on_the_write_lock(
+    db: Database, engine: AsyncEngine
+) -> None:
+    if not db.is_sqlite:
+        pytest.skip("PostgreSQL orders its writers itself")
+    caller = await make_caller(engine)
+    path = db._write_lock
+    assert path is not None
+    # Another worker process holding the lock: this one's write waits for it, then runs.
+    with open(path, "a") as other:
+        fcntl.flock(other, fcntl.LOCK_EX)
+        write = asyncio.ensure_future(db.run(lambda conn: sms.add_to_total(conn, caller.account_id, count=1)))
+        await asyncio.sleep(0.3)
+        assert not write.done()
+        assert await db.read(lambda conn: _total(conn, caller.account_id)) == 0  # reads don't wait
+        fcntl.flock(other, fcntl.LOCK_UN)
+        await asyncio.wait_for(write, timeout=5)
+    assert await db.read(lambda conn: _total(conn, caller.account_id)) == 1

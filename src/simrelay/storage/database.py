@@ -14,10 +14,12 @@ executes one of them inside one transaction. How depends on the dialect, and onl
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -84,12 +86,15 @@ class Database:
         self._kept = threading.local()
         self._kept_all: list[Connection] = []
         self._kept_lock = threading.Lock()
+        self._write_lock: str | None = None
+        self._write_lock_file: IO[str] | None = None
         if self.is_sqlite and async_engine is None:
             self._sync_engine = _sqlite_engine(url, synchronous=sqlite_synchronous)
             self._executor = ThreadPoolExecutor(SQLITE_READERS, thread_name_prefix="sqlite-read")
             # SQLite has one writer at a time anyway; one thread for all writes means they queue
             # here instead of in the busy handler, and fewer threads take turns at the GIL.
             self._writer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-write")
+            self._write_lock = _write_lock_path(url)
         else:
             self._async_engine = async_engine or create_engine(url)
 
@@ -142,8 +147,25 @@ class Database:
         self, work: Callable[[Connection], T], options: dict[str, bool] | None = None
     ) -> tuple[T, set[str]]:
         conn = self._thread_connection(read_only=bool(options))
-        with conn.begin():
+        with self._writing(active=not options), conn.begin():
             return _in_transaction(conn, work)
+
+    @contextlib.contextmanager
+    def _writing(self, *, active: bool) -> Iterator[None]:
+        """Holds a file lock beside the database while this process writes. With several worker
+        processes, a writer that finds the database locked waits in SQLite's busy handler, which
+        sleeps 1, 2, 5, 10... ms between tries; one waiting on this lock is woken the moment the
+        other lets go. SQLite's own locking still decides; other programs (the CLI) need not know."""
+        if not active or self._write_lock is None:
+            yield
+            return
+        if self._write_lock_file is None:  # only the writer thread gets here
+            self._write_lock_file = open(self._write_lock, "a")
+        fcntl.flock(self._write_lock_file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._write_lock_file, fcntl.LOCK_UN)
 
     def _thread_connection(self, *, read_only: bool) -> Connection:
         """This pool thread's own connection for reads or for writes, kept open between calls:
@@ -168,10 +190,20 @@ class Database:
             for conn in self._kept_all:
                 conn.close()
             self._kept_all.clear()
+        if self._write_lock_file is not None:
+            self._write_lock_file.close()
+            self._write_lock_file = None
         if self._sync_engine is not None:
             self._sync_engine.dispose()
         if self._async_engine is not None:
             await self._async_engine.dispose()
+
+
+def _write_lock_path(url: str) -> str | None:
+    database = sa.make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return f"{database}-writelock"
 
 
 def _sqlite_engine(url: str, *, synchronous: str) -> Engine:
