@@ -120,7 +120,7 @@ class Database:
             return await self.run(work)
         if self._executor is not None:
             loop = asyncio.get_running_loop()
-            result, _ = await loop.run_in_executor(self._executor, self._run_here, work, READ_ONLY)
+            result, _ = await loop.run_in_executor(self._executor, self._run_here, work, True)
             return result
         assert self._async_engine is not None
         async with self._async_engine.connect() as conn:
@@ -143,11 +143,9 @@ class Database:
                 callback()
         return result
 
-    def _run_here(
-        self, work: Callable[[Connection], T], options: dict[str, bool] | None = None
-    ) -> tuple[T, set[str]]:
-        conn = self._thread_connection(read_only=bool(options))
-        with self._writing(active=not options), conn.begin():
+    def _run_here(self, work: Callable[[Connection], T], read_only: bool = False) -> tuple[T, set[str]]:
+        conn = self._thread_connection(read_only=read_only)
+        with self._writing(active=not read_only), conn.begin():
             return _in_transaction(conn, work)
 
     @contextlib.contextmanager

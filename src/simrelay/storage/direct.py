@@ -14,7 +14,8 @@ to that column's type), and no expanding IN: run those once per value instead.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import contextlib
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, cast
 
 from sqlalchemy.engine import Connection, Dialect
@@ -40,36 +41,35 @@ class Direct:
             found = self._compiled[dialect.name] = (compiled.string, order, fixed)
         return found
 
-    def _args(self, dialect: Dialect, params: Mapping[str, Any]) -> tuple[str, tuple[Any, ...]]:
+    def _values(
+        self, dialect: Dialect, rows: Iterable[Mapping[str, Any]]
+    ) -> tuple[str, list[tuple[Any, ...]]]:
+        """The SQL and, per row of named parameters, its positional values."""
         sql, order, fixed = self._for(dialect)
-        return sql, tuple(params[name] if name not in fixed else fixed[name] for name in order)
+        return sql, [tuple(fixed[name] if name in fixed else row[name] for name in order) for row in rows]
 
-    def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
-        sql, args = self._args(conn.dialect, params)
+    @contextlib.contextmanager
+    def _cursor(self, conn: Connection) -> Iterator[Any]:
         cursor = conn.connection.cursor()
         try:
-            cursor.execute(sql, args)
-            return [tuple(row) for row in cursor.fetchall()]
+            yield cursor
         finally:
             cursor.close()
+
+    def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        sql, [values] = self._values(conn.dialect, [params])
+        with self._cursor(conn) as cursor:
+            cursor.execute(sql, values)
+            return [tuple(row) for row in cursor.fetchall()]
 
     def execute(self, conn: Connection, params: Mapping[str, Any]) -> int:
         """Runs a write; the number of rows it changed."""
-        sql, args = self._args(conn.dialect, params)
-        cursor = conn.connection.cursor()
-        try:
-            cursor.execute(sql, args)
+        sql, [values] = self._values(conn.dialect, [params])
+        with self._cursor(conn) as cursor:
+            cursor.execute(sql, values)
             return int(cursor.rowcount)
-        finally:
-            cursor.close()
 
     def execute_many(self, conn: Connection, rows: Iterable[Mapping[str, Any]]) -> None:
-        sql, order, fixed = self._for(conn.dialect)
-        batch: Sequence[tuple[Any, ...]] = [
-            tuple(row[name] if name not in fixed else fixed[name] for name in order) for row in rows
-        ]
-        cursor = conn.connection.cursor()
-        try:
-            cursor.executemany(sql, batch)
-        finally:
-            cursor.close()
+        sql, values = self._values(conn.dialect, rows)
+        with self._cursor(conn) as cursor:
+            cursor.executemany(sql, values)
