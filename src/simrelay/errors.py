@@ -7,8 +7,8 @@ Catalogue (code, HTTP status): 1000 500 internal, 1001 400 bad JSON, 1002 403 ke
 deactivated, 1003 401 unauthorized, 1004 400 no device, 1005 403 no send permission,
 1006 403 quota used up, 1007 403 no read permission, 1008 404 SMS not found, 1009 404
 device not found, 1010 404 webhook not found, 1011 429 rate limited, 1012 413 body too
-large, 1013 422 idempotency key reused, 1014 409 idempotency key in progress, 2001-2010
-400 field errors, 3000 403 account blocked.
+large, 1013 422 idempotency key reused, 1014 409 idempotency key in progress, 1016 400 the
+device cannot do this, 2001-2010 400 field errors, 3000 403 account blocked.
 """
 
 from __future__ import annotations
@@ -134,6 +134,12 @@ class ErrorCode(Enum):
         "Webhook url invalid or not allowed",
     )
     INVALID_FIELD = (2010, 400, "Неверное поле {field}", "Invalid field {field}")
+    DEVICE_CANNOT = (
+        1016,
+        400,
+        "Устройство не может этого: {why}",
+        "The device cannot do this: {why}",
+    )
     ACCOUNT_BLOCKED = (
         3000,
         403,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.gateway import Gateway, RawDevice, gateway_env, open_gateway
-from tests.integration.server import Server
+from tests.integration.server import Server, run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -64,20 +64,46 @@ async def test_an_sms_reaches_a_phone_at_once_and_ends_delivered(gateway: Gatewa
     assert "simrelay_devices_connected 1.0" in metrics
 
 
-async def test_a_phone_that_vanishes_after_taking_gives_the_sms_up_once_after_the_hard_timeout(
+async def test_a_phone_that_vanishes_after_taking_leaves_the_sms_lost_and_no_other_phone_sends_it(
     gateway: Gateway,
 ) -> None:
+    """The lease rule: it may have begun sending, so at the hard timeout the SMS ends in status 3
+    "device lost" and is offered to no one else. Back, past its lease, the phone drops it."""
     first = await gateway.phone(send_ms=(5000, 5000))
     message_id = await gateway.send()
     await gateway.ledger.wait_for(lambda: gateway.ledger.taken[message_id] == 1, timeout=5)
     await gateway.wait_status(message_id, TAKEN)
     first.kill()
+    await gateway.phone()
+    sms = await gateway.wait_status(message_id, SEND_FAILED, timeout=15)
+    assert sms["device_id"] == first.device_id
+    history = await gateway.history(message_id)
+    assert [c["status"] for c in history] == [WAITING, TAKEN, SEND_FAILED]
+    assert history[-1]["reason"] == "device lost"
+    assert gateway.ledger.received_offers[message_id] == 1 and gateway.ledger.sent[message_id] == 0
+
+    first.start()  # it lists the SMS as held, hears "not_held", and may no longer send it
+    await gateway.ledger.wait_for(lambda: gateway.ledger.dropped[message_id] == 1, timeout=10)
+    assert (await gateway.get(message_id))["status"] == SEND_FAILED
+    assert gateway.ledger.sent[message_id] == 0
+
+
+async def test_an_account_that_resends_lost_sms_gives_a_vanished_phones_sms_to_another(
+    gateway: Gateway,
+) -> None:
+    """`simrelay account settings EMAIL --resend-lost`: "may send twice" (here it is sent once,
+    as the first phone died before its radio had it)."""
+    run_cli(gateway.server.env, "account", "settings", gateway.email, "--resend-lost")
+    first = await gateway.phone(send_ms=(5000, 5000))
+    message_id = await gateway.send()
+    await gateway.wait_status(message_id, TAKEN)
+    first.kill()
     second = await gateway.phone()
     sms = await gateway.wait_status(message_id, DELIVERED, timeout=15)
-    assert sms["device_id"] == second.device_id
-    assert gateway.ledger.sent[message_id] == 1
-    assert gateway.ledger.received_offers[message_id] == 2
-    assert await gateway.statuses(message_id) == [WAITING, TAKEN, WAITING, TAKEN, SENT, DELIVERED]
+    assert sms["device_id"] == second.device_id and gateway.ledger.sent[message_id] == 1
+    history = await gateway.history(message_id)
+    assert [c["status"] for c in history] == [WAITING, TAKEN, WAITING, TAKEN, SENT, DELIVERED]
+    assert history[2]["reason"] == "device lost, sent again (may send twice)"
 
 
 async def test_a_phone_that_reconnects_resumes_its_lease_and_sends_once(gateway: Gateway) -> None:

@@ -33,11 +33,13 @@ async def leased(engine, client, *, device: str = PHONE_A, attempts: int = 1, **
             update(Message)
             .where(Message.id == message_id)
             .values(
-                lease_device_id=device,
-                lease_until=now + 60,
-                lease_expires=now + 600,
-                attempts=attempts,
-                **values,
+                **{
+                    "lease_device_id": device,
+                    "lease_until": now + 60,
+                    "lease_expires": now + 600,
+                    "attempts": attempts,
+                    **values,
+                }
             )
         )
     return message_id
@@ -176,3 +178,82 @@ async def test_a_lease_of_a_deleted_device_lapses_at_its_hard_expiry(engine, cli
     now = time.time()
     assert message_id not in await lapsed(engine, now=now, silent_since=now, given_up_before=now - 600)
     assert message_id in await lapsed(engine, now=now + 601, silent_since=now, given_up_before=now)
+
+
+async def end_lapsed(engine, message_id: str, *, resend: bool = False) -> list[Any]:
+    """Ends the lease as the sweep does, for an account that does (or does not) resend lost SMS."""
+    db = Database.on_engine(engine)
+
+    def work(conn):
+        found = conn.execute(select(*leases._LEASE_COLUMNS).where(Message.id == message_id)).first()
+        row = type("Lapsed", (), {**found._asdict(), "resend_lost": resend})
+        return leases.end_lapsed(conn, row, now=time.time(), max_attempts=3)
+
+    return await db.run(work)
+
+
+async def test_a_lapsed_lease_that_was_handed_over_ends_device_lost_and_later_reports_count(
+    engine, client
+) -> None:
+    message_id = await leased(engine, client)
+    await report(engine, "taken", message_id)
+    (change,) = await end_lapsed(engine, message_id)
+    assert (change.status, change.reason) == (3, leases.DEVICE_LOST)
+    lost = await row(engine, message_id)
+    assert (lost.status, lost.device_id, lost.lease_device_id) == (3, PHONE_A, "")
+    # Another device's report is refused; a `taken` or `dropped` of the lost one changes nothing.
+    assert (await report(engine, "sent", message_id, device=PHONE_B)).verdict is Verdict.NOT_LEASED
+    assert (await report(engine, "dropped", message_id)).changes == []
+    assert (await report(engine, "taken", message_id)).changes == []
+    sent = await report(engine, "sent", message_id, parts=2)
+    assert [c.status for c in sent.changes] == [2]
+    assert await steps(engine, message_id) == [(1, ""), (3, leases.DEVICE_LOST), (2, "")]
+
+
+async def test_a_lapsed_lease_goes_back_to_the_queue_if_never_handed_over_or_if_the_account_resends(
+    engine, client
+) -> None:
+    unfetched = await leased(engine, client, lease_handed=False)
+    assert await end_lapsed(engine, unfetched) == []  # still status 0: no change to record
+    free = await row(engine, unfetched)
+    assert (free.status, free.lease_device_id) == (0, "")
+    assert free.let_go_by == ""  # it never had it: it may get it again
+    resent = await leased(engine, client)
+    await report(engine, "taken", resent)
+    (change,) = await end_lapsed(engine, resent, resend=True)
+    assert (change.status, change.reason) == (0, leases.LAPSED_RESENT)
+    assert (await row(engine, resent)).let_go_by == PHONE_A + ","
+
+
+async def test_an_overdue_lease_never_fetched_is_freed_and_a_fetched_one_is_asked_to_drop(
+    engine, client
+) -> None:
+    fetched = await leased(engine, client, lease_until=time.time() - 1)
+    unfetched = await leased(engine, client, lease_until=time.time() - 1, lease_handed=False)
+    db = Database.on_engine(engine)
+    drops, freed = await db.run(
+        lambda c: leases.request_overdue_drops(c, [PHONE_A], now=time.time(), max_attempts=3)
+    )
+    assert [d[0] for d in drops] == [fetched] and freed == [(unfetched, PHONE_A)]
+    assert (await row(engine, fetched)).lease_drop is True
+    freed_row = await row(engine, unfetched)
+    assert (freed_row.status, freed_row.lease_device_id) == (0, "")
+
+
+async def test_a_delete_of_an_sms_handed_to_a_device_that_cannot_cancel_is_refused(engine, client) -> None:
+    caller = await make_caller(engine)
+    old_app = await make_device(engine, caller)
+    async with engine.begin() as conn:
+        await conn.execute(
+            update(Device).where(Device.id == old_app).values(can_cancel=False, app_version="1.66.2")
+        )
+    held = await leased(engine, client, device=old_app)
+    unfetched = await leased(engine, client, device=old_app, lease_handed=False)
+    db = Database.on_engine(engine)
+    now = time.time()
+    with pytest.raises(leases.CannotCancel) as refused:
+        await db.run(lambda c: leases.request_drop(c, held, now=now, max_attempts=3))
+    assert refused.value.app_version == "1.66.2"
+    # Not handed over yet: the lease just ends (the SMS is not deleted here, so it waits again).
+    assert await db.run(lambda c: leases.request_drop(c, unfetched, now=now, max_attempts=3)) == old_app
+    assert (await row(engine, unfetched)).lease_device_id == ""

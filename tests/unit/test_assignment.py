@@ -21,11 +21,9 @@ def slot(
     resting: bool = False,
     ready: dict[Any, float] | None = None,
     paced: bool = False,
-    takes_back: bool = True,
+    pulls: bool = False,
 ) -> Slot:
-    session = SimpleNamespace(
-        device_id=device_id, sim_slots=list(sims), default_sim=default_sim, takes_back=takes_back
-    )
+    session = SimpleNamespace(device_id=device_id, sim_slots=list(sims), default_sim=default_sim, pulls=pulls)
     candidate = Candidate(device_id, 0.0, 0, NOW, 100, False)
     return Slot(session, free, ready or {}, paced, resting, candidate)  # type: ignore[arg-type]
 
@@ -102,7 +100,7 @@ def test_the_lease_is_cut_short_by_valid_until() -> None:
 
 
 def test_a_device_that_cannot_take_an_sms_back_is_passed_over_for_one_it_let_go() -> None:
-    app = slot("app", takes_back=False)
+    app = slot("app", pulls=True)
     phone = slot("phone")
     choice, _ = planner.choose(sms(let_go_by="app,"), [app, phone], NOW)
     assert choice is not None and choice[0] is phone

@@ -18,6 +18,9 @@ class Account(Base):
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     monthly_quota: Mapped[int | None] = mapped_column(Integer)
     """SMS per calendar month (UTC); None means unlimited."""
+    resend_lost: Mapped[bool] = mapped_column(Boolean, default=False)
+    """An SMS whose device vanished after it was handed over goes to another device instead of
+    ending in status 3 "device lost": it may then be sent twice."""
     created_at: Mapped[float] = mapped_column(Double)
 
 

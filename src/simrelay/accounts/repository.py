@@ -68,3 +68,8 @@ def set_blocked(conn: Connection, account_id: str, *, blocked: bool) -> None:
 def set_quota(conn: Connection, account_id: str, *, quota: int | None) -> None:
     """`None` is unlimited."""
     conn.execute(update(Account).where(Account.id == account_id).values(monthly_quota=quota))
+
+
+def set_resend_lost(conn: Connection, account_id: str, *, resend: bool) -> None:
+    """See Account.resend_lost."""
+    conn.execute(update(Account).where(Account.id == account_id).values(resend_lost=resend))

@@ -63,6 +63,13 @@ async def set_blocked(session: AsyncSession, email: str, *, blocked: bool) -> Ac
     return account
 
 
+async def set_resend_lost(session: AsyncSession, email: str, *, resend: bool) -> Account:
+    account = await require_account(session, email)
+    account.resend_lost = resend
+    await session.flush()
+    return account
+
+
 async def create_key(
     session: AsyncSession,
     account: Account,

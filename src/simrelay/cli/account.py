@@ -1,4 +1,4 @@
-"""`simrelay account create | block | unblock`."""
+"""`simrelay account create | block | unblock | settings`."""
 
 from __future__ import annotations
 
@@ -37,3 +37,22 @@ def block(email: str) -> None:
 def unblock(email: str) -> None:
     run_in_session(Settings(), lambda s: service.set_blocked(s, email, blocked=False))
     typer.echo(f"unblocked {email}")
+
+
+@app.command()
+def settings(
+    email: str,
+    resend_lost: Annotated[
+        bool | None,
+        typer.Option(
+            "--resend-lost/--no-resend-lost",
+            help="An SMS whose device vanished after it was handed over goes to another device "
+            "(it MAY BE SENT TWICE) instead of ending in status 3 'device lost'. Default: off.",
+        ),
+    ] = None,
+) -> None:
+    """Shows the account's settings, changing those given."""
+    if resend_lost is not None:
+        run_in_session(Settings(), lambda s: service.set_resend_lost(s, email, resend=resend_lost))
+    account = run_in_session(Settings(), lambda s: service.require_account(s, email))
+    typer.echo(f"resend_lost: {'on (may send twice)' if account.resend_lost else 'off'}")

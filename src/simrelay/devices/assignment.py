@@ -109,6 +109,7 @@ class Planner:
                     sim=sim,
                     lease_until=now + self.lease_seconds(row, now),
                     lease_expires=now + self.policy.lease_hard_seconds,
+                    handed=not slot.session.pulls,
                 )
             )
             planned.append((slot, self.offer_frame(row, sim=sim, attempt=row.attempts + 1, now=now)))
@@ -129,7 +130,7 @@ class Planner:
                 continue
             if slot.free <= 0 or (slot.resting and not pinned):
                 continue
-            if not slot.session.takes_back and slot.session.device_id in row.let_go_by:
+            if slot.session.pulls and slot.session.device_id in row.let_go_by:
                 continue
             sims = self.sims_for(row, slot)
             ready_now = [sim for sim in sims if slot.ready.get(sim, now) <= now]

@@ -200,6 +200,7 @@ class Dispatcher:
 
     async def _refresh(self, session: DeviceSession) -> None:
         """Reloads a device's settings and sends the drops asked of it (delete, edit, deletion)."""
+        before = set(session.outstanding)  # what an offer made during the read adds stays
         try:
             device, rows = await self.db.read(
                 lambda conn: (
@@ -214,6 +215,8 @@ class Dispatcher:
             session.close(CLOSE_UNAUTHORIZED)
             return
         session.load(device)
+        # Leases that ended without the device (a delete of one it never fetched) free its slots.
+        session.outstanding -= before - {row.id for row in rows}
         for row in rows if session.ready else ():  # else its resume sends what is due
             if row.lease_drop:
                 session.drop(row.id, _drop_reason(row), attempt=row.attempts)
@@ -319,11 +322,20 @@ class Dispatcher:
     async def _tick(self, *, sweep: bool) -> None:
         now = time.time()
         local = list(self._sessions)
-        overdue = (
-            await self.db.run(lambda conn: leases.request_overdue_drops(conn, local, now=now))
+        overdue, released = (
+            await self.db.run(
+                lambda conn: leases.request_overdue_drops(
+                    conn, local, now=now, max_attempts=self.policy.max_attempts
+                )
+            )
             if local
-            else []
+            else ([], [])
         )
+        for message_id, device_id in released:  # a pull device never fetched these: just over
+            session = self._sessions.get(device_id)
+            if session is not None:
+                session.outstanding.discard(message_id)
+                self.wake(session.account_id)
         for message_id, device_id, attempt in overdue:
             session = self._sessions.get(device_id)
             if session is not None and session.ready:  # else its resume sends what is due
@@ -339,7 +351,7 @@ class Dispatcher:
                 self.wake(account_id)
 
     async def sweep(self, *, now: float) -> None:
-        """Takes back leases past their hard timeout, and ends expired waiting SMS."""
+        """Ends leases past their hard timeout (sms/leases.py: end_lapsed), and expired waiting SMS."""
 
         def work(conn: Connection) -> list[Any]:
             lapsed = (
@@ -353,16 +365,20 @@ class Dispatcher:
                 else []
             )
             for row in lapsed:
-                leases.release_lease(
-                    conn, row, now=now, max_attempts=self.policy.max_attempts, why="lease lapsed"
-                )
+                leases.end_lapsed(conn, row, now=now, max_attempts=self.policy.max_attempts)
             leases.expire_waiting(conn, now=now)
             if now >= self._trust_silence_after:
                 presence.mark_offline(conn, silent_since=now - 2 * self.policy.heartbeat_seconds, now=now)
             return list(lapsed)
 
         for row in await self.db.run(work):
-            log.warning("lease_lapsed", message_id=row.id, device_id=row.lease_device_id)
+            log.warning(
+                "lease_lapsed",
+                message_id=row.id,
+                device_id=row.lease_device_id,
+                handed=bool(row.lease_handed),
+                resent=bool(row.resend_lost),
+            )
             session = self._sessions.get(row.lease_device_id)
             if session is not None:
                 session.outstanding.discard(row.id)

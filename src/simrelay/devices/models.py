@@ -30,7 +30,11 @@ class Device(Base):
     created_at: Mapped[float] = mapped_column(Double)
     token_hash: Mapped[str | None] = mapped_column(String(64), index=True, unique=True)
     """sha256 of the device token; None for a record that never paired."""
+    kind: Mapped[str] = mapped_column(String(16), default="native")
+    """How it connects: "native" (docs/device-protocol.md) or "smsgate" (the Android app)."""
     app_version: Mapped[str] = mapped_column(String(200), default="")
+    can_cancel: Mapped[bool] = mapped_column(Boolean, default=True)
+    """It can let go of an SMS it was handed (the SMSGate app before 1.67 cannot: mobile/versions.py)."""
     signal: Mapped[int] = mapped_column(Integer, default=-1)
     """0..4 bars, -1 unknown."""
     send_interval_min: Mapped[float] = mapped_column(Double, default=0.0)

@@ -72,17 +72,23 @@ class DeviceSession:
         self.drops_sent: set[str] = set()
         self.ready = False
         """hello done, leases resumed: the dispatcher may offer work."""
-        self.takes_back = True
-        """May be offered an SMS it let go before (the Android app may not: see let_go_by)."""
+        self.pulls = False
+        """A pull device (the Android app): it has an offer only once a fetch listed it, and it
+        is never offered again an SMS it let go (the app keeps a cancelled id: see let_go_by)."""
         self._outbox: asyncio.Queue[str | int] = asyncio.Queue()
         self._closing = False
         self._handling: set[asyncio.Task[None]] = set()
 
     def load(self, device: Any) -> None:
-        """Settings changed (through the API): take the new ones."""
+        """Settings changed (through the API or the panel): take the new ones, and tell the
+        device when its pacing changed (the Android app keeps a copy of it)."""
         self.is_active = bool(device.is_active)
         self.default_sim = int(device.to_sim)
-        self.pacer.update(Pacing.of(device))
+        pacing = Pacing.of(device)
+        if pacing != self.pacer.pacing:
+            self.pacer.update(pacing)
+            if self.ready:
+                self.send({"type": "settings"})
 
     # --- sending ---------------------------------------------------------------------------
 

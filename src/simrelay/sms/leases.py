@@ -2,10 +2,16 @@
 back (sync Core; see devices/dispatch.py for who calls what, and when).
 
 An offer grants a lease: `lease_device_id` names the device, `lease_until` is when it is
-asked to drop the SMS if it has not reported, `lease_expires` when the lease ends even
-without its confirmation. Only one device holds a lease at a time; every grant is a
-conditional update inside a transaction that holds the rows (SKIP LOCKED on PostgreSQL,
-SQLite's write lock otherwise), so no SMS is ever leased twice.
+asked to drop the SMS if it has not reported, `lease_expires` its hard timeout. Only one
+device holds a lease at a time; every grant is a conditional update inside a transaction that
+holds the rows (SKIP LOCKED on PostgreSQL, SQLite's write lock otherwise), so no SMS is ever
+leased twice.
+
+The lease rule: an SMS goes back to the queue only if no device can have begun sending it:
+it was never handed over (`lease_handed`), or the device confirmed that it let it go. One
+handed over whose device vanished ends, at the hard timeout, in status 3 "device lost"; a
+later report of that device still counts (it sent it after all). An account may opt into
+resending such SMS instead (`accounts.resend_lost`): they may then be sent twice.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from typing import Any, cast
 from sqlalchemy import Row, Select, Table, bindparam, or_, select, text, update
 from sqlalchemy.engine import Connection
 
+from simrelay.accounts.models import Account
 from simrelay.devices.models import Device
 from simrelay.sms.history import Change, record_changes
 from simrelay.sms.models import Message
@@ -24,6 +31,7 @@ from simrelay.sms.status import Status
 
 messages = cast(Table, Message.__table__)
 devices = cast(Table, Device.__table__)
+accounts = cast(Table, Account.__table__)
 c = messages.c
 
 # Literal, not bound: only then can the planners match the partial indexes' conditions.
@@ -34,12 +42,16 @@ LEASED = text("lease_device_id <> ''")
 CANCELLED = "cancelled"
 EXPIRED = "expired"
 OPTED_OUT = "opted out"
+DEVICE_LOST = "device lost"
+LAPSED = "lease lapsed"
+LAPSED_RESENT = "device lost, sent again (may send twice)"
 
 _CLEAR_LEASE: dict[str, Any] = {
     "lease_device_id": "",
     "lease_until": None,
     "lease_expires": None,
     "lease_drop": False,
+    "lease_handed": True,
 }
 _LEASE_COLUMNS = (
     c.id,
@@ -47,6 +59,7 @@ _LEASE_COLUMNS = (
     c.device_id,
     c.lease_device_id,
     c.lease_drop,
+    c.lease_handed,
     c.sim,
     c.attempts,
     c.deleted_at,
@@ -117,6 +130,8 @@ class Grant:
     sim: int | None
     lease_until: float
     lease_expires: float
+    handed: bool = True
+    """False for a pull device: it has the SMS only once a fetch lists it."""
 
 
 _GRANT = (
@@ -128,6 +143,7 @@ _GRANT = (
         lease_until=bindparam("b_until"),
         lease_expires=bindparam("b_expires"),
         lease_drop=False,
+        lease_handed=bindparam("b_handed"),
         attempts=c.attempts + 1,
     )
 )
@@ -145,6 +161,7 @@ def grant_leases(conn: Connection, grants: Sequence[Grant]) -> None:
                     "b_sim": g.sim,
                     "b_until": g.lease_until,
                     "b_expires": g.lease_expires,
+                    "b_handed": g.handed,
                 }
                 for g in grants
             ],
@@ -205,39 +222,67 @@ def leases_of(conn: Connection, device_id: str, *, lock: bool = False) -> Sequen
 
 
 def request_overdue_drops(
-    conn: Connection, device_ids: Sequence[str], *, now: float
-) -> list[tuple[str, str, int]]:
-    """Marks leases past `lease_until` as to be dropped; (message id, device id, attempt) of each."""
+    conn: Connection, device_ids: Sequence[str], *, now: float, max_attempts: int
+) -> tuple[list[tuple[str, str, int]], list[tuple[str, str]]]:
+    """Leases past `lease_until`: one handed over is marked to be dropped, (message id, device
+    id, attempt) of each returned; one a pull device never fetched goes back to the queue at
+    once (it cannot have begun sending it), (message id, device id) of each returned."""
     if not device_ids:
-        return []
+        return [], []
     # Rows a report is updating right now are skipped (their turn comes next tick): a plain
     # bulk UPDATE would wait on them, and deadlock with a report batch locking in its order.
     overdue = (
-        select(c.id)
+        select(*_LEASE_COLUMNS)
         .where(LEASED, c.lease_device_id.in_(device_ids), c.lease_until < now, c.lease_drop.is_(False))
         .order_by(c.id)
     )
-    ids = [row[0] for row in conn.execute(_locked(conn, overdue))]
+    rows = conn.execute(_locked(conn, overdue)).all()
+    freed = [(row.id, row.lease_device_id) for row in rows if not row.lease_handed]
+    for row in rows:
+        if not row.lease_handed:
+            release_lease(conn, row, now=now, max_attempts=max_attempts, why="not fetched")
+    ids = [row.id for row in rows if row.lease_handed]
     if not ids:
-        return []
+        return [], freed
     result = conn.execute(
         update(messages)
         .where(c.id.in_(ids))
         .values(lease_drop=True)
         .returning(c.id, c.lease_device_id, c.attempts)
     )
-    return [(row[0], row[1], row[2]) for row in result]
+    return [(row[0], row[1], row[2]) for row in result], freed
 
 
-def request_drop(conn: Connection, message_id: str) -> str:
-    """Asks the holder of this SMS's lease to drop it; the holder's id, or "" if none holds it."""
-    result = conn.execute(
-        update(messages)
+class CannotCancel(Exception):
+    """The device holding the SMS has it and cannot let it go (an old Android app)."""
+
+    def __init__(self, device_id: str, app_version: str) -> None:
+        super().__init__(device_id)
+        self.device_id = device_id
+        self.app_version = app_version
+
+
+def request_drop(conn: Connection, message_id: str, *, now: float, max_attempts: int) -> str:
+    """Asks the holder of this SMS's lease to drop it, or ends the lease here if the SMS was
+    never handed over; the holder's id (to be told), or "" if none holds it. Raises
+    CannotCancel."""
+    query = (
+        select(*_LEASE_COLUMNS, devices.c.can_cancel, devices.c.app_version)
+        .select_from(messages.outerjoin(devices, devices.c.id == c.lease_device_id))
         .where(LEASED, c.id == message_id)
-        .values(lease_drop=True)
-        .returning(c.lease_device_id)
-    ).first()
-    return str(result[0]) if result else ""
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(of=messages)
+    row = conn.execute(query).first()
+    if row is None:
+        return ""
+    if not row.lease_handed:
+        release_lease(conn, row, now=now, max_attempts=max_attempts, why="")
+        return str(row.lease_device_id)
+    if row.can_cancel is False:
+        raise CannotCancel(row.lease_device_id, row.app_version or "")
+    conn.execute(update(messages).where(c.id == message_id).values(lease_drop=True))
+    return str(row.lease_device_id)
 
 
 def find_lapsed(
@@ -248,9 +293,13 @@ def find_lapsed(
     may just be queued, so its leases are kept until `given_up_before`, which only a device
     that ignores drops for a whole second hard timeout reaches."""
     holder = devices.alias("holder")
-    query = (
-        select(*list(_LEASE_COLUMNS))
-        .select_from(messages.outerjoin(holder, holder.c.id == c.lease_device_id))
+    query: Select[Any] = (
+        select(*_LEASE_COLUMNS, accounts.c.resend_lost)
+        .select_from(
+            messages.outerjoin(holder, holder.c.id == c.lease_device_id).join(
+                accounts, accounts.c.id == c.account_id
+            )
+        )
         .where(
             LEASED,
             c.lease_expires < now,
@@ -268,12 +317,17 @@ def find_lapsed(
     return conn.execute(query).all()
 
 
-def restart_lease_clock(
-    conn: Connection, message_ids: Sequence[str], *, device_id: str, until: float
-) -> None:
-    """A pull device (the Android app) has just fetched these unconfirmed SMS: it is asked to
-    drop them only if it stays silent about them for a whole lease from now."""
+def hand_over(conn: Connection, message_ids: Sequence[str], *, device_id: str, until: float) -> None:
+    """A pull device (the Android app) has just fetched these SMS: from now on it may have them.
+    One it has not confirmed is asked to be dropped only if it stays silent about it for a whole
+    lease from now: an app that polls every few minutes must not lose its SMS before it could
+    see them."""
     if message_ids:
+        conn.execute(
+            update(messages)
+            .where(c.id.in_(message_ids), c.lease_device_id == device_id)
+            .values(lease_handed=True)
+        )
         conn.execute(
             update(messages)
             .where(
@@ -311,7 +365,8 @@ def release_lease(conn: Connection, row: Any, *, now: float, max_attempts: int, 
     values: dict[str, Any] = dict(_CLEAR_LEASE)
     if new is Status.WAITING:
         values["device_id"] = ""
-        values["let_go_by"] = c.let_go_by + (row.lease_device_id + ",")
+        if row.lease_handed:
+            values["let_go_by"] = c.let_go_by + (row.lease_device_id + ",")
     else:
         values["reason"] = reason
     if new is not status:
@@ -324,3 +379,35 @@ def release_lease(conn: Connection, row: Any, *, now: float, max_attempts: int, 
     changes = [Change(row.id, new, now, device_id=row.lease_device_id, sim=row.sim, reason=reason)]
     record_changes(conn, changes)
     return changes
+
+
+def lose_lease(conn: Connection, row: Any, *, now: float) -> list[Change]:
+    """The device that was handed this SMS vanished: it ends in status 3 "device lost", kept
+    as that device's, so that a report it makes later still counts."""
+    conn.execute(
+        update(messages)
+        .where(c.id == row.id, c.lease_device_id == row.lease_device_id)
+        .values(
+            status=int(Status.SEND_FAILED),
+            reason=DEVICE_LOST,
+            device_id=row.lease_device_id,
+            **_CLEAR_LEASE,
+        )
+    )
+    changes = [
+        Change(
+            row.id, Status.SEND_FAILED, now, device_id=row.lease_device_id, sim=row.sim, reason=DEVICE_LOST
+        )
+    ]
+    record_changes(conn, changes)
+    return changes
+
+
+def end_lapsed(conn: Connection, row: Any, *, now: float, max_attempts: int) -> list[Change]:
+    """A lease past its hard timeout whose device vanished (a row of `find_lapsed`): back to
+    the queue if it was never handed over (or the account resends lost SMS), else lost."""
+    if not row.lease_handed:
+        return release_lease(conn, row, now=now, max_attempts=max_attempts, why=LAPSED)
+    if row.resend_lost:
+        return release_lease(conn, row, now=now, max_attempts=max_attempts, why=LAPSED_RESENT)
+    return lose_lease(conn, row, now=now)

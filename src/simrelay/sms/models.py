@@ -73,6 +73,10 @@ class Message(Base):
     """Past this, the lease ends even without the device's confirmation."""
     lease_drop: Mapped[bool] = mapped_column(Boolean, default=False)
     """The device was asked to drop it and has not confirmed yet."""
+    lease_handed: Mapped[bool] = mapped_column(Boolean, default=True)
+    """The device may have it: a push device from the offer on, a pull device (the Android
+    app) once a fetch listed it. Only an SMS never handed over goes back to the queue without
+    the device's word (the lease rule, docs/device-protocol.md)."""
     let_go_by: Mapped[str] = mapped_column(Text, default="")
     """Devices that held this SMS and let it go unsent, comma-separated: one that cannot take
     an SMS back (the Android app keeps a cancelled id for good) is not offered it again."""

@@ -4,7 +4,8 @@ Reports arrive late, twice and out of order, so each one is applied as "walk the
 machine forward as far as this report proves": `sent` before `taken` means taken then sent;
 a delivery report before `sent` means sent first. Every step is recorded once in the
 history, and a report that would move backwards changes nothing. Only the device holding
-the lease (or, after it reported sent, the device that sent it) may report.
+the lease (or, after it reported sent, the device that sent it) may report; and the device an
+SMS was lost with (status 3 "device lost", sms/leases.py) may still say what became of it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.engine import Connection
 
 from simrelay.sms.history import Change, record_changes
-from simrelay.sms.leases import release_lease
+from simrelay.sms.leases import DEVICE_LOST, release_lease
 from simrelay.sms.models import Message
 from simrelay.sms.status import Status
 
@@ -61,6 +62,8 @@ _ROW = select(
     c.status,
     c.device_id,
     c.lease_device_id,
+    c.lease_handed,
+    c.reason,
     c.sim,
     c.parts,
     c.part_states,
@@ -95,11 +98,13 @@ def apply_report(conn: Connection, report: Report, *, now: float, max_attempts: 
         return Applied(Verdict.OK, changes, lease_ended=True)
     if not holds and not (row.device_id == report.device_id and status is not Status.WAITING):
         return Applied(Verdict.NOT_LEASED, [])
-    return _advance(conn, row, report, now=now)
+    if status is Status.SEND_FAILED and row.reason == DEVICE_LOST and report.kind != "taken":
+        # The device was given up on, not refused: what it reports now is what happened.
+        return _advance(conn, row, report, now=now, status=Status.TAKEN)
+    return _advance(conn, row, report, now=now, status=status)
 
 
-def _advance(conn: Connection, row: Any, report: Report, *, now: float) -> Applied:
-    status = Status(row.status)
+def _advance(conn: Connection, row: Any, report: Report, *, now: float, status: Status) -> Applied:
     changes: list[Change] = []
     values: dict[str, Any] = {}
 

@@ -59,6 +59,7 @@ async def send_message(
         "lease_until": None,
         "lease_expires": None,
         "lease_drop": False,
+        "lease_handed": True,
         "let_go_by": "",
     }
     submission = Submission(
@@ -106,15 +107,26 @@ async def get_message(db: Database, *, account_id: str, message_id: str) -> Row[
     return row
 
 
-async def delete_message(db: Database, *, account_id: str, message_id: str) -> str:
+async def delete_message(db: Database, *, account_id: str, message_id: str, max_attempts: int) -> str:
     """Hides the SMS from the API; one still waiting is never offered to a device. Returns the
-    device holding it ("" if none), which has been asked to drop it and must be told."""
+    device holding it ("" if none), which has been asked to drop it and must be told.
+
+    Refused (1016), and nothing changes, when the SMS was handed to a device that cannot let
+    it go (the SMSGate app before 1.67): it may still be sent, so no cancellation is claimed."""
     now = time.time()
 
     def work(conn: Connection) -> str | None:
         if not repository.mark_deleted(conn, account_id, message_id, now=now):
             return None
-        return leases.request_drop(conn, message_id)
+        try:
+            return leases.request_drop(conn, message_id, now=now, max_attempts=max_attempts)
+        except leases.CannotCancel as refusal:
+            version = f" {refusal.app_version}" if refusal.app_version else ""
+            raise ApiError(
+                ErrorCode.DEVICE_CANNOT,
+                why=f"the SMS is on device {refusal.device_id}, whose app{version} cannot cancel "
+                "an SMS it was handed; it may still be sent",
+            ) from None
 
     holder = await db.run(work)
     if holder is None:

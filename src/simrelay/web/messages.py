@@ -14,7 +14,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from simrelay.api.body import parse_model
-from simrelay.errors import ApiError
+from simrelay.errors import ApiError, ErrorCode
 from simrelay.ids import is_object_id
 from simrelay.sms import service as sms
 from simrelay.sms.models import Message
@@ -90,11 +90,18 @@ async def send(page: SignedIn, form: FormData) -> Response:
 async def delete(page: SignedIn, form: FormData) -> Response:
     message_id = page.request.path_params["message_id"]
     try:
-        target = await sms.delete_message(page.app.db, account_id=page.account_id, message_id=message_id)
+        target = await sms.delete_message(
+            page.app.db,
+            account_id=page.account_id,
+            message_id=message_id,
+            max_attempts=page.app.settings.max_attempts,
+        )
         if target:
             page.app.signals.device_changed(target)
-    except ApiError:
-        pass  # already gone, or not this account's
+    except ApiError as exc:
+        if exc.error is ErrorCode.DEVICE_CANNOT:
+            return await _render(page, 400, failure=page.failure(exc))
+        # else already gone, or not this account's
     return page.back("/panel/messages")
 
 

@@ -8,12 +8,14 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from simrelay.accounts import login
+from simrelay.accounts import repository as account_records
 from simrelay.api.deps import services
 from simrelay.sms import repository as sms_records
 from simrelay.sms.intake import month_of
@@ -22,6 +24,7 @@ from simrelay.web.common import (
     HERE,
     SignedIn,
     current,
+    form_view,
     page_view,
     panel,
     redirect,
@@ -57,7 +60,15 @@ def _overview(conn: Connection, account_id: str, month: int) -> dict[str, Any] |
         "used": facts.used_this_month,
         "quota": facts.monthly_quota,
         "switched_off": [dict(row._mapping) for row in switched_off],
+        "resend_lost": bool(account.resend_lost),
     }
+
+
+@form_view
+async def change_settings(page: SignedIn, form: FormData) -> Response:
+    resend = form.get("resend_lost") == "on"
+    await page.app.db.run(lambda conn: account_records.set_resend_lost(conn, page.account_id, resend=resend))
+    return page.back("/panel")
 
 
 async def login_page(request: Request) -> Response:
@@ -125,6 +136,7 @@ ROUTES = [
     *hooks.ROUTES,
     *usage.ROUTES,
     Route("/panel", overview, methods=["GET"]),
+    Route("/panel/settings", change_settings, methods=["POST"]),
     Route("/panel/login", login_page, methods=["GET"]),
     Route("/panel/login", sign_in, methods=["POST"]),
     Route("/panel/logout", sign_out, methods=["POST"]),

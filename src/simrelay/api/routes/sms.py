@@ -60,7 +60,12 @@ async def delete_sms(call: Call) -> Response:
         # Some proxies drop DELETE bodies, so the id may come in the query string.
         raw = orjson.dumps({"id": query_id})
     body = parse_model(raw, MessageIdRequest)
-    holder = await service.delete_message(call.app.db, account_id=call.account_id, message_id=body.id)
+    holder = await service.delete_message(
+        call.app.db,
+        account_id=call.account_id,
+        message_id=body.id,
+        max_attempts=call.app.settings.max_attempts,
+    )
     if holder:
         call.app.signals.device_changed(holder)
     return no_content()
