@@ -13,6 +13,7 @@ from starlette.types import Receive, Scope, Send
 
 from simrelay import __version__
 from simrelay.accounts.auth import Authenticator
+from simrelay.accounts.guessing import LocalGuesses, RedisGuesses
 from simrelay.api.deps import Services
 from simrelay.api.dispatch import ApiDispatcher
 from simrelay.api.errors import EXCEPTION_HANDLERS
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None) -> Application:
             courier=courier,
             webhook_keys=keys,
             mobile=mobile_hub,
+            guesses=RedisGuesses(redis) if redis is not None else LocalGuesses(),
         )
         housekeeping = asyncio.create_task(_housekeeping(app.state.services))
         indexer = asyncio.create_task(_index_for_search(db)) if db.is_sqlite else None

@@ -2,7 +2,7 @@
 benchmarks and chaos tests. `Fleet` pairs and runs them; the pieces live in `_`-modules.
 
     ledger = Ledger()
-    fleet = await Fleet.pair("http://127.0.0.1:8000", "ABCD-EFGH", count=10, ledger=ledger)
+    fleet = await Fleet.pair("http://127.0.0.1:8000", "48210937", count=10, ledger=ledger)
     fleet.start()
     await ledger.wait_for(lambda: len(ledger.sent) >= 100, timeout=30)
     await fleet.stop()

@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 from starlette.requests import HTTPConnection, Request
 
 from simrelay.accounts.auth import Authenticator, Principal
+from simrelay.accounts.guessing import Guesses
 from simrelay.api.ratelimit import RateLimiter
 from simrelay.config import Settings
 from simrelay.devices.dispatch import Dispatcher
@@ -34,6 +35,7 @@ class Services:
     courier: Courier
     webhook_keys: Keys
     mobile: MobileHub
+    guesses: Guesses
 
 
 class Permission(Enum):

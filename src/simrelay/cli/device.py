@@ -59,7 +59,7 @@ def pair(
         return
     typer.echo(f"Pairing code: {issued.code}  (pairs {uses} device(s), valid 10 minutes)")
     typer.echo(f"QR payload:   {issued.qr_payload}")
-    typer.echo(f"Try it:       simrelay device simulate --url {settings.public_url} --code {issued.code}")
+    typer.echo(f"Try it:       simrelay device simulate --url {settings.public_url} --code {issued.digits}")
 
 
 app.command("simulate")(simulate)

@@ -97,7 +97,7 @@ Account {QUICKSTART_EMAIL}, API token:
   export SIMRELAY_TOKEN={token}
 
 Connect a phone. A simulated one, in another terminal (pairing code {code}, valid 10 minutes):
-  .venv/bin/simrelay device simulate --url {base} --code {code}
+  .venv/bin/simrelay device simulate --url {base} --code {code.replace(" ", "")}
 (a real phone: see docs/device-protocol.md; `simrelay device pair {QUICKSTART_EMAIL}` makes new codes)
 
 Send an SMS:

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from sqlalchemy.engine import Connection, Row
 
+from simrelay.accounts import guessing
+from simrelay.accounts.guessing import Guesses
 from simrelay.devices import pairing, repository
 from simrelay.devices.pacing import Pacing
 from simrelay.devices.pairing import IssuedCode
 from simrelay.errors import ApiError, ErrorCode
 from simrelay.ids import new_object_id
 from simrelay.storage.database import Database
+
+T = TypeVar("T")
 
 
 def _new_device(
@@ -33,6 +38,8 @@ def _new_device(
         "last_online_at": None,
         "created_at": time.time(),
         "token_hash": token_hash,
+        "kind": "native",
+        "can_cancel": True,
         "app_version": "",
         "signal": -1,
         "send_interval_min": pacing.interval_min,
@@ -56,17 +63,52 @@ async def issue_pairing_code(db: Database, *, account_id: str, uses: int, server
     return await db.run(lambda conn: pairing.issue_code(conn, account_id, uses=uses, server_url=server_url))
 
 
+def pairing_keys(code: str, client_host: str) -> list[str]:
+    """What a pairing attempt is throttled by: the client's address and the code tried."""
+    code_key = "pair:code:" + pairing.hash_secret(pairing.normalise_code(code))[:32]
+    return [guessing.address_key("pair", client_host), code_key]
+
+
+async def redeem_guarded(
+    db: Database, guesses: Guesses, code: str, client_host: str, work: Callable[[Connection, str], T]
+) -> T:
+    """Runs `work(conn, account id)` in the transaction that uses the pairing code up. Raises
+    TooManyGuesses while this client or this code must wait, PairingError for a bad code
+    (counted as a failed guess)."""
+    keys = pairing_keys(code, client_host)
+    await guessing.check(guesses, keys)
+
+    def redeem(conn: Connection) -> T:
+        return work(conn, pairing.redeem_code(conn, code, now=time.time()))
+
+    try:
+        result = await db.run(redeem)
+    except pairing.PairingError:
+        await guesses.failed(keys)
+        raise
+    await guesses.succeeded(keys[1:])
+    return result
+
+
 async def pair_device(
-    db: Database, *, code: str, name: str, model: str, app_version: str, pacing: Pacing | None = None
+    db: Database,
+    guesses: Guesses,
+    *,
+    code: str,
+    client_host: str,
+    name: str,
+    model: str,
+    app_version: str,
+    pacing: Pacing | None = None,
 ) -> tuple[str, str]:
     """Trades a pairing code for a new, active device: (device id, device token).
 
-    Raises PairingError. Pairing activates: the account holder made the code for this.
+    Raises PairingError, TooManyGuesses. Pairing activates: the account holder made the code
+    for this.
     """
     token = pairing.new_device_token()
 
-    def work(conn: Connection) -> str:
-        account_id = pairing.redeem_code(conn, code, now=time.time())
+    def work(conn: Connection, account_id: str) -> str:
         return enrol_device(
             conn,
             account_id=account_id,
@@ -77,7 +119,7 @@ async def pair_device(
             pacing=pacing,
         )
 
-    return await db.run(work), token
+    return await redeem_guarded(db, guesses, code, client_host, work), token
 
 
 def enrol_device(
@@ -90,6 +132,8 @@ def enrol_device(
     app_version: str,
     pacing: Pacing | None,
     sims: list[dict[str, Any]] | None = None,
+    kind: str = "native",
+    can_cancel: bool = True,
 ) -> str:
     """A new, active device that connects with `token`; its id."""
     row = _new_device(
@@ -99,7 +143,7 @@ def enrol_device(
         pacing=pacing,
         token_hash=pairing.hash_secret(token),
     )
-    row.update(model=model, app_version=app_version, sim_list=sims or [])
+    row.update(model=model, app_version=app_version, sim_list=sims or [], kind=kind, can_cancel=can_cancel)
     repository.insert_device(conn, row)
     return str(row["id"])
 

@@ -12,3 +12,8 @@ def create_redis(url: str) -> Redis:
 def rate_limit_key(account_id: str, endpoint: str, window: int) -> str:
     """Fixed one-second window counter of one account on one endpoint."""
     return f"simrelay:rl:{account_id}:{endpoint}:{window}"
+
+
+def guess_key(key: str) -> str:
+    """Failed guesses under one key (accounts/guessing.py): a hash {n, t}."""
+    return f"simrelay:guess:{key}"

@@ -9,6 +9,7 @@ from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from simrelay.accounts.guessing import TooManyGuesses
 from simrelay.api.deps import services
 from simrelay.api.responses import Json
 from simrelay.devices import protocol, service
@@ -37,7 +38,9 @@ async def pair(request: Request) -> Response:
     try:
         device_id, token = await service.pair_device(
             app.db,
+            app.guesses,
             code=form.code,
+            client_host=request.client.host if request.client else "",
             name=form.name,
             model=form.model,
             app_version=form.app_version,
@@ -45,6 +48,10 @@ async def pair(request: Request) -> Response:
         )
     except PairingError:
         return _error(400, "invalid_code", "unknown, expired or used-up pairing code")
+    except TooManyGuesses as throttled:
+        response = _error(429, "throttled", f"too many wrong codes; try again in {throttled.retry_after} s")
+        response.headers["retry-after"] = str(throttled.retry_after)
+        return response
     return Json(
         {
             "device_id": device_id,
