@@ -98,3 +98,4 @@ async def open_rig(
     finally:
         await rig.close()
         server.kill()
+        rig.server.kill()  # a test may have restarted it

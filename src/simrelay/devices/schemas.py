@@ -99,6 +99,14 @@ class DeviceList(BaseModel):
     device_list: list[DeviceOut]
 
 
+def device_type(row: Any) -> str:
+    """`device_name_type`: the model; for the SMSGate app ("SMS Gateway for Android") its
+    version too, which decides what it can do (docs/android.md, minimum versions)."""
+    if getattr(row, "kind", "native") == "smsgate" and row.app_version:
+        return f"{row.model} {row.app_version}"
+    return str(row.model)
+
+
 def device_object(row: Any) -> dict[str, Any]:
     return {
         "device_id": row.id,
@@ -107,7 +115,7 @@ def device_object(row: Any) -> dict[str, Any]:
         "is_active": row.is_active,
         "is_charging": row.is_charging,
         "last_online_date": iso_millis(row.last_online_at),
-        "device_name_type": row.model,
+        "device_name_type": device_type(row),
         "low_battery_alert": row.low_battery_alert,
         "to_sim": row.to_sim,
         "sim_list": [

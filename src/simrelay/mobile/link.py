@@ -24,6 +24,13 @@ EVENTS_BUFFERED = 8
 """Events waiting per stream; a stream that falls further behind misses some (every event
 only makes the app fetch, so the next one makes up for it)."""
 ATTACH_TIMEOUT = 5.0
+STORE_TIMEOUT = 30.0
+"""How long a request waits for its reports to be stored before it answers 503 (the app
+sends them again)."""
+
+
+class LinkClosed(Exception):
+    """The session ended before it stored what a request said: answer so that the app retries."""
 
 
 class MobileLink:
@@ -31,6 +38,9 @@ class MobileLink:
         self._inbox: asyncio.Queue[str | None] = asyncio.Queue()
         self.streams: set[asyncio.Queue[str | None]] = set()
         self.closed = False
+        self._seq = 0
+        self._waiting: dict[int, asyncio.Future[None]] = {}
+        self._hooks_announced = False
 
     # The Link protocol, as the session sees it.
     async def receive(self) -> str | None:
@@ -39,10 +49,18 @@ class MobileLink:
     async def send(self, text: str) -> None:
         frame = orjson.loads(text)
         kind = frame.get("type")
-        if kind == "offer":
+        if kind in ("ack", "error"):
+            # The session answers a frame once its change is committed (an `error` is an
+            # answer too: not this device's SMS, nothing to store).
+            waiter = self._waiting.pop(frame.get("seq"), None)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
+        elif kind == "offer":
             self.notify("MessageEnqueued", None)
         elif kind == "drop":
             self.notify("MessageCancelled", {"messageId": frame["id"]})
+        elif kind == "settings":
+            self.notify("SettingsUpdated", None)
 
     async def close(self, code: int) -> None:
         self.closed = True
@@ -50,21 +68,57 @@ class MobileLink:
         for stream in self.streams:
             with contextlib.suppress(asyncio.QueueFull):
                 stream.put_nowait(None)
+        for waiter in self._waiting.values():
+            if not waiter.done():
+                waiter.set_exception(LinkClosed())
+        self._waiting.clear()
 
     # What the endpoints use.
     def put(self, frame: dict[str, Any]) -> None:
         self._inbox.put_nowait(orjson.dumps(frame).decode())
 
+    async def store(self, frames: list[dict[str, Any]]) -> None:
+        """Hands frames to the session and returns once each is stored (committed, webhook
+        events included). Raises LinkClosed if the session ends first or takes too long."""
+        if not frames:
+            return
+        if self.closed:
+            raise LinkClosed
+        loop = asyncio.get_running_loop()
+        waiters = []
+        for frame in frames:
+            self._seq += 1
+            waiter: asyncio.Future[None] = loop.create_future()
+            self._waiting[self._seq] = waiter
+            waiters.append(waiter)
+            self.put({**frame, "seq": self._seq})
+        try:
+            async with asyncio.timeout(STORE_TIMEOUT):
+                outcomes = await asyncio.gather(*waiters, return_exceptions=True)
+        except TimeoutError:
+            raise LinkClosed from None
+        if any(isinstance(outcome, BaseException) for outcome in outcomes):
+            raise LinkClosed
+
     def notify(self, event: str, data: Any) -> None:
-        text = f"event: {event}\ndata: {orjson.dumps(data).decode()}\n\n"
+        text = _event(event, data)
         for stream in self.streams:
             with contextlib.suppress(asyncio.QueueFull):
                 stream.put_nowait(text)
 
     def subscribe(self) -> asyncio.Queue[str | None]:
         stream: asyncio.Queue[str | None] = asyncio.Queue(EVENTS_BUFFERED)
+        if not self._hooks_announced:
+            # The first stream of a session (the app was away, or simrelay restarted): the app
+            # fetches its webhook list again, in case simrelay's address or events changed.
+            self._hooks_announced = True
+            stream.put_nowait(_event("WebhooksUpdated", None))
         self.streams.add(stream)
         return stream
+
+
+def _event(name: str, data: Any) -> str:
+    return f"event: {name}\ndata: {orjson.dumps(data).decode()}\n\n"
 
 
 class MobileHub:
@@ -84,7 +138,7 @@ class MobileHub:
             return live[1], False
         link = MobileLink()
         session = DeviceSession(device, link, self.dispatcher)
-        session.takes_back = False
+        session.pulls = True
         # The app keeps what it fetched (its own database dedupes by id), so every lease the
         # device has continues: none is offered again as a new attempt.
         held = await self.dispatcher.db.read(

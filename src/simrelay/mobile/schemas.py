@@ -20,8 +20,10 @@ class Wire(BaseModel):
 
 
 class SimCard(Wire):
-    slotIndex: int = Field(ge=0, le=255)
-    simNumber: int | None = Field(default=None, ge=1, le=256)
+    # -1 is Android's "slot unknown" (SubscriptionManager.INVALID_SIM_SLOT_INDEX), which the app
+    # copies unchecked (SubscriptionsHelper.kt#L133-L145, v1.65.0+): such a card is left out.
+    slotIndex: int = Field(ge=-1, le=255)
+    simNumber: int | None = Field(default=None, ge=0, le=256)
     phoneNumber: str | None = None
     carrierName: str | None = None
 
@@ -29,6 +31,11 @@ class SimCard(Wire):
         """The device object's `sim_list` item."""
         name = self.carrierName or f"SIM {self.simNumber or self.slotIndex + 1}"
         return {"slot_index": self.slotIndex, "display_name": name[:200]}
+
+
+def known_sims(cards: list[SimCard] | None) -> list[SimCard] | None:
+    """The cards whose slot is known; None if the app sent no list (before v1.65.0)."""
+    return None if cards is None else [card for card in cards if card.slotIndex >= 0]
 
 
 class RegisterRequest(Wire):

@@ -12,21 +12,26 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
 from sqlalchemy.engine import Connection, Row
 
 from simrelay.accounts import login
+from simrelay.accounts.guessing import Guesses, TooManyGuesses
 from simrelay.devices import pairing
 from simrelay.devices import repository as device_records
 from simrelay.devices import service as devices
 from simrelay.devices.pacing import Pacing
 from simrelay.ids import is_object_id
-from simrelay.mobile.schemas import MessagePatch, RegisterRequest, State, app_time
+from simrelay.mobile import versions
+from simrelay.mobile.schemas import MessagePatch, RegisterRequest, State, app_time, known_sims
 from simrelay.sms import leases
+from simrelay.sms.status import Status
 from simrelay.storage.database import Database
 
+KIND = "smsgate"
+"""devices.kind of a phone with the SMSGate app."""
 HOOK_EVENTS = ("sms:received", "system:ping")
 """What the app is asked to tell simrelay through its own webhooks."""
-HOOK_SKEW_SECONDS = 300
 BATTERY_CHARGING = 1
 """Bit of the `battery:charging` health check that means charging (2 is AC, 4 USB)."""
 
@@ -34,10 +39,11 @@ BATTERY_CHARGING = 1
 class Refused(Exception):
     """The request is refused with this HTTP status and message ({"message"} body)."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, *, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.retry_after = retry_after
 
 
 def unauthorized(message: str = "unauthorized") -> Refused:
@@ -61,15 +67,18 @@ async def register_device(
     private_account: str,
     user_agent: str,
     pacing: Pacing,
+    guesses: Guesses,
+    client_host: str,
 ) -> dict[str, Any]:
     """POST /device: a new active device in the account the credentials name. `Code` is a
-    pairing code (as `simrelay device pair` makes); `Basic` the account's email and password;
-    `Bearer` the server-wide private token, whose devices join `private_account`."""
+    pairing code (as `simrelay device pair` makes; guesses throttled); `Basic` the account's
+    email and password; `Bearer` the server-wide private token, whose devices join
+    `private_account`."""
     scheme, credentials = split_authorization(authorization)
     token = pairing.new_device_token()
     name = form.name or "SMS Gateway for Android"
-    sims = [sim.as_sim() for sim in form.simCards or []]
-    app_version = user_agent.partition("/")[2][:200] if user_agent.startswith("me.capcom.smsgateway") else ""
+    sims = [sim.as_sim() for sim in known_sims(form.simCards) or []]
+    app_version = versions.from_user_agent(user_agent)
     account: Row[Any] | None = None
     if scheme == "basic":
         email, password = _basic(credentials)
@@ -83,15 +92,7 @@ async def register_device(
     elif scheme != "code":
         raise unauthorized("registration needs a code, a login or the private token")
 
-    def work(conn: Connection) -> dict[str, Any]:
-        found = account
-        if found is None:
-            try:
-                account_id = pairing.redeem_code(conn, credentials, now=time.time())
-            except pairing.PairingError:
-                raise unauthorized("unknown, expired or used-up code") from None
-            found = login.find_by_id(conn, account_id)
-            assert found is not None
+    def enrol(conn: Connection, found: Row[Any]) -> dict[str, Any]:
         if found.is_blocked:
             raise Refused(403, "the account is blocked")
         device_id = devices.enrol_device(
@@ -103,10 +104,26 @@ async def register_device(
             app_version=app_version,
             pacing=pacing,
             sims=sims,
+            kind=KIND,
+            can_cancel=versions.abilities(app_version).cancels,
         )
         return {"id": device_id, "token": token, "login": found.email}
 
-    return await db.run(work)
+    if account is not None:
+        known = account
+        return await db.run(lambda conn: enrol(conn, known))
+
+    def by_code(conn: Connection, account_id: str) -> dict[str, Any]:
+        found = login.find_by_id(conn, account_id)
+        assert found is not None
+        return enrol(conn, found)
+
+    try:
+        return await devices.redeem_guarded(db, guesses, credentials, client_host, by_code)
+    except pairing.PairingError:
+        raise unauthorized("unknown, expired or used-up code") from None
+    except TooManyGuesses as throttled:
+        raise Refused(429, "too many wrong codes, try later", retry_after=throttled.retry_after) from None
 
 
 def _basic(credentials: str) -> tuple[str, str]:
@@ -137,6 +154,21 @@ async def device_for(db: Database, authorization: str | None) -> Row[Any]:
     return device
 
 
+async def note_version(db: Database, device: Row[Any], user_agent: str) -> Row[Any] | None:
+    """The app was updated (its User-Agent names another version): stores the version and what
+    it can do; the device's row as it is now, or None when nothing changed."""
+    version = versions.from_user_agent(user_agent)
+    if not version or version == device.app_version:
+        return None
+    values = {"app_version": version, "can_cancel": versions.abilities(version).cancels, "kind": KIND}
+
+    def work(conn: Connection) -> Row[Any] | None:
+        device_records.update_device_by_id(conn, device.id, values)
+        return device_records.find_by_id(conn, device.id)
+
+    return await db.run(work)
+
+
 def find_device(conn: Connection, device_id: str) -> Row[Any] | None:
     return device_records.find_by_id(conn, device_id)
 
@@ -163,19 +195,30 @@ async def change_password(db: Database, device: Any, *, current: str, new: str) 
 
 
 def fetch_messages(
-    conn: Connection, device_id: str, *, now: float, lease_seconds: float, newest_first: bool
+    conn: Connection, device: Any, *, now: float, lease_seconds: float, newest_first: bool
 ) -> list[dict[str, Any]]:
-    """GET /message: what the device holds, as the app's messages; those it is asked to let
-    go as `Cancelling`. The lease clock of an SMS the app has not confirmed starts again
-    here: an app that polls every few minutes must not lose its SMS before it could see them."""
-    rows = leases.leases_of(conn, device_id)
-    leases.restart_lease_clock(
+    """GET /message: the SMS leased to the device that it has not confirmed yet (`Pending`),
+    and those it is asked to let go (`Cancelling`), if its app can cancel at all. Listing one
+    hands it over (sms/leases.py: hand_over): from now on the phone may send it.
+
+    Confirmed ones (status 1: Processed, or a repeated Pending) are not listed again: the app
+    has them (upstream's server lists only Pending ones too). An app before 1.67 never sees a
+    Cancelling item: it reads no `state` and would take the item for new work (see
+    mobile/versions.py)."""
+    rows = leases.leases_of(conn, device.id, lock=True)
+    listed = [
+        row
+        for row in rows
+        if (row.lease_drop and row.lease_handed and device.can_cancel)
+        or (not row.lease_drop and row.status == int(Status.WAITING))
+    ]
+    leases.hand_over(
         conn,
-        [row.id for row in rows if row.status == 0 and not row.lease_drop],
-        device_id=device_id,
+        [row.id for row in listed if not row.lease_drop],
+        device_id=device.id,
         until=now + lease_seconds,
     )
-    items = [mobile_message(row) for row in rows]
+    items = [mobile_message(row) for row in listed]
     return items[::-1] if newest_first else items
 
 
@@ -236,29 +279,43 @@ def hook_signing_key(secret_key: str, device_id: str) -> str:
     return digest.hexdigest()[:32]
 
 
+WEBHOOK_RETRIES = 15
+"""The app's own default (WebhooksSettings.kt): about 45 hours of retries from v1.52.0."""
+
+
 def device_settings(device: Any, *, ping_seconds: int, signing_key: str) -> dict[str, Any]:
     """GET /settings: the device's pacing (the server enforces it too), a ping interval so a
-    phone without push or SSE still polls every few seconds, and the webhook signing key."""
-    period, value = "Disabled", 0
-    for name, limit in (("PerMinute", device.limit_per_minute), ("PerHour", device.limit_per_hour)):
-        if limit:
-            period, value = name, int(limit)
-            break
-    else:
-        if device.limit_per_day:
-            period, value = "PerDay", int(device.limit_per_day)
-    return {
-        "messages": {
-            "send_interval_min": int(device.send_interval_min),
-            "send_interval_max": int(device.send_interval_max),
-            "limit_period": period,
-            "limit_value": value,
-        },
-        "ping": {"interval_seconds": ping_seconds},
-        "webhooks": {"internet_required": False, "retry_count": 15, "signing_key": signing_key},
-        # No push relay here: the app keeps a server-sent-events connection instead.
-        "gateway": {"notification_channel": "SSE_ONLY"},
+    phone without push or SSE still polls every few seconds, and the webhook signing key.
+    Shaped for the device's app version (mobile/versions.py)."""
+    able = versions.abilities(device.app_version)
+    number: Any = str if able.numbers_as_text else int
+    messages: dict[str, Any] = {
+        "send_interval_min": int(device.send_interval_min),
+        "send_interval_max": int(device.send_interval_max),
+        "limit_period": "Disabled",
     }
+    for period, limit in (
+        ("PerMinute", device.limit_per_minute),
+        ("PerHour", device.limit_per_hour),
+        ("PerDay", device.limit_per_day),
+    ):
+        if limit:
+            # No limit_value with Disabled: v1.37.0 refuses one below 1 (MessagesSettings.kt#L116).
+            messages.update(limit_period=period, limit_value=number(limit))
+            break
+    settings: dict[str, Any] = {
+        "messages": messages,
+        "ping": {"interval_seconds": ping_seconds},
+        "webhooks": {
+            "internet_required": False,
+            "retry_count": number(WEBHOOK_RETRIES),
+            "signing_key": signing_key,
+        },
+    }
+    if able.sse_only:
+        # No push relay here: the app keeps a server-sent-events connection instead.
+        settings["gateway"] = {"notification_channel": "SSE_ONLY"}
+    return settings
 
 
 def device_webhooks(device_id: str, *, public_url: str) -> list[dict[str, Any]]:
@@ -271,18 +328,23 @@ def device_webhooks(device_id: str, *, public_url: str) -> list[dict[str, Any]]:
     ]
 
 
-def verify_hook(key: str, *, body: bytes, timestamp: str | None, signature: str | None, now: float) -> bool:
-    """X-Signature: hex HMAC-SHA256 of the raw body followed by X-Timestamp (Unix seconds)."""
+def verify_hook(key: str, *, body: bytes, timestamp: str | None, signature: str | None) -> bool:
+    """X-Signature: hex HMAC-SHA256 of the raw body followed by X-Timestamp (Unix seconds).
+
+    The time itself is not checked: the app stamps every attempt anew (PayloadSingingPlugin.kt
+    #L25, v1.33.0+), so an old stamp only means the phone's clock is off, and a delivery it
+    retried for hours is as good as the first. A repeated delivery changes nothing (see
+    hook_frames)."""
     if not timestamp or not signature or not timestamp.isdigit():
-        return False
-    if abs(now - int(timestamp)) > HOOK_SKEW_SECONDS:
         return False
     expected = hmac.new(key.encode(), body + timestamp.encode(), hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected, signature.strip().lower())
 
 
-def hook_frames(envelope: dict[str, Any]) -> list[dict[str, Any]]:
-    """Native frames for one of the app's webhooks: a received SMS, or the health of a ping."""
+def hook_frames(envelope: dict[str, Any], *, app_version: str) -> list[dict[str, Any]]:
+    """Native frames for one of the app's webhooks: a received SMS, or the health of a ping.
+    Other events carry nothing simrelay stores (data SMS, MMS, its own send reports, which
+    PATCH /message already gave): they are answered, so the app stops retrying, and logged."""
     payload = envelope.get("payload") or {}
     event = envelope.get("event")
     if event == "sms:received" and isinstance(payload, dict):
@@ -290,8 +352,9 @@ def hook_frames(envelope: dict[str, Any]) -> list[dict[str, Any]]:
         return [
             {
                 "type": "received",
-                "id": str(payload.get("messageId") or envelope.get("id") or "")[:64],
-                "phone_number": str(payload.get("phoneNumber") or "")[:64],
+                "id": _received_id(envelope, payload, app_version),
+                # `sender` from v1.54.0, `phoneNumber` before (and deprecated since): MessageEventPayload.kt
+                "phone_number": str(payload.get("sender") or payload.get("phoneNumber") or "")[:64],
                 "message": str(payload.get("message") or ""),
                 "received_at": _unix(payload.get("receivedAt")),
                 "sim": sim - 1 if isinstance(sim, int) and sim >= 1 else None,
@@ -308,6 +371,20 @@ def hook_frames(envelope: dict[str, Any]) -> list[dict[str, Any]]:
             frame["charging"] = bool(charging & BATTERY_CHARGING)
         return [frame]
     return []
+
+
+def _received_id(envelope: dict[str, Any], payload: dict[str, Any], app_version: str) -> str:
+    """What makes a received SMS stored once however often the app delivers it. From v1.66.2
+    its `messageId` (also the same when the app exports its inbox again); before, that id
+    hashes only sender, SIM and text, so two equal texts would be one: the envelope's `id`,
+    fixed when the event was made and kept by every retry (WebHooksService.kt#L155-L161)."""
+    message_id = payload.get("messageId")
+    if message_id and versions.abilities(app_version).stable_message_ids:
+        return str(message_id)[:64]
+    if envelope.get("id"):
+        return "hook-" + str(envelope["id"])[:59]
+    digest = hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    return "hook-" + digest[:40]
 
 
 def _unix(value: Any) -> int:

@@ -13,7 +13,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from simrelay.devices import service as devices
+from simrelay.devices.schemas import device_type
 from simrelay.errors import ApiError
+from simrelay.mobile import service as mobile
+from simrelay.mobile import versions
 from simrelay.web.common import SignedIn, form_view, page_view
 
 PAGE = 100
@@ -29,7 +32,12 @@ async def _render(page: SignedIn, status: int = 200, **context: Any) -> Response
     offline_after = 2 * page.app.settings.heartbeat_seconds
     now = time.time()
     listed = [
-        {"row": row, "online": row.last_online_at is not None and now - row.last_online_at < offline_after}
+        {
+            "row": row,
+            "online": row.last_online_at is not None and now - row.last_online_at < offline_after,
+            "type": device_type(row),
+            "warning": versions.abilities(row.app_version).warning() if row.kind == mobile.KIND else "",
+        }
         for row in rows
     ]
     return page.render("devices.html", status, devices=listed, **context)

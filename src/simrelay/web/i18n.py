@@ -26,6 +26,19 @@ TEXTS: dict[str, dict[str, str]] = {
     "overview": {"ru": "Обзор", "en": "Overview"},
     "sms_month": {"ru": "SMS в этом месяце", "en": "SMS this month"},
     "quota": {"ru": "Лимит", "en": "Quota"},
+    "lost_sms": {"ru": "Потерянные устройства", "en": "Lost devices"},
+    "resend_lost": {
+        "ru": "Отправлять заново SMS пропавшего устройства (может отправиться дважды)",
+        "en": "Resend the SMS of a vanished device (may send twice)",
+    },
+    "resend_lost_hint": {
+        "ru": "Выключено: SMS, которое устройство уже получило и не подтвердило, по истечении аренды "
+        "получает статус 3 «device lost» и никогда не уходит второй раз; если устройство потом сообщит "
+        "об отправке, статус обновится.",
+        "en": "Off: an SMS a device was handed and never reported on ends, after the hard timeout, in "
+        "status 3 “device lost” and is never sent a second time; if the device reports it later, the "
+        "status follows.",
+    },
     "unlimited": {"ru": "без ограничений", "en": "unlimited"},
     "devices": {"ru": "Устройства", "en": "Devices"},
     "webhooks": {"ru": "Вебхуки", "en": "Webhooks"},
@@ -66,6 +79,22 @@ TEXTS: dict[str, dict[str, str]] = {
     "code": {"ru": "Код", "en": "Code"},
     "code_valid": {"ru": "действует 10 минут", "en": "valid 10 minutes"},
     "sign_in_with_code": {"ru": "Вход по коду", "en": "Sign in with code"},
+    "app_code_hint": {
+        "ru": "Приложение не сканирует QR-коды: введите код на вкладке «By Code» (только цифры). "
+        "Нужна версия 1.37.0 или новее, рекомендуется 1.67.0+.",
+        "en": "The app scans no QR code: type the code on its “By Code” tab (digits only). "
+        "It needs version 1.37.0 or later; 1.67.0+ is recommended.",
+    },
+    "app_unsupported": {
+        "ru": "версия приложения ниже 1.37.0 не поддерживается: обновите приложение",
+        "en": "app versions below 1.37.0 are not supported: update the app",
+    },
+    "app_cannot_cancel": {
+        "ru": "приложение до 1.67.0 не может отменить полученное SMS: удаление его не остановит; "
+        "обновите приложение",
+        "en": "apps before 1.67.0 cannot cancel an SMS they fetched, so deleting it will not stop it: "
+        "update the app",
+    },
     "battery": {"ru": "Батарея", "en": "Battery"},
     "last_seen": {"ru": "На связи", "en": "Last seen"},
     "online": {"ru": "в сети", "en": "online"},

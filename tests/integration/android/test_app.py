@@ -1,6 +1,7 @@
 """SMS Gateway for Android as a simrelay device: an emulator of the app (tests/integration/
-smsgate.py, every shape cited from the app's source there) drives a real server process
-through the mobile API, on both databases."""
+smsgate/, every behaviour cited from the app's source at a release tag there) drives a real
+server process through the mobile API, on both databases. Citations below are
+capcom6/android-sms-gateway at v1.68.0, under app/src/main/java/me/capcom/smsgateway/."""
 
 from __future__ import annotations
 
@@ -10,81 +11,45 @@ import shutil
 import ssl
 import subprocess
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from simrelay.accounts.models import Account
 from simrelay.accounts.passwords import hash_password
-from simrelay.sms.models import Message
 from simrelay.storage.db import create_engine
-from tests.integration.gateway import gateway_env
+from tests.integration.android.helpers import (
+    DELIVERED,
+    EMAIL,
+    PRIVATE_TOKEN,
+    SEND_FAILED,
+    SENT,
+    TAKEN,
+    WAITING,
+    holds,
+    start_app,
+    stored_status,
+    until,
+)
 from tests.integration.receiver import Receiver
-from tests.integration.rig import Rig, open_rig
-from tests.integration.server import Server, auth, cli_json, free_port, make_account
-from tests.integration.smsgate import Options, SmsGateApp
+from tests.integration.rig import Rig
+from tests.integration.server import Server, auth, cli_json, make_account
+from tests.integration.smsgate import SmsGateApp
 
 pytestmark = pytest.mark.integration
 
-EMAIL = "android@example.com"
 EMAIL_TLS = "tls@example.com"
-PRIVATE_TOKEN = "private-token-for-the-tests"
-WAITING, TAKEN, SENT, SEND_FAILED, DELIVERED = 0, 1, 2, 3, 4
 QUIET = 1.5
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
-    port = free_port()
-    return gateway_env(
-        tmp_path,
-        request.param,
-        public_url=f"http://127.0.0.1:{port}",
-        mobile_private_token=PRIVATE_TOKEN,
-        mobile_account=EMAIL,
-        webhook_allow_private="1",
-        webhook_tick_seconds="0.1",
-    )
-
-
-@pytest.fixture
-async def gateway(env: dict[str, str], tmp_path: Path) -> AsyncIterator[Rig]:
-    port = int(env["SIMRELAY_PUBLIC_URL"].rpartition(":")[2])
-    async with open_rig(env, tmp_path, email=EMAIL, port=port) as rig:
-        yield rig
-
-
-@pytest.fixture
-async def apps(gateway: Rig) -> AsyncIterator[list[SmsGateApp]]:
-    started: list[SmsGateApp] = []
-    yield started
-    for app in started:
-        await app.close()
-
-
-async def start_app(gateway: Rig, apps: list[SmsGateApp], **options: Any) -> SmsGateApp:
-    app = SmsGateApp(gateway.server.base_url, options=Options(**options))
-    apps.append(app)
-    await app.start(register_with=f"Code {gateway.code}")
-    return app
-
-
-async def until(check: Any, *, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
-
-
 async def test_send_reaches_delivered_through_the_app(gateway: Rig, apps: list[SmsGateApp]) -> None:
-    """Registration with a code (`Authorization: Code`, API#L68-L77; 201 {id, token, login}:
-    API#L167-L172), start-up PATCH /device (SVC#L107-L167), GET /settings and /webhooks, the
-    SSE wake-up (SSE#L41-L80), fetch and full-state PATCHes (SVC#L240-L318): status 4, sent
-    once. Citations: tests/integration/smsgate.py."""
+    """Registration with a code (`Authorization: Code`, modules/gateway/GatewayApi.kt#L68-L77;
+    201 {id, token, login}: #L148-L153), start-up PATCH /device (modules/gateway/
+    GatewayService.kt#L107-L167), GET /settings and /webhooks, the event stream (helpers/
+    SSEManager.kt#L41-L54), fetch and full-state PATCHes (GatewayService.kt#L240-L307): status 4,
+    sent once."""
     app = await start_app(gateway, apps)
     assert app.login == EMAIL
     assert app.settings["ping"]["interval_seconds"] > 0
@@ -93,7 +58,7 @@ async def test_send_reaches_delivered_through_the_app(gateway: Rig, apps: list[S
     await gateway.wait_status(message_id, DELIVERED)
     assert app.sent == [message_id]
     assert app.messages[message_id].phone_numbers == ["+79990001122"]
-    assert (await app.call("GET", "/device")).json()["externalIp"] == "127.0.0.1"  # API#L157-L159
+    assert (await app.call("GET", "/device")).json()["externalIp"] == "127.0.0.1"  # GatewayApi.kt#L48-L52
     assert await gateway.statuses(message_id) == [WAITING, TAKEN, SENT, DELIVERED]
     assert ("MessageEnqueued", None) in app.events
 
@@ -114,7 +79,7 @@ async def test_patches_late_repeated_and_out_of_order_are_harmless(
 
 async def test_to_sim_picks_the_sim_number(gateway: Rig, apps: list[SmsGateApp]) -> None:
     """SIM slot n on send is simNumber n + 1 for the app (SimCard slotIndex 0-based, simNumber
-    1-based: API#L259-L265; the fetched message's simNumber: API#L209-L233)."""
+    1-based: GatewayApi.kt#L240-L246; the fetched message's simNumber: #L190-L214)."""
     app = await start_app(gateway, apps, sims=[0, 1])
     second = await gateway.send(phone_number="79990001122", message="slot 1", to_sim=1)
     first = await gateway.send(phone_number="79990001122", message="slot 0", to_sim=0)
@@ -128,10 +93,11 @@ async def test_delete_while_pending_cancels_on_the_phone_and_it_is_never_sent(
     gateway: Rig, apps: list[SmsGateApp]
 ) -> None:
     """A fetched item in state Cancelling is cancelled locally and PATCHed Cancelled
-    (SVC#L246-L266); MessageCancelled {messageId} on SSE (MessageCancelledEvent.kt#L9-L12)."""
+    (GatewayService.kt#L243-L267, v1.67.0+); MessageCancelled {messageId} on the event stream
+    (modules/gateway/events/MessageCancelledEvent.kt, modules/gateway/EventsReceiver.kt#L99-L114)."""
     app = await start_app(gateway, apps, send=False, poll_seconds=0.3)
     message_id = await gateway.send(phone_number="79990001122", message="never")
-    await until(lambda: _has(app, message_id))
+    await until(holds(app, message_id))
     response = await gateway.http.request(
         "DELETE", "/v1/sms/del", headers=gateway.headers, params={"id": message_id}
     )
@@ -149,7 +115,7 @@ async def test_a_silent_phone_is_asked_to_cancel_and_the_sms_goes_to_another_onc
     lease it is told Cancelling, confirms Cancelled, and only then the second phone gets it."""
     holder = await start_app(gateway, apps, send=False, poll_seconds=0.3)
     message_id = await gateway.send(phone_number="79990001122", message="one send")
-    await until(lambda: _has(holder, message_id))
+    await until(holds(holder, message_id))
     sender = await start_app(gateway, apps, poll_seconds=0.3)
     await gateway.wait_status(message_id, DELIVERED, timeout=20)
     assert holder.messages[message_id].cancelled and holder.sent == []
@@ -159,28 +125,9 @@ async def test_a_silent_phone_is_asked_to_cancel_and_the_sms_goes_to_another_onc
     assert taken_by[-1] == sender.device_id
 
 
-async def test_a_phone_gone_silent_loses_its_sms_at_the_hard_timeout(
-    gateway: Rig, apps: list[SmsGateApp]
-) -> None:
-    """A phone that stops talking after fetching cannot confirm a cancel: the SMS goes to
-    another phone only once the hard timeout (SIMRELAY_LEASE_HARD_SECONDS) has passed, and
-    when the first phone is back its fetch no longer lists it."""
-    holder = await start_app(gateway, apps, send=False, poll_seconds=0.3)
-    message_id = await gateway.send(phone_number="79990001122", message="gone quiet")
-    await until(lambda: _has(holder, message_id))
-    await holder.stop()  # no more requests: no network
-    gone_at = time.monotonic()
-    sender = await start_app(gateway, apps, poll_seconds=0.3)
-    await gateway.wait_status(message_id, DELIVERED, timeout=20)
-    assert time.monotonic() - gone_at >= 2.5  # FAST: lease_hard_seconds 3
-    assert sender.sent == [message_id] and holder.sent == []
-    response = await holder.call("GET", "/message")
-    assert message_id not in [item["id"] for item in response.json()]
-
-
 async def test_a_restarted_phone_registers_again_after_401(gateway: Rig, apps: list[SmsGateApp]) -> None:
-    """Only a 401 on the start-up PATCH /device makes the app register again (SVC#L107-L167),
-    here with the private token (`Authorization: Bearer`, API#L54-L66)."""
+    """Only a 401 on the start-up PATCH /device makes the app register again (GatewayService.kt
+    #L122-L127), here with the private token (`Authorization: Bearer`, GatewayApi.kt#L54-L66)."""
     app = await start_app(gateway, apps)
     old = app.device_id
     response = await gateway.call("/v1/devices/del", {"device_id": old})
@@ -198,7 +145,7 @@ async def test_registration_refusals(gateway: Rig, apps: list[SmsGateApp]) -> No
     app = SmsGateApp(gateway.server.base_url)
     apps.append(app)
     assert (await app.register("Bearer wrong-token")).status_code == 401
-    assert (await app.register("Code ZZZZ-ZZZZ")).status_code == 401
+    assert (await app.register("Code 00000000")).status_code == 401
     assert (await app.register("Basic bm9ib2R5Om5vdGhpbmc=")).status_code == 401
     assert (await app.register("")).status_code == 401
     app.token = "sdt_unknown"
@@ -209,23 +156,22 @@ async def test_registration_refusals(gateway: Rig, apps: list[SmsGateApp]) -> No
 async def test_incoming_sms_reaches_the_inbox_and_a_webhook_and_battery_the_device(
     gateway: Rig, apps: list[SmsGateApp]
 ) -> None:
-    """The app's own webhooks {id, webhookId, event, deviceId, payload} (HOOK#L109-L135),
-    signed X-Signature/X-Timestamp (SIGN#L17-L60); sms:received and system:ping payloads as
-    android-sms-gateway/docs-web@057fb70:docs/features/webhooks.md#L9-L32 and
-    @36b9f04:docs/features/health.md#L80-L102 describe them."""
+    """The app's own webhooks {id, webhookId, event, deviceId, payload} (modules/webhooks/
+    WebHooksService.kt#L155-L161), signed X-Signature/X-Timestamp (modules/webhooks/plugins/
+    PayloadSingingPlugin.kt#L25-L60); the sms:received payload of modules/receiver/
+    ReceiverService.kt#L118-L125 and the ping's health checks of modules/health/
+    HealthService.kt#L15-L31 (battery: modules/health/monitors/BatteryMonitor.kt#L41-L61)."""
     with Receiver() as hook:
         response = await gateway.call("/v1/webhooks", {"url": hook.url, "events": ["sms.received"]})
         assert response.status_code == 200
         app = await start_app(gateway, apps)
-        payload = {
-            "messageId": "in-42",
-            "message": "hello from a friend",
-            "phoneNumber": "+79995554433",
-            "simNumber": 1,
-            "receivedAt": "2026-11-27T15:46:11.000+03:00",
-        }
-        assert (await app.emit("sms:received", payload)).status_code == 204
-        assert (await app.emit("sms:received", payload)).status_code == 204  # a retry: stored once
+        payload = app.received_payload(message_id="in-42", sender="+79995554433", text="hello from a friend")
+        assert (await app.emit("sms:received", payload, event_id="e-1")).status_code == 204
+        # A retry (same envelope) and a late one stamped with an old time: stored once.
+        assert (await app.emit("sms:received", payload, event_id="e-1")).status_code == 204
+        assert (
+            await app.emit("sms:received", payload, event_id="e-1", stamp=time.time() - 86400)
+        ).status_code == 204
         (request,) = await hook.arrived(1)
         assert request.json["data"]["message"] == "hello from a friend"
         inbox = (await gateway.http.get("/v1/inbox?limit=10", headers=gateway.headers)).json()
@@ -246,7 +192,7 @@ async def test_incoming_sms_reaches_the_inbox_and_a_webhook_and_battery_the_devi
         assert info["is_charging"] is True
         assert info["sim_list"] == [{"slot_index": 0, "display_name": "Carrier 0"}]
         # A forged signature is refused and changes nothing.
-        app.settings["webhooks"]["signing_key"] = "not-the-key"
+        app.signing_key = "not-the-key"
         assert (await app.emit("system:ping", health)).status_code == 401
 
 
@@ -256,15 +202,9 @@ async def test_the_native_simulator_and_the_app_share_the_work(gateway: Rig, app
     ids = [await gateway.send(phone_number=f"7999111{i:04d}", message=f"shared {i}") for i in range(30)]
     for message_id in ids:
         await gateway.wait_status(message_id, DELIVERED, timeout=30)
-    by_native = gateway.ledger.sent
-    assert set(app.sent) | set(by_native) == set(ids)
-    assert not set(app.sent) & set(by_native)  # no SMS sent by both
-    assert all(count == 1 for count in by_native.values()) and len(app.sent) == len(set(app.sent))
-    assert app.sent and by_native  # both took part
-
-
-async def _has(app: SmsGateApp, message_id: str) -> bool:
-    return message_id in app.messages
+    sent = gateway.ledger.sent  # the radio side of the app and of the native phone together
+    assert set(sent) == set(ids) and gateway.ledger.duplicates() == {}
+    assert app.sent and set(sent) - set(app.sent)  # both took part
 
 
 async def _cancelled(app: SmsGateApp, message_id: str) -> bool:
@@ -272,14 +212,7 @@ async def _cancelled(app: SmsGateApp, message_id: str) -> bool:
 
 
 async def _stored_status_is(gateway: Rig, message_id: str, status: int) -> bool:
-    """Read from the database: a deleted SMS is gone from the API (1008)."""
-    engine = create_engine(gateway.database_url)
-    try:
-        async with engine.connect() as conn:
-            found = (await conn.execute(select(Message.status).where(Message.id == message_id))).scalar()
-    finally:
-        await engine.dispose()
-    return found == status
+    return (await stored_status(gateway, message_id))[0] == status
 
 
 async def _battery(gateway: Rig, device_id: str, level: int) -> bool:
@@ -349,8 +282,9 @@ async def test_the_app_registers_and_sends_over_https(env: dict[str, str], tmp_p
 async def test_user_code_registers_another_phone_and_the_password_can_change(
     gateway: Rig, apps: list[SmsGateApp]
 ) -> None:
-    """GET /user/code (Basic login:password) gives a one-time code (API#L127-L131); PATCH
-    /user/password {currentPassword, newPassword} (API#L133-L139, API#L187-L190)."""
+    """GET /user/code (Basic login:password) gives a one-time code (GatewayApi.kt#L108-L112,
+    {code, validUntil}: #L173-L176); PATCH /user/password {currentPassword, newPassword}
+    (#L114-L120, #L168-L171)."""
     engine = create_engine(gateway.database_url)
     try:
         async with engine.begin() as conn:

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import orjson
+import structlog
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -18,9 +19,17 @@ from simrelay.api.deps import Services, services
 from simrelay.api.responses import Json
 from simrelay.devices.pacing import Pacing
 from simrelay.mobile import service
-from simrelay.mobile.link import MobileHub
-from simrelay.mobile.schemas import MessagePatch, PasswordChange, PatchDeviceRequest, RegisterRequest
+from simrelay.mobile.link import LinkClosed, MobileHub, MobileLink
+from simrelay.mobile.schemas import (
+    MessagePatch,
+    PasswordChange,
+    PatchDeviceRequest,
+    RegisterRequest,
+    known_sims,
+)
 from simrelay.mobile.service import Refused
+
+log = structlog.get_logger(__name__)
 
 PREFIX = "/mobile/v1"
 KEEPALIVE_SECONDS = 15.0
@@ -34,7 +43,8 @@ def answers_refusals(handler: Handler) -> Handler:
         try:
             return await handler(request)
         except Refused as refused:
-            return Json({"message": refused.message}, status_code=refused.status)
+            headers = {"retry-after": str(refused.retry_after)} if refused.retry_after else None
+            return Json({"message": refused.message}, status_code=refused.status, headers=headers)
 
     return wrapped
 
@@ -64,7 +74,12 @@ def hub(app: Services) -> MobileHub:
 
 async def _device(request: Request) -> tuple[Services, Any]:
     app = services(request)
-    return app, await service.device_for(app.db, request.headers.get("authorization"))
+    device = await service.device_for(app.db, request.headers.get("authorization"))
+    updated = await service.note_version(app.db, device, request.headers.get("user-agent", ""))
+    if updated is not None:
+        app.signals.device_changed(device.id)
+        return app, updated
+    return app, device
 
 
 @answers_refusals
@@ -80,6 +95,8 @@ async def register(request: Request) -> Response:
         private_account=app.settings.mobile_account,
         user_agent=request.headers.get("user-agent", ""),
         pacing=Pacing.from_settings(app.settings),
+        guesses=app.guesses,
+        client_host=request.client.host if request.client else "",
     )
     return Json(answer, status_code=201)
 
@@ -96,10 +113,9 @@ async def patch_device(request: Request) -> Response:
     if form.id != device.id:
         raise Refused(403, "this token belongs to another device")
     status: dict[str, Any] = {}
-    if form.simCards is not None:
-        status["sims"] = [
-            {"slot": sim.slotIndex, "name": sim.as_sim()["display_name"]} for sim in form.simCards
-        ]
+    sims = known_sims(form.simCards)
+    if sims is not None:
+        status["sims"] = [{"slot": sim.slotIndex, "name": sim.as_sim()["display_name"]} for sim in sims]
     await hub(app).touch(device, status)
     return Response(status_code=204)
 
@@ -115,7 +131,7 @@ async def get_messages(request: Request) -> Response:
     lease = app.settings.lease_seconds
     items = await app.db.run(
         lambda conn: service.fetch_messages(
-            conn, device.id, now=now, lease_seconds=lease, newest_first=newest_first
+            conn, device, now=now, lease_seconds=lease, newest_first=newest_first
         )
     )
     return Json(items)
@@ -126,9 +142,16 @@ async def patch_messages(request: Request) -> Response:
     app, device = await _device(request)
     items = _parse(PATCH_ITEMS, await _body(request, app))
     link, _ = await hub(app).touch(device)
-    for frame in service.report_frames(items):
-        link.put(frame)
+    # 204 only once the states are stored: the app does not send a report again after a 2xx.
+    await _store(link, service.report_frames(items))
     return Response(status_code=204)
+
+
+async def _store(link: MobileLink, frames: list[dict[str, Any]]) -> None:
+    try:
+        await link.store(frames)
+    except LinkClosed:
+        raise Refused(503, "not stored, try again") from None
 
 
 @answers_refusals
@@ -210,7 +233,6 @@ async def device_hook(request: Request) -> Response:
         body=body,
         timestamp=request.headers.get("x-timestamp"),
         signature=request.headers.get("x-signature"),
-        now=time.time(),
     ):
         raise Refused(401, "bad or missing signature")
     device = await app.db.read(lambda conn: service.find_device(conn, device_id))
@@ -220,11 +242,13 @@ async def device_hook(request: Request) -> Response:
         envelope = orjson.loads(body)
     except orjson.JSONDecodeError:
         raise Refused(400, "not JSON") from None
-    frames = service.hook_frames(envelope if isinstance(envelope, dict) else {})
+    envelope = envelope if isinstance(envelope, dict) else {}
+    frames = service.hook_frames(envelope, app_version=device.app_version)
+    if not frames:
+        log.info("mobile_hook_ignored", device_id=device_id, hook_event=str(envelope.get("event"))[:40])
     if frames:
         link, _ = await hub(app).touch(device)
-        for frame in frames:
-            link.put(frame)
+        await _store(link, frames)
     return Response(status_code=204)
 
 
