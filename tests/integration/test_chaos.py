@@ -1,6 +1,8 @@
-"""Chaos: 5,000 SMS through 20 simulated phones while phones lose their connections at random
-and the server is killed (SIGKILL) twice. Every SMS is accepted once, ends in a final status,
-and no phone sends one twice."""
+"""Chaos: 5,000 SMS through 20 simulated phones on the native protocol and 4 emulated SMSGate
+apps (releases 1.68, 1.66 and 1.53) while phones lose their connections at random, apps go
+offline for up to twice the hard timeout (sending what they hold meanwhile), and the server is
+killed (SIGKILL) twice. Sends are counted on the radio side of every phone and app together:
+every SMS is accepted once, ends in a final status, and none is sent twice (the lease rule)."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ import pytest
 
 from tests.integration.gateway import Gateway, gateway_env, open_gateway
 from tests.integration.server import Server
+from tests.integration.smsgate import PROFILES, Options, SmsGateApp
 
 pytestmark = pytest.mark.integration
 
@@ -26,6 +29,14 @@ FINAL = {SEND_FAILED, DELIVERED, NOT_DELIVERED}
 
 TOTAL = 5000
 PHONES = 20
+APPS = (PROFILES["1.68"], PROFILES["1.68"], PROFILES["1.66"], PROFILES["1.53"])
+APP_SEND_MS = (300, 1000)
+"""Slower radios than the native phones': an app holds fetched SMS long enough to go offline
+with some in hand."""
+APP_OFFLINE_EVERY = 0.3
+APP_OFFLINE_SECONDS = (2.0, 8.0)
+"""Up to more than twice the hard timeout (3 s): some apps come back after their SMS was given
+up on ("device lost") and report what their radio did meanwhile."""
 IN_FLIGHT = 50
 KILLS_AT = (TOTAL // 3, 2 * TOTAL // 3)
 """Accepted SMS at which the server is killed and started again on the same port."""
@@ -46,7 +57,7 @@ CHAOS_PHONES: dict[str, Any] = {
 
 @pytest.fixture(params=["postgres", "sqlite"])
 def env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
-    return gateway_env(tmp_path, request.param, access_log="false")
+    return gateway_env(tmp_path, request.param, access_log="false", mobile_ping_seconds="1")
 
 
 @pytest.fixture
@@ -69,6 +80,8 @@ class Chaos:
     servers: list[Server] = field(default_factory=list)
     restarts: list[str] = field(default_factory=list)
     disconnects: int = 0
+    apps: list[SmsGateApp] = field(default_factory=list)
+    offline_periods: list[float] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.servers.append(self.gateway.server)
@@ -89,6 +102,45 @@ class Chaos:
             await asyncio.sleep(rng.uniform(0.5, 1.5) * DISCONNECT_EVERY)
             rng.choice(self.gateway.phones).disconnect()
             self.disconnects += 1
+
+    async def start_apps(self) -> None:
+        code = self.gateway.pairing_code(len(APPS)).replace(" ", "")
+        for number, profile in enumerate(APPS):
+            options = Options(fail_rate=CHAOS_PHONES["fail_rate"], send_ms=APP_SEND_MS)
+            app = SmsGateApp(
+                self.gateway.server.base_url,
+                name=f"chaos/app{number}",
+                options=options,
+                profile=profile,
+                ledger=self.gateway.ledger,
+            )
+            self.apps.append(app)
+            await app.start(register_with=f"Code {code}")
+
+    async def take_apps_offline(self, stop: asyncio.Event, rng: random.Random) -> None:
+        """One app at a time loses the network for a while; its radio keeps sending."""
+        while not stop.is_set():
+            await asyncio.sleep(rng.uniform(0.5, 1.5) * APP_OFFLINE_EVERY)
+            app = rng.choice(self.apps)
+            seconds = rng.uniform(*APP_OFFLINE_SECONDS)
+            app.go_offline()
+            self.offline_periods.append(seconds)
+            try:
+                await asyncio.wait_for(stop.wait(), seconds)
+            except TimeoutError:
+                pass
+            app.go_online()
+
+    async def settle_apps(self, timeout: float) -> None:
+        """Until every app's radio has done what it holds and its reports went through (a phone
+        back from offline may send an SMS that had already been given up on as "device lost")."""
+        deadline = time.monotonic() + timeout
+        while any(app.busy for app in self.apps) and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+
+    async def close_apps(self) -> None:
+        for app in self.apps:
+            await app.close()
 
     def log_events(self, *names: str) -> Counter[str]:
         found: Counter[str] = Counter()
@@ -179,6 +231,16 @@ async def count_by_status(gateway: Gateway) -> Counter[int]:
     return counts
 
 
+async def last_reasons(gateway: Gateway, message_ids: list[str]) -> list[str]:
+    reasons = []
+    for message_id in message_ids:
+        response = await gateway.http.post(
+            "/v1/sms/history", headers=gateway.headers, json={"id": message_id}
+        )
+        reasons.append(str(response.json()["history"][-1]["reason"]))
+    return reasons
+
+
 async def wait_final(gateway: Gateway, total: int, timeout: float) -> tuple[int, dict[str, int]]:
     """Every SMS's status once `total` are final (or at the timeout), from every page of the list."""
     deadline = time.monotonic() + timeout
@@ -199,9 +261,11 @@ async def test_5000_sms_survive_disconnects_and_two_server_kills_sent_at_most_on
     gateway.ledger.listeners.append(lambda event: events.append((time.monotonic() - started, event)))
     await gateway.fleet(PHONES, **CHAOS_PHONES)
     chaos = Chaos(gateway, tmp_path / "logs")
+    await chaos.start_apps()
     sender = Sender(gateway)
     stop_cutting = asyncio.Event()
     cutter = asyncio.create_task(chaos.cut_connections(stop_cutting, random.Random(7)))
+    offline = asyncio.create_task(chaos.take_apps_offline(stop_cutting, random.Random(11)))
 
     async def kill_twice() -> None:
         for number, at in enumerate(KILLS_AT, 1):
@@ -212,24 +276,38 @@ async def test_5000_sms_survive_disconnects_and_two_server_kills_sent_at_most_on
     try:
         ids = await sender.send_all(TOTAL)
         await asyncio.wait_for(killer, 60)
+        stop_cutting.set()
+        await asyncio.gather(cutter, offline, return_exceptions=True)  # every app back online
+        await wait_final(gateway, TOTAL, SETTLE_TIMEOUT)
+        await chaos.settle_apps(SETTLE_TIMEOUT)
         total, statuses = await wait_final(gateway, TOTAL, SETTLE_TIMEOUT)
     finally:
         stop_cutting.set()
         killer.cancel()
-        await asyncio.gather(cutter, killer, return_exceptions=True)
+        await asyncio.gather(cutter, killer, offline, return_exceptions=True)
+        await chaos.close_apps()
 
     ledger = gateway.ledger
     # Sent (or failed) but the report never acknowledged: once all is final, none should be left.
     unconfirmed = sorted({i for phone in gateway.phones for i in phone.unconfirmed})
     counts = Counter(statuses.values())
     not_final = {i: statuses.get(i) for i in ids if statuses.get(i) not in FINAL}
+    # Status 3 that no radio explains (neither sent nor failed by a phone): why, for a sample.
+    unexplained = [
+        i for i in ids if statuses[i] == SEND_FAILED and not ledger.failed[i] and not ledger.sent[i]
+    ]
+    reasons = Counter(await last_reasons(gateway, unexplained[:20]))
+    lost = chaos.log_lines(lambda r: r.get("event") == "lease_lapsed" and bool(r.get("handed")), limit=TOTAL)
     summary = (
         f"{len(set(ids))} SMS accepted, total_records={total}, statuses {dict(sorted(counts.items()))}, "
         f"sent {len(ledger.sent)} ids / {ledger.sent.total()} sends, failed by phones {len(ledger.failed)}, "
         f"dropped {ledger.dropped.total()}, offers {ledger.received_offers.total()}, "
         f"send retries {sender.retries}, {chaos.disconnects} disconnects, restarts {chaos.restarts}, "
         f"sent twice {len(ledger.duplicates())}, unconfirmed {len(unconfirmed)}, "
-        f"server events {dict(chaos.log_events('lease_lapsed'))}, "
+        f"sent by apps {sum(len(app.sent) for app in chaos.apps)}, app offline periods "
+        f"{len(chaos.offline_periods)} (longest {max(chaos.offline_periods, default=0):.1f} s), "
+        f"server events {dict(chaos.log_events('lease_lapsed'))}, of them device lost {len(lost)}, "
+        f"status 3 without a radio outcome {len(unexplained)} ({dict(reasons)}), "
         f"{time.monotonic() - started:.0f} s"
     )
     assert len(set(ids)) == TOTAL, f"an SMS accepted twice under two keys? {summary}"
@@ -255,4 +333,5 @@ async def test_5000_sms_survive_disconnects_and_two_server_kills_sent_at_most_on
     assert not unsent_but_done, f"delivered but not sent once: {unsent_but_done[:10]}; {summary}"
     sent_but_failed = [i for i in ids if statuses[i] == SEND_FAILED and ledger.sent[i]]
     assert not sent_but_failed, f"status 3 although a phone sent it: {sent_but_failed[:10]}; {summary}"
+    assert not unexplained, f"status 3 that no phone's radio explains: {unexplained[:10]}; {summary}"
     assert len(chaos.restarts) == len(KILLS_AT), summary

@@ -111,6 +111,29 @@ def test_block_then_unblock(env: dict[str, str], http: httpx.Client, main: dict[
     assert send(http, main["token"]).status_code == 200
 
 
+def test_account_settings_shows_resend_lost_and_switches_it(env: dict[str, str]) -> None:
+    email = "settings@example.com"
+    cli(env, "account", "create", email)
+
+    def stored() -> bool:
+        with sqlite3.connect(Path(env["SIMRELAY_DATA_DIR"]) / "simrelay.db") as db:
+            (value,) = db.execute("SELECT resend_lost FROM accounts WHERE email = ?", (email,)).fetchone()
+        return bool(value)
+
+    assert cli(env, "account", "settings", email) == "resend_lost: off\n"
+    assert stored() is False
+    assert cli(env, "account", "settings", email, "--resend-lost") == "resend_lost: on (may send twice)\n"
+    assert stored() is True
+    assert cli(env, "account", "settings", email, "--no-resend-lost") == "resend_lost: off\n"
+    assert stored() is False
+    for flags in ((), ("--resend-lost",)):
+        unknown = run_cli(env, "account", "settings", "nobody@example.com", *flags, check=False)
+        assert unknown.returncode == 1
+        assert unknown.stderr.strip() == "error: no account nobody@example.com"
+        assert "Traceback" not in unknown.stderr
+        assert unknown.stdout == ""
+
+
 def test_key_create_plain_json_permissions_and_list(
     env: dict[str, str], http: httpx.Client, main: dict[str, str]
 ) -> None:

@@ -64,11 +64,12 @@ async def test_an_sms_reaches_a_phone_at_once_and_ends_delivered(gateway: Gatewa
     assert "simrelay_devices_connected 1.0" in metrics
 
 
-async def test_a_phone_that_vanishes_after_taking_leaves_the_sms_lost_and_no_other_phone_sends_it(
+async def test_a_phone_that_vanishes_after_taking_leaves_the_sms_lost_until_it_says_it_let_it_go(
     gateway: Gateway,
 ) -> None:
     """The lease rule: it may have begun sending, so at the hard timeout the SMS ends in status 3
-    "device lost" and is offered to no one else. Back, past its lease, the phone drops it."""
+    "device lost" and is offered to no one else. Back, past its lease, the phone drops it
+    unsent: only now does another phone get it, and it is sent once."""
     first = await gateway.phone(send_ms=(5000, 5000))
     message_id = await gateway.send()
     await gateway.ledger.wait_for(lambda: gateway.ledger.taken[message_id] == 1, timeout=5)
@@ -84,8 +85,17 @@ async def test_a_phone_that_vanishes_after_taking_leaves_the_sms_lost_and_no_oth
 
     first.start()  # it lists the SMS as held, hears "not_held", and may no longer send it
     await gateway.ledger.wait_for(lambda: gateway.ledger.dropped[message_id] == 1, timeout=10)
-    assert (await gateway.get(message_id))["status"] == SEND_FAILED
-    assert gateway.ledger.sent[message_id] == 0
+    sms = await gateway.wait_status(message_id, DELIVERED, timeout=10)
+    assert gateway.ledger.sent[message_id] == 1 and sms["device_id"] != first.device_id
+    assert await gateway.statuses(message_id) == [
+        WAITING,
+        TAKEN,
+        SEND_FAILED,
+        WAITING,
+        TAKEN,
+        SENT,
+        DELIVERED,
+    ]
 
 
 async def test_an_account_that_resends_lost_sms_gives_a_vanished_phones_sms_to_another(

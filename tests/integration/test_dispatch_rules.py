@@ -111,6 +111,8 @@ async def test_an_unconfirmed_drop_keeps_the_lease_and_at_the_hard_timeout_the_s
     await asyncio.sleep(QUIET)
     assert second.offers() == []
 
+    await first.close()  # silent that long, it was disconnected: it comes back, still holding it
+    await first.connect(held=[message_id])
     late = await first.report({"type": "sent", "id": message_id, "parts": 1})
     assert late["type"] == "ack"
     await first.report({"type": "delivery", "id": message_id, "part": 0, "parts": 1, "delivered": True})
@@ -119,7 +121,7 @@ async def test_an_unconfirmed_drop_keeps_the_lease_and_at_the_hard_timeout_the_s
     assert await gateway.statuses(message_id) == [WAITING, TAKEN, SEND_FAILED, SENT, DELIVERED]
 
 
-async def test_a_late_dropped_leaves_a_lost_sms_as_it_is(gateway: Rig) -> None:
+async def test_a_lost_sms_its_device_comes_back_to_drop_is_offered_again(gateway: Rig) -> None:
     device = await gateway.raw()
     message_id = await gateway.send()
     offer = await device.next("offer")
@@ -128,10 +130,15 @@ async def test_a_late_dropped_leaves_a_lost_sms_as_it_is(gateway: Rig) -> None:
     await device.close()
     await device.connect(held=[message_id])  # back, still holding it: told it is not held
     await device.next(lambda frame: frame.get("type") == "drop" and frame.get("reason") == "not_held")
+    await device.report({"type": "taken", "id": message_id})  # late: changes nothing
+    assert await gateway.statuses(message_id) == [WAITING, TAKEN, SEND_FAILED]
     late = await device.report({"type": "dropped", "id": message_id, "attempt": offer["attempt"]})
     assert late["type"] == "ack"
-    await device.report({"type": "taken", "id": message_id})
-    assert await gateway.statuses(message_id) == [WAITING, TAKEN, SEND_FAILED]
+    again = await device.next("offer", timeout=5)  # no one can be sending it: it waits again
+    assert again["id"] == message_id and again["attempt"] == 2
+    history = await gateway.history(message_id)
+    assert [change["status"] for change in history] == [WAITING, TAKEN, SEND_FAILED, WAITING]
+    assert history[-1]["reason"] == "device lost, then let it go unsent"
 
 
 @pytest.mark.parametrize("settings", [{"max_attempts": "2"}], ids=["max_attempts=2"])

@@ -10,12 +10,15 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from sqlalchemy import select, update
 
 from simrelay.accounts import login
+from simrelay.accounts.models import Account
 from simrelay.config import Settings
+from simrelay.devices.models import Device
 from simrelay.storage.database import Database
 from tests.conftest import running_client
-from tests.factories import make_device
+from tests.factories import Caller, make_device
 from tests.integration.api.helpers import set_status
 
 pytestmark = pytest.mark.integration
@@ -303,3 +306,81 @@ async def test_usage_chart_counts_each_day_of_the_last_30(
     assert f"<title>{title(today)}: 1</title>" in page
     assert f"<title>{title(today - 29)}: 1</title>" in page
     assert title(today - 40) not in page
+
+
+async def test_devices_page_shows_the_app_version_and_warns_about_apps_that_cannot_cancel(
+    browser: Browser, engine, settings: Settings
+) -> None:
+    caller = Caller(await account_id_of(settings), "pages@example.com", "", "")
+    versions = {"old app": "1.66.2", "new app": "1.68.0", "native": "1.66.2"}
+    ids = {name: await make_device(engine, caller, name=name) for name in versions}
+    async with engine.begin() as conn:
+        for name, version in versions.items():
+            app = name != "native"
+            await conn.execute(
+                update(Device)
+                .where(Device.id == ids[name])
+                .values(
+                    kind="smsgate" if app else "native",
+                    model="SMS Gateway for Android" if app else "Pixel 7",
+                    app_version=version,
+                    can_cancel=version != "1.66.2",
+                )
+            )
+
+    def rows(page: httpx.Response) -> dict[str, str]:
+        found = {
+            name: re.search(rf'<tr data-device="{device_id}">(.*?)</tr>', page.text, re.DOTALL)
+            for name, device_id in ids.items()
+        }
+        assert all(found.values()), page.text
+        return {name: match.group(1) for name, match in found.items() if match}
+
+    russian = rows(await browser.get("/panel/devices"))
+    assert 'class="app-warning"' in russian["old app"] and "не может отменить" in russian["old app"]
+    english = rows(await browser.get("/panel/devices", lang="en"))
+    assert "SMS Gateway for Android 1.66.2" in english["old app"]
+    assert 'class="app-warning"' in english["old app"] and "cannot cancel" in english["old app"]
+    assert "SMS Gateway for Android 1.68.0" in english["new app"]
+    assert "app-warning" not in english["new app"]
+    # The version is the SMSGate app's: a native device is shown by its model alone.
+    assert "Pixel 7" in english["native"] and "1.66.2" not in english["native"]
+    assert "app-warning" not in english["native"]
+
+
+async def test_resend_lost_is_off_by_default_and_the_overview_form_switches_it(
+    browser: Browser, settings: Settings
+) -> None:
+    account_id = await account_id_of(settings)
+
+    async def resend_lost() -> bool:
+        db = Database(settings.resolved_database_url())
+        try:
+            stored = await db.read(
+                lambda conn: conn.execute(
+                    select(Account.resend_lost).where(Account.id == account_id)
+                ).scalar_one()
+            )
+        finally:
+            await db.dispose()
+        return bool(stored)
+
+    async def checkbox() -> str:
+        page = await browser.get("/panel")
+        found = re.search(r'<input type="checkbox" name="resend_lost"[^>]*>', page.text)
+        assert found, page.text
+        return found.group(0)
+
+    assert "checked" not in await checkbox()
+    assert await resend_lost() is False
+    refused = await browser.post("/panel/settings", {"resend_lost": "on"}, csrf=False)
+    assert refused.status_code == 403
+    assert await resend_lost() is False
+    assert (await browser.post("/panel/settings", {"resend_lost": "on"})).status_code == 303
+    assert await resend_lost() is True
+    assert "checked" in await checkbox()
+    assert (await browser.post("/panel/settings", {}, csrf=False)).status_code == 403
+    assert await resend_lost() is True
+    assert (await browser.post("/panel/settings", {})).status_code == 303
+    assert await resend_lost() is False
+    assert "checked" not in await checkbox()

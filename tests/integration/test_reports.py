@@ -201,9 +201,9 @@ async def test_a_lapsed_lease_that_was_handed_over_ends_device_lost_and_later_re
     assert (change.status, change.reason) == (3, leases.DEVICE_LOST)
     lost = await row(engine, message_id)
     assert (lost.status, lost.device_id, lost.lease_device_id) == (3, PHONE_A, "")
-    # Another device's report is refused; a `taken` or `dropped` of the lost one changes nothing.
+    # Another device's report is refused; a `taken` of the lost one changes nothing.
     assert (await report(engine, "sent", message_id, device=PHONE_B)).verdict is Verdict.NOT_LEASED
-    assert (await report(engine, "dropped", message_id)).changes == []
+    assert (await report(engine, "dropped", message_id, device=PHONE_B)).changes == []
     assert (await report(engine, "taken", message_id)).changes == []
     sent = await report(engine, "sent", message_id, parts=2)
     assert [c.status for c in sent.changes] == [2]
@@ -216,7 +216,7 @@ async def test_a_lapsed_lease_goes_back_to_the_queue_if_never_handed_over_or_if_
     unfetched = await leased(engine, client, lease_handed=False)
     assert await end_lapsed(engine, unfetched) == []  # still status 0: no change to record
     free = await row(engine, unfetched)
-    assert (free.status, free.lease_device_id) == (0, "")
+    assert (free.status, free.lease_device_id, free.attempts) == (0, "", 0)  # no attempt spent
     assert free.let_go_by == ""  # it never had it: it may get it again
     resent = await leased(engine, client)
     await report(engine, "taken", resent)
@@ -257,3 +257,25 @@ async def test_a_delete_of_an_sms_handed_to_a_device_that_cannot_cancel_is_refus
     # Not handed over yet: the lease just ends (the SMS is not deleted here, so it waits again).
     assert await db.run(lambda c: leases.request_drop(c, unfetched, now=now, max_attempts=3)) == old_app
     assert (await row(engine, unfetched)).lease_device_id == ""
+
+
+async def test_a_lost_sms_its_device_let_go_unsent_waits_again_for_another_device(engine, client) -> None:
+    message_id = await leased(engine, client)
+    await report(engine, "taken", message_id)
+    await end_lapsed(engine, message_id)
+    stale = await report(engine, "dropped", message_id, attempt=7)  # about another lease
+    assert stale.changes == []
+    (change,) = (await report(engine, "dropped", message_id, attempt=1)).changes
+    assert (change.status, change.reason) == (0, leases.REQUEUED)
+    again = await row(engine, message_id)
+    assert (again.status, again.device_id, again.let_go_by) == (0, "", PHONE_A + ",")
+    assert await steps(engine, message_id) == [(1, ""), (3, leases.DEVICE_LOST), (0, leases.REQUEUED)]
+
+
+async def test_a_lost_sms_let_go_after_its_last_attempt_only_changes_its_reason(engine, client) -> None:
+    message_id = await leased(engine, client, attempts=3)
+    await report(engine, "taken", message_id)
+    await end_lapsed(engine, message_id)
+    (change,) = (await report(engine, "dropped", message_id)).changes
+    assert (change.status, change.reason) == (3, "not sent after 3 attempts")
+    assert (await row(engine, message_id)).status == 3

@@ -15,7 +15,7 @@ import structlog
 
 from simrelay.devices.dispatch import Dispatcher
 from simrelay.devices.protocol import PROTOCOL
-from simrelay.devices.session import DeviceSession
+from simrelay.devices.session import CLOSE_GOING_AWAY, DeviceSession
 from simrelay.sms import leases
 
 log = structlog.get_logger(__name__)
@@ -63,6 +63,8 @@ class MobileLink:
             self.notify("SettingsUpdated", None)
 
     async def close(self, code: int) -> None:
+        if self.closed:
+            return
         self.closed = True
         self._inbox.put_nowait(None)
         for stream in self.streams:
@@ -85,17 +87,17 @@ class MobileLink:
         if self.closed:
             raise LinkClosed
         loop = asyncio.get_running_loop()
-        waiters = []
+        waiters: dict[int, asyncio.Future[None]] = {}
         for frame in frames:
             self._seq += 1
-            waiter: asyncio.Future[None] = loop.create_future()
-            self._waiting[self._seq] = waiter
-            waiters.append(waiter)
+            waiters[self._seq] = self._waiting[self._seq] = loop.create_future()
             self.put({**frame, "seq": self._seq})
         try:
             async with asyncio.timeout(STORE_TIMEOUT):
-                outcomes = await asyncio.gather(*waiters, return_exceptions=True)
+                outcomes = await asyncio.gather(*waiters.values(), return_exceptions=True)
         except TimeoutError:
+            for seq in waiters:
+                self._waiting.pop(seq, None)
             raise LinkClosed from None
         if any(isinstance(outcome, BaseException) for outcome in outcomes):
             raise LinkClosed
@@ -158,7 +160,7 @@ class MobileHub:
         try:
             await session.run()
         finally:
-            link.closed = True
+            await link.close(CLOSE_GOING_AWAY)  # requests still waiting on it answer at once
             if self._live.get(device_id, (None, None))[1] is link:
                 del self._live[device_id]
 

@@ -10,8 +10,9 @@ leased twice.
 The lease rule: an SMS goes back to the queue only if no device can have begun sending it:
 it was never handed over (`lease_handed`), or the device confirmed that it let it go. One
 handed over whose device vanished ends, at the hard timeout, in status 3 "device lost"; a
-later report of that device still counts (it sent it after all). An account may opt into
-resending such SMS instead (`accounts.resend_lost`): they may then be sent twice.
+later report of that device still counts: it sent it after all (3 -> 2), or it let it go
+unsent (3 -> 0, and another device may send it). An account may opt into resending such SMS
+at once instead (`accounts.resend_lost`): they may then be sent twice.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ CANCELLED = "cancelled"
 EXPIRED = "expired"
 OPTED_OUT = "opted out"
 DEVICE_LOST = "device lost"
+REQUEUED = "device lost, then let it go unsent"
 LAPSED = "lease lapsed"
 LAPSED_RESENT = "device lost, sent again (may send twice)"
 
@@ -352,13 +354,15 @@ def extend_leases(conn: Connection, message_ids: Sequence[str], *, device_id: st
 
 def release_lease(conn: Connection, row: Any, *, now: float, max_attempts: int, why: str) -> list[Change]:
     """Ends `row`'s lease. The SMS waits again, unless it was deleted, expired or has used up its
-    attempts: then it ends in status 3. Returns the status changes made."""
+    attempts: then it ends in status 3. An offer never handed over (a pull device that did not
+    fetch it) is no attempt: it is taken back. Returns the status changes made."""
     status = Status(row.status)
+    attempts = row.attempts if row.lease_handed else max(0, row.attempts - 1)
     if row.deleted_at is not None:
         new, reason = Status.SEND_FAILED, CANCELLED
     elif row.valid_until is not None and row.valid_until <= now:
         new, reason = Status.SEND_FAILED, EXPIRED
-    elif row.attempts >= max_attempts:
+    elif attempts >= max_attempts:
         new, reason = Status.SEND_FAILED, f"not sent after {row.attempts} attempts"
     else:
         new, reason = Status.WAITING, why
@@ -367,6 +371,8 @@ def release_lease(conn: Connection, row: Any, *, now: float, max_attempts: int, 
         values["device_id"] = ""
         if row.lease_handed:
             values["let_go_by"] = c.let_go_by + (row.lease_device_id + ",")
+        else:
+            values["attempts"] = attempts
     else:
         values["reason"] = reason
     if new is not status:
@@ -399,6 +405,32 @@ def lose_lease(conn: Connection, row: Any, *, now: float) -> list[Change]:
             row.id, Status.SEND_FAILED, now, device_id=row.lease_device_id, sim=row.sim, reason=DEVICE_LOST
         )
     ]
+    record_changes(conn, changes)
+    return changes
+
+
+def requeue_lost(conn: Connection, row: Any, *, now: float, max_attempts: int) -> list[Change]:
+    """The device an SMS was lost with (`row.device_id`) says it let it go unsent: no one can
+    be sending it, so it waits again for another device (3 -> 0), unless it was deleted,
+    expired or has used its attempts: then only its reason changes."""
+    device_id = str(row.device_id)
+    if row.deleted_at is not None:
+        new, reason = Status.SEND_FAILED, CANCELLED
+    elif row.valid_until is not None and row.valid_until <= now:
+        new, reason = Status.SEND_FAILED, EXPIRED
+    elif row.attempts >= max_attempts:
+        new, reason = Status.SEND_FAILED, f"not sent after {row.attempts} attempts"
+    else:
+        new, reason = Status.WAITING, REQUEUED
+    values: dict[str, Any] = {"status": int(new), "reason": "" if new is Status.WAITING else reason}
+    if new is Status.WAITING:
+        values.update(device_id="", let_go_by=c.let_go_by + (device_id + ","))
+    conn.execute(
+        update(messages)
+        .where(c.id == row.id, c.status == int(Status.SEND_FAILED), c.reason == DEVICE_LOST)
+        .values(**values)
+    )
+    changes = [Change(row.id, new, now, device_id=device_id, sim=row.sim, reason=reason)]
     record_changes(conn, changes)
     return changes
 

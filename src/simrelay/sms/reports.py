@@ -5,7 +5,8 @@ machine forward as far as this report proves": `sent` before `taken` means taken
 a delivery report before `sent` means sent first. Every step is recorded once in the
 history, and a report that would move backwards changes nothing. Only the device holding
 the lease (or, after it reported sent, the device that sent it) may report; and the device an
-SMS was lost with (status 3 "device lost", sms/leases.py) may still say what became of it.
+SMS was lost with (status 3 "device lost", sms/leases.py) may still say what became of it:
+that it sent it (3 -> 2), or that it let it go unsent (3 -> 0, to another device).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.engine import Connection
 
 from simrelay.sms.history import Change, record_changes
-from simrelay.sms.leases import DEVICE_LOST, release_lease
+from simrelay.sms.leases import DEVICE_LOST, release_lease, requeue_lost
 from simrelay.sms.models import Message
 from simrelay.sms.status import Status
 
@@ -88,6 +89,12 @@ def apply_report(conn: Connection, report: Report, *, now: float, max_attempts: 
         return Applied(Verdict.UNKNOWN, [])
     status = Status(row.status)
     holds = row.lease_device_id == report.device_id and status in (Status.WAITING, Status.TAKEN)
+    lost = status is Status.SEND_FAILED and row.reason == DEVICE_LOST and row.device_id == report.device_id
+    if report.kind == "dropped" and lost:
+        # Given up on, and now it says it never sent it: the SMS may go to another device.
+        if report.attempt is not None and report.attempt != row.attempts:
+            return Applied(Verdict.OK, [])
+        return Applied(Verdict.OK, requeue_lost(conn, row, now=now, max_attempts=max_attempts))
     if report.kind == "dropped":
         # Confirming a drop is always fine: a device that never had the SMS says so too. One
         # about an earlier lease (a late repeat) must not end the current one.
@@ -98,7 +105,7 @@ def apply_report(conn: Connection, report: Report, *, now: float, max_attempts: 
         return Applied(Verdict.OK, changes, lease_ended=True)
     if not holds and not (row.device_id == report.device_id and status is not Status.WAITING):
         return Applied(Verdict.NOT_LEASED, [])
-    if status is Status.SEND_FAILED and row.reason == DEVICE_LOST and report.kind != "taken":
+    if lost and report.kind != "taken":
         # The device was given up on, not refused: what it reports now is what happened.
         return _advance(conn, row, report, now=now, status=Status.TAKEN)
     return _advance(conn, row, report, now=now, status=status)

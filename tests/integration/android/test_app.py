@@ -146,6 +146,9 @@ async def test_registration_refusals(gateway: Rig, apps: list[SmsGateApp]) -> No
     apps.append(app)
     assert (await app.register("Bearer wrong-token")).status_code == 401
     assert (await app.register("Code 00000000")).status_code == 401
+    # A code with letters (as simrelay once made) cannot be typed: the field keeps the digits.
+    assert SmsGateApp.typed_code("HC36-94FG") == "3694"
+    assert (await app.register("Code HC36-94FG")).status_code == 401
     assert (await app.register("Basic bm9ib2R5Om5vdGhpbmc=")).status_code == 401
     assert (await app.register("")).status_code == 401
     app.token = "sdt_unknown"

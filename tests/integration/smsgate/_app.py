@@ -113,6 +113,8 @@ class SmsGateApp:
         """The notification channel in effect: read at a start (the app asks for a restart)."""
         self.signing_key = "app-made"  # P/modules/webhooks/WebhooksSettings.kt#L18-L24
         self._tasks: list[asyncio.Task[None]] = []
+        self._reports: set[asyncio.Task[None]] = set()
+        """SendStateWorker runs in flight."""
         self._stream: asyncio.Task[None] | None = None
         self._released = asyncio.Event()
         self._work = asyncio.Event()
@@ -156,8 +158,10 @@ class SmsGateApp:
     async def register(self, authorization: str) -> httpx.Response:
         """POST /device {name, simCards (v1.65.0+)}; a null pushToken is left out, as Gson drops
         nulls (GsonBuilder.kt#L7-L9) -> 201 {id, token, login, password?}."""
-        if authorization.startswith("Code ") and not self.profile.signs_in_with_code:
-            raise AssertionError(f"{self.profile.name} has no sign-in with a code")
+        if authorization.startswith("Code "):
+            if not self.profile.signs_in_with_code:
+                raise AssertionError(f"{self.profile.name} has no sign-in with a code")
+            authorization = "Code " + self.typed_code(authorization[5:])
         body: dict[str, Any] = {"name": self.name}
         if self.profile.sends_sims:
             body["simCards"] = self.sim_cards()
@@ -167,6 +171,13 @@ class SmsGateApp:
             answer = response.json()
             self.device_id, self.token, self.login = answer["id"], answer["token"], answer["login"]
         return response
+
+    @staticmethod
+    def typed_code(code: str) -> str:
+        """What the code field holds after someone types `code`: digits only, as its inputType
+        number|numberPassword lets through (res/layout/dialog_first_start.xml#L123); sent as
+        typed, unnormalised (ui/dialogs/FirstStartDialogFragment.kt#L118)."""
+        return "".join(ch for ch in code if ch.isdigit())
 
     async def start(self, *, register_with: str = "") -> None:
         """PATCH /device when registered (skipped without a push token before v1.53.0); a 401 there
@@ -199,16 +210,25 @@ class SmsGateApp:
         if self._stream is not None:
             self._stream.cancel()
             self._stream = None
-        for task in self._tasks:
+        tasks = [*self._tasks, *self._reports]
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
+        self._reports.clear()
 
     async def close(self) -> None:
         await self.stop()
         await self.http.aclose()
+
+    @property
+    def busy(self) -> bool:
+        """Its radio still has work, or a report has not gone through yet."""
+        return bool(self._reports) or any(
+            local.state in ("Pending", "Processed") for local in self.messages.values()
+        )
 
     def release(self) -> None:
         """Lets held messages go on (Options.send False, or paused after Processed)."""
@@ -376,8 +396,6 @@ class SmsGateApp:
             self._set(local, "Failed")
             return
         self.sent.append(local.id)
-        if self.ledger is not None:
-            self.ledger.record("sent", device_id=self.device_id, message_id=local.id)
         self._set(local, "Processed")  # after the SmsManager call returns (#L502-L504)
         if self.options.pause_after_processed:
             self._released.clear()
@@ -385,11 +403,17 @@ class SmsGateApp:
         await asyncio.sleep(random.uniform(*self.options.send_ms) / 1000)
         if random.random() < self.options.fail_rate:
             local.error = "Send result: RESULT_ERROR_GENERIC_FAILURE"
+            self._record("failed", local.id)
             self._set(local, "Failed")
             return
+        self._record("sent", local.id)  # the radio side, counted with every other phone's
         self._set(local, "Sent")
         if self.options.deliver:
             self._set(local, "Delivered")
+
+    def _record(self, kind: str, message_id: str) -> None:
+        if self.ledger is not None:
+            self.ledger.record(kind, device_id=self.device_id, message_id=message_id)
 
     # --- state reports: SendStateWorker ---------------------------------------------------------
 
@@ -401,10 +425,10 @@ class SmsGateApp:
     def _report(self, local: Local) -> None:
         """One worker per change; it reads the state when it runs, waits for the network, and
         retries any failure up to PATCH_RETRIES times (SendStateWorker.kt#L27-L81)."""
-        self._tasks = [task for task in self._tasks if not task.done()]
-        self._tasks.append(asyncio.create_task(self._report_worker(local)))
-        if self.options.shuffle_patches and random.random() < 0.5:
-            self._tasks.append(asyncio.create_task(self._report_worker(local)))
+        for _ in range(2 if self.options.shuffle_patches and random.random() < 0.5 else 1):
+            task = asyncio.create_task(self._report_worker(local))
+            self._reports.add(task)
+            task.add_done_callback(self._reports.discard)
 
     async def _report_worker(self, local: Local) -> None:
         if self.options.shuffle_patches:
