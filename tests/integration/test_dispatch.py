@@ -83,7 +83,10 @@ async def test_a_phone_that_vanishes_after_taking_leaves_the_sms_lost_until_it_s
     assert history[-1]["reason"] == "device lost"
     assert gateway.ledger.received_offers[message_id] == 1 and gateway.ledger.sent[message_id] == 0
 
-    first.start()  # it lists the SMS as held, hears "not_held", and may no longer send it
+    # The account switches the slow phone off (its sends take longer than a lease), then it is
+    # back: it lists the SMS as held, hears "not_held", and, past its lease, lets it go unsent.
+    await gateway.edit_device(first.device_id, is_active=False)
+    first.start()
     await gateway.ledger.wait_for(lambda: gateway.ledger.dropped[message_id] == 1, timeout=10)
     sms = await gateway.wait_status(message_id, DELIVERED, timeout=10)
     assert gateway.ledger.sent[message_id] == 1 and sms["device_id"] != first.device_id
