@@ -134,6 +134,13 @@ class ErrorCode(Enum):
         "Webhook url invalid or not allowed",
     )
     INVALID_FIELD = (2010, 400, "Неверное поле {field}", "Invalid field {field}")
+    UNKNOWN_PATH = (2010, 404, "Неизвестный путь {path}", "Unknown path {path}")
+    WRONG_METHOD = (
+        2010,
+        405,
+        "Метод {method} не поддерживается для {path}; можно: {allowed}",
+        "Method {method} is not allowed on {path}; allowed: {allowed}",
+    )
     DEVICE_CANNOT = (
         1016,
         400,

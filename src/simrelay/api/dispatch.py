@@ -16,8 +16,8 @@ from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
 from simrelay.api.endpoint import Endpoint
-from simrelay.api.errors import crash_response, error_response
-from simrelay.errors import ApiError, ErrorCode
+from simrelay.api.errors import crash_response, error_response, wrong_method
+from simrelay.errors import ApiError
 
 PREFIXES = ("/v1", "")
 """Every endpoint answers under /v1 and, for clients configured with a bare host, at the root."""
@@ -41,9 +41,7 @@ class ApiDispatcher:
         endpoint = methods.get(scope["method"])
         try:
             if endpoint is None:
-                response = error_response(
-                    request, ApiError(ErrorCode.INVALID_FIELD, field="method"), status=405
-                )
+                response = wrong_method(request, list(methods))
             else:
                 response = await endpoint.serve(request)
         except ApiError as exc:

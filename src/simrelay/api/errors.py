@@ -68,8 +68,32 @@ async def _on_api_error(request: Request, exc: Exception) -> Response:
 async def _on_http_error(request: Request, exc: Exception) -> Response:
     # Unknown paths and methods still answer in the envelope, never as HTML.
     assert isinstance(exc, HTTPException)
-    field = "method" if exc.status_code == 405 else "path"
-    return error_response(request, ApiError(ErrorCode.INVALID_FIELD, field=field), status=exc.status_code)
+    if exc.status_code == 405:
+        allowed = (exc.headers or {}).get("Allow", "")
+        return wrong_method(request, [method.strip() for method in allowed.split(",") if method.strip()])
+    return error_response(
+        request, ApiError(ErrorCode.UNKNOWN_PATH, path=_shown(request.url.path)), status=404
+    )
+
+
+def wrong_method(request: Request, allowed: list[str]) -> Response:
+    """405 with `Allow`, or, for OPTIONS, 204 with it: what may be done here."""
+    methods = sorted({*allowed, "OPTIONS"})
+    allow = ", ".join(methods)
+    if request.method == "OPTIONS":
+        return Response(status_code=204, headers={"Allow": allow})
+    error = ApiError(
+        ErrorCode.WRONG_METHOD, method=_shown(request.method), path=_shown(request.url.path), allowed=allow
+    )
+    response = error_response(request, error)
+    response.headers["Allow"] = allow
+    return response
+
+
+def _shown(text: str) -> str:
+    """A path or method as an error message repeats it: printable and short."""
+    printable = "".join(ch if ch.isprintable() else "?" for ch in text)
+    return printable if len(printable) <= 200 else printable[:199] + "…"
 
 
 async def _on_crash(request: Request, exc: Exception) -> Response:

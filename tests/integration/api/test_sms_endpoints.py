@@ -112,9 +112,10 @@ async def test_delete_twice_is_1008(client: httpx.AsyncClient, engine) -> None:
     assert_error(await client.delete(f"/v1/sms/del?id={message_id}", headers=caller.headers), 1008)
 
 
-async def test_delete_without_any_id_is_1001(client: httpx.AsyncClient, engine) -> None:
+async def test_delete_without_any_id_is_2003_like_a_malformed_one(client: httpx.AsyncClient, engine) -> None:
     caller = await make_caller(engine)
-    assert_error(await client.delete("/v1/sms/del", headers=caller.headers), 1001)
+    assert_error(await client.delete("/v1/sms/del", headers=caller.headers), 2003)
+    assert_error(await client.delete("/v1/sms/del?id=xyz", headers=caller.headers), 2003)
 
 
 @pytest.mark.parametrize("to_sim", [None, -2, -1, 0, 3, 2**31 - 1])

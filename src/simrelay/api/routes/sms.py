@@ -59,6 +59,8 @@ async def delete_sms(call: Call) -> Response:
     if not raw.strip() and query_id is not None:
         # Some proxies drop DELETE bodies, so the id may come in the query string.
         raw = orjson.dumps({"id": query_id})
+    elif not raw.strip():
+        raise ApiError(E.INVALID_ID)  # no id at all: as a malformed one
     body = parse_model(raw, MessageIdRequest)
     holder = await service.delete_message(
         call.app.db,
