@@ -13,7 +13,7 @@ from simrelay.sms.schemas import Request as RequestModel
 
 Model = TypeVar("Model", bound=RequestModel)
 
-INTEGER = re.compile(r"^[+-]?[0-9]{1,18}$")
+INTEGER = re.compile(r"[+-]?[0-9]{1,18}")
 
 
 async def read_body(request: Request, *, limit: int) -> bytes:
@@ -52,11 +52,14 @@ def _to_api_error(exc: ValidationError, model: type[RequestModel], context: dict
 
 
 def query_int(value: str | None, *, error: ErrorCode, default: int | None, low: int, high: int) -> int:
-    if value is None or value == "":
+    """A query parameter that must be an integer when given: absent is `default` (or `error`
+    if there is none); present it must be exactly an integer in low..high, nothing around it
+    (`limit=%0D9` or an empty `offset=` are `error`, not 9 and the default)."""
+    if value is None:
         if default is None:
             raise ApiError(error)
         return default
-    if not INTEGER.match(value.strip()):
+    if not INTEGER.fullmatch(value):
         raise ApiError(error)
     number = int(value)
     if not low <= number <= high:

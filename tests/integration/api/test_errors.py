@@ -426,7 +426,10 @@ async def test_device_id_not_an_object_id_is_2005(client: httpx.AsyncClient, eng
 
 
 @pytest.mark.parametrize("path", ["/v1/sms", "/v1/devices"])
-@pytest.mark.parametrize("limit", [None, "", "0", "101", "-1", "abc", "1.5", "1e2", "99999999999999999999"])
+@pytest.mark.parametrize(
+    "limit",
+    [None, "", "0", "101", "-1", "abc", "1.5", "1e2", "99999999999999999999", "\r9", " 9", "9\n", "٩"],
+)
 async def test_limit_missing_or_out_of_range_is_2006(client: httpx.AsyncClient, engine, path, limit) -> None:
     caller = await make_caller(engine)
     params = {} if limit is None else {"limit": limit}
@@ -434,7 +437,7 @@ async def test_limit_missing_or_out_of_range_is_2006(client: httpx.AsyncClient, 
 
 
 @pytest.mark.parametrize("path", ["/v1/sms", "/v1/devices"])
-@pytest.mark.parametrize("offset", ["0", "-1", "abc", "1.5", "99999999999999999999"])
+@pytest.mark.parametrize("offset", ["0", "-1", "abc", "1.5", "99999999999999999999", "", "\r1", "1 ", "١"])
 async def test_offset_below_one_or_not_integer_is_2007(
     client: httpx.AsyncClient, engine, path, offset
 ) -> None:
