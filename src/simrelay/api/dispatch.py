@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.types import Receive, Scope, Send
 
 from simrelay.api.endpoint import Endpoint
-from simrelay.api.errors import crash_response, error_response, wrong_method
+from simrelay.api.errors import client_gone_response, crash_response, error_response, wrong_method
 from simrelay.errors import ApiError
 
 PREFIXES = ("/v1", "")
@@ -46,6 +46,8 @@ class ApiDispatcher:
                 response = await endpoint.serve(request)
         except ApiError as exc:
             response = error_response(request, exc)
+        except ClientDisconnect:
+            response = client_gone_response(request)
         except Exception as exc:
             response = crash_response(request, exc)
         await response(scope, receive, send)

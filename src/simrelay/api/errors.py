@@ -7,7 +7,7 @@ import secrets
 import structlog
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ExceptionHandler
 
@@ -100,6 +100,20 @@ async def _on_crash(request: Request, exc: Exception) -> Response:
     return crash_response(request, exc)
 
 
+CLIENT_CLOSED = 499
+"""What the logs and metrics say of a request whose client left before it was read (nginx's
+code for it): not a server error."""
+
+
+async def _on_client_gone(request: Request, exc: Exception) -> Response:
+    return client_gone_response(request)
+
+
+def client_gone_response(request: Request) -> Response:
+    log.info("client_disconnected", method=request.method, path=request.url.path)
+    return Response(status_code=CLIENT_CLOSED)
+
+
 def crash_response(request: Request, exc: Exception) -> Response:
     """1000 for anything unexpected: the traceback goes to the log, never into the body."""
     occurrence = secrets.token_hex(6)
@@ -110,6 +124,7 @@ def crash_response(request: Request, exc: Exception) -> Response:
 
 
 EXCEPTION_HANDLERS: dict[type[Exception] | int, ExceptionHandler] = {
+    ClientDisconnect: _on_client_gone,
     ApiError: _on_api_error,
     HTTPException: _on_http_error,
     Exception: _on_crash,
