@@ -17,7 +17,7 @@ from simrelay.accounts.guessing import LocalGuesses, RedisGuesses
 from simrelay.api.deps import Services
 from simrelay.api.dispatch import ApiDispatcher
 from simrelay.api.errors import EXCEPTION_HANDLERS
-from simrelay.api.middleware import RequestContext
+from simrelay.api.middleware import BodyLimit, RequestContext
 from simrelay.api.openapi import build_openapi
 from simrelay.api.ratelimit import LocalRateLimiter, RateLimiter, RedisRateLimiter
 from simrelay.api.routes import device_link, devices, inbox, mobile, ops, sms, webhooks
@@ -134,7 +134,7 @@ def create_app(settings: Settings | None = None) -> Application:
         session_hours=settings.panel_session_hours,
         open_signup=settings.open_signup,
     )
-    return Application(web, access_log=settings.access_log)
+    return Application(web, access_log=settings.access_log, body_limit=settings.max_body_bytes)
 
 
 def _tune_garbage_collector() -> None:
@@ -150,11 +150,12 @@ class Application:
     """The ASGI app: API endpoints through their own dispatcher, everything else through
     Starlette (which also runs the lifespan); request context and metrics around both."""
 
-    def __init__(self, web: Starlette, *, access_log: bool) -> None:
+    def __init__(self, web: Starlette, *, access_log: bool, body_limit: int) -> None:
         self.web = web
         self.state = web.state
         self.router = web.router
-        self._asgi = RequestContext(ApiDispatcher(API_ENDPOINTS, fallback=web), access_log=access_log)
+        dispatcher = ApiDispatcher(API_ENDPOINTS, fallback=web)
+        self._asgi = RequestContext(BodyLimit(dispatcher, limit=body_limit), access_log=access_log)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._asgi(scope, receive, send)

@@ -1,5 +1,5 @@
-"""The HTTP edge through real sockets, on both databases: clients that leave mid-request
-(issue 16; the hostile-input suite grows here)."""
+"""The HTTP edge through real sockets, on both databases: clients that leave mid-request and
+bodies larger than any endpoint reads (issue 16; the hostile-input suite grows here)."""
 
 from __future__ import annotations
 
@@ -50,3 +50,49 @@ def test_a_client_that_leaves_mid_body_is_a_client_disconnect_not_a_crash(edge: 
     assert not [r for r in records if r.get("level") in ("error", "critical")], records[-5:]
     metrics = httpx.get(server.base_url + "/metrics", headers=auth(token)).text
     assert 'status="499"' in metrics and 'status="500"' not in metrics
+
+
+JSON = "Content-Type: application/json\r\n"
+
+
+def rss_kib(server: Server) -> int:
+    assert server.process is not None
+    status = Path(f"/proc/{server.process.pid}/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")))
+
+
+def oversized(server: Server, path: str, headers: str, *, declared: int, sent: int) -> bytes:
+    """Declares a `declared`-byte body and sends `sent` bytes of it (as long as the server
+    reads), then returns the first bytes of the answer."""
+    head = f"POST {path} HTTP/1.1\r\nHost: x\r\n{headers}"
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as conn:
+        conn.sendall(f"{head}Content-Length: {declared}\r\n\r\n".encode())
+        chunk = b"x" * 65536
+        try:
+            for _ in range(sent // len(chunk)):
+                conn.sendall(chunk)
+        except OSError:
+            pass  # the server answered and closed: it stopped reading
+        return conn.recv(65536)
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "shape"),
+    [
+        ("/device/v1/pair", JSON, b'"too_large"'),
+        ("/mobile/v1/device", JSON + "Authorization: Code 12345678\r\n", b"too large"),
+        ("/mobile/v1/hooks/6b0971c94db7a4915c3be38b", JSON, b"too large"),
+        ("/panel/login", "Content-Type: application/x-www-form-urlencoded\r\n", b'"code":1012'),
+        ("/v1/sms/send", JSON + "Authorization: Bearer nope\r\n", b'"code":1003'),  # refused unread
+    ],
+)
+def test_no_endpoint_reads_a_200_mb_body(
+    edge: tuple[Server, str], path: str, headers: str, shape: bytes
+) -> None:
+    server, _ = edge
+    before = rss_kib(server)
+    answer = oversized(server, path, headers, declared=200 * 2**20, sent=32 * 2**20)
+    status = answer.split(b" ", 2)[1]
+    assert status in (b"413", b"401"), answer[:200]
+    assert shape in answer, answer[:400]
+    assert rss_kib(server) - before < 20 * 1024, "the body was read into memory"

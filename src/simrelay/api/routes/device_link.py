@@ -10,12 +10,14 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from simrelay.accounts.guessing import TooManyGuesses
+from simrelay.api.body import read_body
 from simrelay.api.deps import services
 from simrelay.api.responses import Json
 from simrelay.devices import protocol, service
 from simrelay.devices.pacing import Pacing
 from simrelay.devices.pairing import PairingError
 from simrelay.devices.session import DeviceSession
+from simrelay.errors import ApiError
 
 PAIR_BODY_MAX = 4096
 
@@ -26,9 +28,10 @@ def _error(status: int, code: str, message: str) -> Response:
 
 async def pair(request: Request) -> Response:
     app = services(request)
-    body = await request.body()
-    if len(body) > PAIR_BODY_MAX:
-        return _error(400, "invalid_request", "the body is too large")
+    try:
+        body = await read_body(request, limit=PAIR_BODY_MAX)
+    except ApiError:
+        return _error(413, "too_large", f"the body is larger than {PAIR_BODY_MAX} bytes")
     try:
         form = protocol.PairRequest.model_validate_json(body or b"null")
     except ValidationError as exc:

@@ -15,9 +15,11 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from simrelay.api.body import read_body
 from simrelay.api.deps import Services, services
 from simrelay.api.responses import Json
 from simrelay.devices.pacing import Pacing
+from simrelay.errors import ApiError
 from simrelay.mobile import service
 from simrelay.mobile.link import LinkClosed, MobileHub, MobileLink
 from simrelay.mobile.schemas import (
@@ -50,10 +52,10 @@ def answers_refusals(handler: Handler) -> Handler:
 
 
 async def _body(request: Request, app: Services) -> bytes:
-    body = await request.body()
-    if len(body) > app.settings.max_body_bytes:
-        raise Refused(413, "the body is too large")
-    return body
+    try:
+        return await read_body(request, limit=app.settings.max_body_bytes)
+    except ApiError:
+        raise Refused(413, "the body is too large") from None
 
 
 def _parse(model: type[BaseModel] | TypeAdapter[Any], body: bytes) -> Any:
