@@ -3,15 +3,17 @@ bodies larger than any endpoint reads (issue 16; the hostile-input suite grows h
 
 from __future__ import annotations
 
+import re
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.integration.gateway import gateway_env
+from tests.integration.rig import Rig, open_rig
 from tests.integration.server import Server, auth, make_account
 
 pytestmark = pytest.mark.integration
@@ -19,7 +21,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def edge(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Server, str]]:
-    env = gateway_env(tmp_path, request.param, access_log="true")
+    env = gateway_env(tmp_path, request.param, access_log="true", open_signup="true")
     token = make_account(env, "edge@example.com")["token"]
     with Server(env, tmp_path / "logs") as server:
         yield server, token
@@ -96,3 +98,93 @@ def test_no_endpoint_reads_a_200_mb_body(
     assert status in (b"413", b"401"), answer[:200]
     assert shape in answer, answer[:400]
     assert rss_kib(server) - before < 20 * 1024, "the body was read into memory"
+
+
+# --- U+0000 from every source (PostgreSQL's text cannot hold it) ----------------------------
+
+NUL = "\x00"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def rig_env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
+    return gateway_env(tmp_path, request.param)
+
+
+@pytest.fixture
+async def rig(rig_env: dict[str, str], tmp_path: Path) -> AsyncIterator[Rig]:
+    """A server with an account and a pairing code, for devices and the app."""
+    async with open_rig(rig_env, tmp_path, email="nul@example.com") as found:
+        yield found
+
+
+async def test_a_nul_in_a_devices_frames_is_refused_or_replaced_and_the_link_stays_up(rig: Rig) -> None:
+    device = await rig.raw(connect=False)
+    await device.connect(sims=[{"slot": 0, "name": f"M{NUL}TS"}])  # hello: informational text
+    info = (await rig.call("/v1/devices/get/info", {"device_id": device.device_id})).json()
+    assert info["sim_list"] == [{"slot_index": 0, "display_name": "M\ufffdTS"}]
+    bad_id = await device.report(
+        {
+            "type": "received",
+            "id": f"in{NUL}1",
+            "phone_number": "79990001122",
+            "message": "x",
+            "received_at": 1,
+        }
+    )
+    assert bad_id["type"] == "error" and bad_id["code"] == "invalid"
+    good = await device.report(
+        {
+            "type": "received",
+            "id": "in-2",
+            "phone_number": "79990001122",
+            "message": f"a{NUL}b",
+            "received_at": 1,
+        }
+    )
+    assert good["type"] == "ack"  # the same link, still up
+    inbox = (await rig.http.get("/v1/inbox?limit=10", headers=rig.headers)).json()["inbox_list"]
+    assert [item["message"] for item in inbox] == ["a\ufffdb"]
+    message_id = await rig.send(message="fails")
+    await device.next("offer")
+    assert (await device.report({"type": "failed", "id": message_id, "reason": f"no{NUL}service"}))[
+        "type"
+    ] == "ack"
+    history = await rig.history(message_id)
+    assert history[-1]["reason"] == "no\ufffdservice"
+
+
+async def test_a_nul_in_pairing_and_app_registration_is_not_a_server_error(rig: Rig) -> None:
+    named = await rig.http.post("/device/v1/pair", json={"code": rig.code, "name": f"kit{NUL}chen"})
+    assert named.status_code == 200
+    bad_code = await rig.http.post("/device/v1/pair", json={"code": f"1234{NUL}5678"})
+    assert bad_code.status_code == 400 and bad_code.json()["error"]["code"] == "invalid_request"
+    body = {"name": f"a{NUL}b", "simCards": [{"slotIndex": 0, "simNumber": 1, "carrierName": f"B{NUL}"}]}
+    app = await rig.http.post(
+        "/mobile/v1/device", json=body, headers={"authorization": f"Code {rig.code.replace(' ', '')}"}
+    )
+    assert app.status_code == 201, app.text
+    device_id = app.json()["id"]
+    info = (await rig.call("/v1/devices/get/info", {"device_id": device_id})).json()
+    assert info["device_name"] == "a\ufffdb" and info["sim_list"][0]["display_name"] == "B\ufffd"
+
+
+async def test_a_nul_in_a_panel_sign_in_or_sign_up_is_refused_not_a_server_error(
+    edge: tuple[Server, str],
+) -> None:
+    server, _ = edge
+    async with httpx.AsyncClient(base_url=server.base_url) as panel:
+        page = await panel.get("/panel/login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert token is not None
+        response = await panel.post(
+            "/panel/login",
+            data={"csrf_token": token.group(1), "email": f"edge{NUL}@example.com", "password": "x"},
+        )
+        assert response.status_code in (400, 401), response.status_code
+        page = await panel.get("/panel/signup")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert token is not None
+        signup = {"csrf_token": token.group(1), "email": f"new{NUL}@example.com", "password": "p" * 20}
+        assert (await panel.post("/panel/signup", data=signup)).status_code == 400
+    records = server.log_records()
+    assert not [r for r in records if r.get("level") in ("error", "critical")], records[-5:]

@@ -14,6 +14,7 @@ from simrelay.accounts.models import Account
 from simrelay.accounts.passwords import hash_password, verify_password
 from simrelay.ids import new_object_id
 from simrelay.storage.database import Database
+from simrelay.text import NUL
 
 accounts = cast(Table, Account.__table__)
 
@@ -32,6 +33,8 @@ def find_by_id(conn: Connection, account_id: str) -> Row[Any] | None:
 
 async def authenticate(db: Database, email: str, password: str) -> Row[Any] | None:
     """The account if the password is right (blocked or not: the caller says what that means)."""
+    if NUL in email:
+        return None  # no account has one (PostgreSQL could not even look it up)
     account = await db.read(lambda conn: find_by_email(conn, email))
     if account is None or not account.password_hash:
         return None

@@ -1,5 +1,6 @@
 """Wire shapes of the device protocol, version 1 (docs/device-protocol.md): the pairing
-request and the frames a device sends. Unknown fields are ignored, as the document says."""
+request and the frames a device sends. Unknown fields are ignored, as the document says; a
+NUL is refused in identifiers and replaced in free text (simrelay/text.py)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from simrelay.text import Exact, Scrubbed
+
 PROTOCOL = 1
 
-Text200 = Annotated[str, StringConstraints(max_length=200)]
-MessageId = Annotated[str, StringConstraints(min_length=24, max_length=24)]
+Text200 = Annotated[str, Scrubbed, StringConstraints(max_length=200)]
+MessageId = Annotated[str, StringConstraints(min_length=24, max_length=24), Exact]
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64), Exact]
 
 
 class Frame(BaseModel):
@@ -18,7 +22,7 @@ class Frame(BaseModel):
 
 
 class PairRequest(Frame):
-    code: Annotated[str, StringConstraints(max_length=64)]
+    code: Annotated[str, StringConstraints(max_length=64), Exact]
     name: Text200 = ""
     model: Text200 = ""
     app_version: Text200 = ""
@@ -63,7 +67,7 @@ class Sent(MessageReport):
 
 
 class Failed(MessageReport):
-    reason: Annotated[str, StringConstraints(max_length=1000)] = ""
+    reason: Annotated[str, Scrubbed, StringConstraints(max_length=1000)] = ""
 
 
 class Delivery(MessageReport):
@@ -77,9 +81,9 @@ class Heartbeat(Report, Status):
 
 
 class Received(Report):
-    id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    phone_number: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    message: Annotated[str, StringConstraints(max_length=10_000)]
+    id: Identifier
+    phone_number: Identifier
+    message: Annotated[str, Scrubbed, StringConstraints(max_length=10_000)]
     received_at: int = Field(ge=0, le=2**31 - 1)
     sim: int | None = Field(default=None, ge=0, le=255)
 

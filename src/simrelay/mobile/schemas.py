@@ -9,6 +9,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from simrelay.text import FreeText, Scrubbed
+
 NAME_MAX = 128
 PUSH_TOKEN_MAX = 256
 MESSAGE_ID_MAX = 36
@@ -19,13 +21,16 @@ class Wire(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
+Name = Annotated[str, Scrubbed, StringConstraints(max_length=NAME_MAX)]
+
+
 class SimCard(Wire):
     # -1 is Android's "slot unknown" (SubscriptionManager.INVALID_SIM_SLOT_INDEX), which the app
     # copies unchecked (SubscriptionsHelper.kt#L133-L145, v1.65.0+): such a card is left out.
     slotIndex: int = Field(ge=-1, le=255)
     simNumber: int | None = Field(default=None, ge=0, le=256)
-    phoneNumber: str | None = None
-    carrierName: str | None = None
+    phoneNumber: FreeText | None = None
+    carrierName: FreeText | None = None
 
     def as_sim(self) -> dict[str, Any]:
         """The device object's `sim_list` item."""
@@ -39,7 +44,7 @@ def known_sims(cards: list[SimCard] | None) -> list[SimCard] | None:
 
 
 class RegisterRequest(Wire):
-    name: Annotated[str, StringConstraints(max_length=NAME_MAX)] | None = None
+    name: Name | None = None
     pushToken: Annotated[str, StringConstraints(max_length=PUSH_TOKEN_MAX)] | None = None
     simCards: list[SimCard] | None = Field(default=None, max_length=16)
 
@@ -65,7 +70,7 @@ class State(StrEnum):
 class Recipient(Wire):
     phoneNumber: str
     state: State
-    error: str | None = None
+    error: FreeText | None = None
 
 
 class MessagePatch(Wire):

@@ -17,6 +17,7 @@ from simrelay.devices.schemas import device_type
 from simrelay.errors import ApiError
 from simrelay.mobile import service as mobile
 from simrelay.mobile import versions
+from simrelay.text import scrub_text
 from simrelay.web.common import SignedIn, form_view, page_view
 
 PAGE = 100
@@ -72,7 +73,7 @@ async def change_device(page: SignedIn, form: FormData) -> Response:
             if action in ("activate", "deactivate"):
                 changes["is_active"] = action == "activate"
             elif action == "save":
-                changes["name"] = str(form.get("name", ""))[:200]
+                changes["name"] = scrub_text(str(form.get("name", "")))[:200]
                 sim = str(form.get("to_sim", "-2"))
                 changes["to_sim"] = int(sim) if sim.lstrip("-").isdigit() and int(sim) >= -2 else -2
             await devices.edit_device(

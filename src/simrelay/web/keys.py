@@ -7,6 +7,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from simrelay.accounts import keys
+from simrelay.text import scrub_text
 from simrelay.web.common import SignedIn, form_view, page_view
 
 
@@ -25,7 +26,7 @@ async def create_key(page: SignedIn, form: FormData) -> Response:
     row, token = keys.new_key(
         account_id=page.account_id,
         secret_key=page.app.settings.resolved_secret_key(),
-        name=str(form.get("name", ""))[:200],
+        name=scrub_text(str(form.get("name", "")))[:200],
         can_send=form.get("can_send") == "on",
         can_read=form.get("can_read") == "on",
     )

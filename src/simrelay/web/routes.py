@@ -121,7 +121,7 @@ async def sign_up(request: Request) -> Response:
         return render(request, Session.anonymous(), "signup.html", 403, error="bad_form", minimum=MIN)
     email = login.normalise_email(str(form.get("email", "")))[:320]
     password = str(form.get("password", ""))
-    if "@" not in email or len(password) < MIN:
+    if "@" not in email or len(password) < MIN or not email.isprintable():
         return render(request, session, "signup.html", 400, error="password_rule", email=email, minimum=MIN)
     account_id = await login.sign_up(services(request).db, email, password)
     if account_id is None:
