@@ -14,7 +14,7 @@ import pytest
 
 from tests.integration.gateway import gateway_env
 from tests.integration.rig import Rig, open_rig
-from tests.integration.server import Server, auth, make_account
+from tests.integration.server import Server, auth, cli, make_account
 
 pytestmark = pytest.mark.integration
 
@@ -188,3 +188,39 @@ async def test_a_nul_in_a_panel_sign_in_or_sign_up_is_refused_not_a_server_error
         assert (await panel.post("/panel/signup", data=signup)).status_code == 400
     records = server.log_records()
     assert not [r for r in records if r.get("level") in ("error", "critical")], records[-5:]
+
+
+# --- password guessing: one limiter for the panel and the app's Basic auth -------------------
+
+OWNER = "owner@example.com"
+OWNER_PASSWORD = "owner password 1"
+
+
+def from_address(server: Server, address: str) -> httpx.AsyncClient:
+    transport = httpx.AsyncHTTPTransport(local_address=address)
+    return httpx.AsyncClient(base_url=server.base_url, transport=transport, timeout=10)
+
+
+async def panel_sign_in(client: httpx.AsyncClient, password: str) -> httpx.Response:
+    page = await client.get("/panel/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token is not None
+    form = {"csrf_token": token.group(1), "email": OWNER, "password": password}
+    return await client.post("/panel/login", data=form)
+
+
+async def test_password_guessing_stops_the_guessers_address_not_the_owner_elsewhere(
+    edge: tuple[Server, str],
+) -> None:
+    server, _ = edge
+    cli(server.env, "account", "create", OWNER, "--password", OWNER_PASSWORD)
+    async with from_address(server, "127.0.0.2") as guesser, from_address(server, "127.0.0.1") as owner:
+        for _ in range(5):
+            assert (await panel_sign_in(guesser, "guess")).status_code == 401
+        assert (await panel_sign_in(guesser, OWNER_PASSWORD)).status_code == 429
+        # The app's Basic auth is the same check, counted together.
+        app = await guesser.get("/mobile/v1/user/code", auth=(OWNER, "guess"))
+        assert app.status_code == 429 and int(app.headers["retry-after"]) >= 1
+        # The owner, from another address, is not held up.
+        assert (await panel_sign_in(owner, OWNER_PASSWORD)).status_code == 303
+        assert (await owner.get("/mobile/v1/user/code", auth=(OWNER, OWNER_PASSWORD))).status_code == 200

@@ -34,3 +34,23 @@ def test_an_ipv6_client_is_counted_by_its_64() -> None:
     assert address_key("pair", "2001:db8:1:2:aaaa::1") == address_key("pair", "2001:db8:1:2:bbbb::9")
     assert address_key("pair", "2001:db8:1:3::1") != address_key("pair", "2001:db8:1:2::1")
     assert address_key("pair", "127.0.0.2") == "pair:addr:127.0.0.2"
+
+
+async def test_a_stranger_cannot_lock_the_owner_out_from_elsewhere() -> None:
+    """Failures from one address stop that address; failures from many slow every address
+    for that account by a few seconds at most (WIDE_POLICY), never more."""
+    guesses = LocalGuesses(GuessPolicy(free=5, first_wait=60.0))
+    stranger = guessing.credential_keys("login", "owner@example.com", "127.0.0.2")
+    for _ in range(5):
+        await guesses.failed(stranger)
+    with pytest.raises(TooManyGuesses):
+        await guessing.check(guesses, stranger)
+    owner = guessing.credential_keys("login", "owner@example.com", "127.0.0.1")
+    await guessing.check(guesses, owner)  # the owner, elsewhere, is not held up
+    for host in range(3, 40):  # many addresses, 1 failure each: the wide key counts them all
+        await guesses.failed(guessing.credential_keys("login", "owner@example.com", f"127.0.0.{host}"))
+    with pytest.raises(TooManyGuesses) as slowed:
+        await guessing.check(guesses, owner)
+    assert slowed.value.retry_after <= guessing.WIDE_POLICY.longest_wait
+    other = guessing.credential_keys("login", "other@example.com", "127.0.0.1")
+    await guessing.check(guesses, other)  # another account is not concerned

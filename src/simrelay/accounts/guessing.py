@@ -1,8 +1,11 @@
-"""Throttling of guesses: every check of a secret someone types (pairing codes today) counts
-failures per key, such as the client address and the value tried, and past a few makes the
-next try wait, doubling each time.
+"""Throttling of guesses: every check of a secret someone types (pairing codes, passwords)
+counts failures per key, such as the client address and the value or account tried, and past a
+few makes the next try wait, doubling each time.
 
-In-process by default; with Redis every server node counts the same failures. A success
+Keys are chosen so that no stranger can lock a user out: failures count per client address,
+per identity from that address, and per identity from anywhere ("wide" keys), whose waits stay
+short (a few seconds: they slow a guesser with many addresses, never the account's owner for
+long). In-process by default; with Redis every server node counts the same failures. A success
 clears the keys it names.
 """
 
@@ -38,6 +41,15 @@ class GuessPolicy:
         return max(0.0, last + wait - now)
 
 
+WIDE = "wide:"
+"""Prefix of keys counted from every address: they get WIDE_POLICY."""
+WIDE_POLICY = GuessPolicy(free=20, first_wait=1.0, longest_wait=5.0)
+
+
+def policy_for(key: str, policy: GuessPolicy) -> GuessPolicy:
+    return WIDE_POLICY if key.startswith(WIDE) else policy
+
+
 class Guesses(Protocol):
     async def wait(self, keys: Sequence[str]) -> int:
         """Whole seconds the caller must wait before trying with these keys (0: go ahead)."""
@@ -54,7 +66,7 @@ class LocalGuesses:
 
     async def wait(self, keys: Sequence[str]) -> int:
         now = time.time()
-        waits = [self.policy.wait(*self._failures.get(key, (0, 0.0)), now) for key in keys]
+        waits = [policy_for(key, self.policy).wait(*self._failures.get(key, (0, 0.0)), now) for key in keys]
         return math.ceil(max(waits, default=0.0))
 
     async def failed(self, keys: Sequence[str]) -> None:
@@ -88,8 +100,8 @@ class RedisGuesses:
                 pipe.hmget(guess_key(key), "n", "t")
             rows = await pipe.execute()
         waits = [
-            self.policy.wait(int(count), float(last), now)
-            for count, last in rows
+            policy_for(key, self.policy).wait(int(count), float(last), now)
+            for key, (count, last) in zip(keys, rows, strict=True)
             if count is not None and last is not None
         ]
         return math.ceil(max(waits, default=0.0))
@@ -132,3 +144,10 @@ def address_key(scope: str, host: str) -> str:
     if address.version == 6:
         return f"{scope}:addr:{ipaddress.ip_network(f'{address}/64', strict=False).network_address}/64"
     return f"{scope}:addr:{address}"
+
+
+def credential_keys(scope: str, identity: str, host: str) -> list[str]:
+    """The keys of a password check of `identity` from `host`: the address, the identity from
+    that address, and the identity from anywhere (see WIDE)."""
+    address = address_key(scope, host)
+    return [address, f"{scope}:id:{identity}@{address}", f"{WIDE}{scope}:id:{identity}"]

@@ -10,6 +10,8 @@ from typing import Any, cast
 from sqlalchemy import Table, insert, select, update
 from sqlalchemy.engine import Connection, Row
 
+from simrelay.accounts import guessing
+from simrelay.accounts.guessing import Guesses
 from simrelay.accounts.models import Account
 from simrelay.accounts.passwords import hash_password, verify_password
 from simrelay.ids import new_object_id
@@ -40,6 +42,21 @@ async def authenticate(db: Database, email: str, password: str) -> Row[Any] | No
         return None
     ok = await asyncio.to_thread(verify_password, password, account.password_hash)
     return account if ok else None
+
+
+async def check_password(
+    db: Database, guesses: Guesses, email: str, password: str, *, client_host: str
+) -> Row[Any] | None:
+    """`authenticate`, throttled (accounts/guessing.py): raises TooManyGuesses while this address,
+    or this account, must wait; a wrong password counts against both."""
+    keys = guessing.credential_keys("login", normalise_email(email)[:320], client_host)
+    await guessing.check(guesses, keys)
+    account = await authenticate(db, email, password)
+    if account is None:
+        await guesses.failed(keys)
+        return None
+    await guesses.succeeded(keys[1:])
+    return account
 
 
 async def set_password(db: Database, account_id: str, password: str) -> None:

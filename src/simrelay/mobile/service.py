@@ -82,7 +82,7 @@ async def register_device(
     account: Row[Any] | None = None
     if scheme == "basic":
         email, password = _basic(credentials)
-        account = await _account_by_password(db, email, password)
+        account = await _account_by_password(db, guesses, email, password, client_host=client_host)
     elif scheme == "bearer":
         if not private_token or not hmac.compare_digest(credentials.encode(), private_token.encode()):
             raise unauthorized("invalid private token")
@@ -137,8 +137,15 @@ def _basic(credentials: str) -> tuple[str, str]:
     return email, password
 
 
-async def _account_by_password(db: Database, email: str, password: str) -> Row[Any]:
-    account = await login.authenticate(db, email, password)
+async def _account_by_password(
+    db: Database, guesses: Guesses, email: str, password: str, *, client_host: str
+) -> Row[Any]:
+    """The account, or 401; 429 while this address or this account must wait (the limiter the
+    panel's sign-in shares: accounts/guessing.py)."""
+    try:
+        account = await login.check_password(db, guesses, email, password, client_host=client_host)
+    except TooManyGuesses as throttled:
+        raise Refused(429, "too many wrong passwords, try later", retry_after=throttled.retry_after) from None
     if account is None:
         raise unauthorized("wrong login or password")
     return account
@@ -173,21 +180,25 @@ def find_device(conn: Connection, device_id: str) -> Row[Any] | None:
     return device_records.find_by_id(conn, device_id)
 
 
-async def issue_user_code(db: Database, *, authorization: str | None, server_url: str) -> dict[str, Any]:
+async def issue_user_code(
+    db: Database, guesses: Guesses, *, authorization: str | None, server_url: str, client_host: str
+) -> dict[str, Any]:
     """GET /user/code: a one-time code (Basic auth) that registers another phone."""
     scheme, credentials = split_authorization(authorization)
     if scheme != "basic":
         raise unauthorized()
-    account = await _account_by_password(db, *_basic(credentials))
+    account = await _account_by_password(db, guesses, *_basic(credentials), client_host=client_host)
     issued = await devices.issue_pairing_code(db, account_id=account.id, uses=1, server_url=server_url)
     return {"code": issued.code, "validUntil": app_time(issued.expires_at)}
 
 
-async def change_password(db: Database, device: Any, *, current: str, new: str) -> None:
+async def change_password(
+    db: Database, guesses: Guesses, device: Any, *, current: str, new: str, client_host: str
+) -> None:
     account = await db.read(lambda conn: login.find_by_id(conn, device.account_id))
     if account is None:
         raise unauthorized()
-    await _account_by_password(db, account.email, current)
+    await _account_by_password(db, guesses, account.email, current, client_host=client_host)
     await login.set_password(db, account.id, new)
 
 

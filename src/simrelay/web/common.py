@@ -18,7 +18,7 @@ from simrelay.api.deps import Services, services
 from simrelay.errors import ApiError
 from simrelay.timestamps import iso_millis
 from simrelay.web.i18n import pick_language, translator
-from simrelay.web.sessions import COOKIE, LoginLimiter, Session, SessionCodec
+from simrelay.web.sessions import COOKIE, Session, SessionCodec
 
 HERE = Path(__file__).parent
 templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape())
@@ -30,7 +30,6 @@ class Panel:
 
     def __init__(self, secret_key: str, *, session_hours: float, open_signup: bool) -> None:
         self.codec = SessionCodec(secret_key, max_age_seconds=session_hours * 3600)
-        self.limiter = LoginLimiter()
         self.open_signup = open_signup
 
 

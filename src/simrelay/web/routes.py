@@ -16,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 
 from simrelay.accounts import login
 from simrelay.accounts import repository as account_records
+from simrelay.accounts.guessing import TooManyGuesses
 from simrelay.api.deps import services
 from simrelay.sms import repository as sms_records
 from simrelay.sms.intake import month_of
@@ -84,17 +85,23 @@ async def sign_in(request: Request) -> Response:
     if not session.accepts(str(form.get("csrf_token", ""))):
         return render(request, Session.anonymous(), "login.html", 403, error="bad_form")
     email = login.normalise_email(str(form.get("email", "")))[:320]
-    keys = (f"ip:{request.client.host if request.client else ''}", f"email:{email}")
-    limiter = panel(request).limiter
-    if not limiter.allowed(*keys):
-        return render(request, session, "login.html", 429, error="too_many", email=email)
-    account = await login.authenticate(services(request).db, email, str(form.get("password", "")))
+    app = services(request)
+    try:
+        account = await login.check_password(
+            app.db,
+            app.guesses,
+            email,
+            str(form.get("password", "")),
+            client_host=request.client.host if request.client else "",
+        )
+    except TooManyGuesses as throttled:
+        response = render(request, session, "login.html", 429, error="too_many", email=email)
+        response.headers["Retry-After"] = str(throttled.retry_after)
+        return response
     if account is None:
-        limiter.failed(*keys)
         return render(request, session, "login.html", 401, error="wrong_login", email=email)
     if account.is_blocked:
         return render(request, session, "login.html", 403, error="blocked", email=email)
-    limiter.forget(*keys)
     return redirect(request, "/panel", Session.signed_in(account.id))
 
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import hmac
 import secrets
-import time
-from collections import deque
 from dataclasses import dataclass
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -53,33 +51,3 @@ class SessionCodec:
         if not isinstance(data, dict) or not isinstance(data.get("c"), str):
             return None
         return Session(csrf=data["c"], account_id=str(data.get("a") or ""))
-
-
-class LoginLimiter:
-    """Failed sign-ins per client address and per email over a sliding window: past the
-    limit, sign-in is refused (429) until old failures age out. Per process (a node behind a
-    balancer sees its share)."""
-
-    def __init__(self, *, attempts: int = 10, window_seconds: float = 900.0) -> None:
-        self.attempts = attempts
-        self.window = window_seconds
-        self._failures: dict[str, deque[float]] = {}
-
-    def allowed(self, *keys: str) -> bool:
-        now = time.monotonic()
-        return all(len(self._recent(key, now)) < self.attempts for key in keys)
-
-    def failed(self, *keys: str) -> None:
-        now = time.monotonic()
-        for key in keys:
-            self._recent(key, now).append(now)
-
-    def forget(self, *keys: str) -> None:
-        for key in keys:
-            self._failures.pop(key, None)
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        found = self._failures.setdefault(key, deque())
-        while found and now - found[0] > self.window:
-            found.popleft()
-        return found

@@ -69,6 +69,10 @@ def _parse(model: type[BaseModel] | TypeAdapter[Any], body: bytes) -> Any:
         raise Refused(400, f"{where}: {first.get('msg', 'invalid')}") from None
 
 
+def _client(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
 def hub(app: Services) -> MobileHub:
     found: MobileHub = app.mobile
     return found
@@ -98,7 +102,7 @@ async def register(request: Request) -> Response:
         user_agent=request.headers.get("user-agent", ""),
         pacing=Pacing.from_settings(app.settings),
         guesses=app.guesses,
-        client_host=request.client.host if request.client else "",
+        client_host=_client(request),
     )
     return Json(answer, status_code=201)
 
@@ -209,7 +213,11 @@ async def events(request: Request) -> Response:
 async def user_code(request: Request) -> Response:
     app = services(request)
     answer = await service.issue_user_code(
-        app.db, authorization=request.headers.get("authorization"), server_url=app.settings.public_url
+        app.db,
+        app.guesses,
+        authorization=request.headers.get("authorization"),
+        server_url=app.settings.public_url,
+        client_host=_client(request),
     )
     return Json(answer)
 
@@ -218,7 +226,14 @@ async def user_code(request: Request) -> Response:
 async def change_password(request: Request) -> Response:
     app, device = await _device(request)
     form = _parse(PasswordChange, await _body(request, app))
-    await service.change_password(app.db, device, current=form.currentPassword, new=form.newPassword)
+    await service.change_password(
+        app.db,
+        app.guesses,
+        device,
+        current=form.currentPassword,
+        new=form.newPassword,
+        client_host=_client(request),
+    )
     return Response(status_code=204)
 
 
