@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import update
 
+from simrelay.accounts.models import Account
 from simrelay.agent.simulator import SimulatedPhone, SimulatorOptions
 from simrelay.devices import service as devices
 from simrelay.storage.database import Database
@@ -59,6 +61,15 @@ class Rig(Gateway):
         try:
             caller = await make_caller(engine, email="other@example.com", with_device=False)
             return caller, await make_device(engine, caller)
+        finally:
+            await engine.dispose()
+
+    async def update_account(self, **values: Any) -> None:
+        """Sets columns of this rig's account straight in the database (a password, a setting)."""
+        engine = create_engine(self.database_url)
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(update(Account).where(Account.email == self.email).values(**values))
         finally:
             await engine.dispose()
 

@@ -12,11 +12,8 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
-from sqlalchemy import update
 
-from simrelay.accounts.models import Account
 from simrelay.accounts.passwords import hash_password
-from simrelay.storage.db import create_engine
 from tests.integration.gateway import gateway_env
 from tests.integration.rig import Rig, open_rig
 from tests.integration.server import Server, cli_json, reset_redis14
@@ -70,16 +67,7 @@ async def test_codes_are_eight_digits_and_pair_either_kind_of_device(gateway: Ri
 
 
 async def test_the_apps_own_login_code_is_a_pairing_code(gateway: Rig) -> None:
-    engine = create_engine(gateway.database_url)
-    try:
-        async with engine.begin() as conn:
-            await conn.execute(
-                update(Account)
-                .where(Account.email == EMAIL)
-                .values(password_hash=hash_password("pw 1234567890"))
-            )
-    finally:
-        await engine.dispose()
+    await gateway.update_account(password_hash=hash_password("pw 1234567890"))
     response = await gateway.http.get("/mobile/v1/user/code", auth=(EMAIL, "pw 1234567890"))
     assert response.status_code == 200
     code = response.json()["code"]

@@ -76,3 +76,8 @@ async def authorize(request: Request, *, endpoint: str, permission: Permission) 
     if permission is Permission.READ and not principal.can_read:
         raise ApiError(ErrorCode.READ_FORBIDDEN)
     return Call(request, principal, app)
+
+
+def client_host(connection: HTTPConnection) -> str:
+    """The client's address, as limits per address count it ("" when the server knows none)."""
+    return connection.client.host if connection.client else ""

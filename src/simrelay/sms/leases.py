@@ -239,10 +239,11 @@ def request_overdue_drops(
         .order_by(c.id)
     )
     rows = conn.execute(_locked(conn, overdue)).all()
-    freed = [(row.id, row.lease_device_id) for row in rows if not row.lease_handed]
+    freed: list[tuple[str, str]] = []
     for row in rows:
         if not row.lease_handed:
             release_lease(conn, row, now=now, max_attempts=max_attempts, why="not fetched")
+            freed.append((row.id, row.lease_device_id))
     ids = [row.id for row in rows if row.lease_handed]
     if not ids:
         return [], freed

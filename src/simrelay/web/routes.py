@@ -17,7 +17,7 @@ from starlette.staticfiles import StaticFiles
 from simrelay.accounts import login
 from simrelay.accounts import repository as account_records
 from simrelay.accounts.guessing import TooManyGuesses
-from simrelay.api.deps import services
+from simrelay.api.deps import client_host, services
 from simrelay.sms import repository as sms_records
 from simrelay.sms.intake import month_of
 from simrelay.web import devices, hooks, keys, messages, usage
@@ -92,7 +92,7 @@ async def sign_in(request: Request) -> Response:
             app.guesses,
             email,
             str(form.get("password", "")),
-            client_host=request.client.host if request.client else "",
+            client_host=client_host(request),
         )
     except TooManyGuesses as throttled:
         response = render(request, session, "login.html", 429, error="too_many", email=email)

@@ -7,9 +7,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from simrelay.accounts.models import Account
 from simrelay.sms.models import Message
 from simrelay.storage.db import create_engine
 from tests.integration.rig import Rig
@@ -48,34 +47,21 @@ def holds(app: SmsGateApp, message_id: str) -> Callable[[], Awaitable[bool]]:
     return check
 
 
-async def stored_status(gateway: Rig, message_id: str) -> tuple[int, str]:
-    """(status, reason) read from the database: a deleted SMS is gone from the API (1008)."""
+async def stored(gateway: Rig, message_id: str) -> Any:
+    """The SMS's row, read from the database: a deleted SMS is gone from the API (1008)."""
     engine = create_engine(gateway.database_url)
     try:
         async with engine.connect() as conn:
-            row = (
-                await conn.execute(select(Message.status, Message.reason).where(Message.id == message_id))
-            ).one()
+            return (await conn.execute(select(Message).where(Message.id == message_id))).one()
     finally:
         await engine.dispose()
-    return int(row[0]), str(row[1])
 
 
-async def set_resend_lost(gateway: Rig, resend: bool) -> None:
-    engine = create_engine(gateway.database_url)
-    try:
-        async with engine.begin() as conn:
-            await conn.execute(update(Account).where(Account.email == EMAIL).values(resend_lost=resend))
-    finally:
-        await engine.dispose()
+async def stored_status(gateway: Rig, message_id: str) -> tuple[int, str]:
+    row = await stored(gateway, message_id)
+    return int(row.status), str(row.reason)
 
 
 async def lease_holder(gateway: Rig, message_id: str) -> str:
-    """The device holding the SMS's lease ("" for none), from the database."""
-    engine = create_engine(gateway.database_url)
-    try:
-        async with engine.connect() as conn:
-            found = await conn.execute(select(Message.lease_device_id).where(Message.id == message_id))
-            return str(found.scalar() or "")
-    finally:
-        await engine.dispose()
+    """The device holding the SMS's lease ("" for none)."""
+    return str((await stored(gateway, message_id)).lease_device_id)

@@ -15,11 +15,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import update
 
-from simrelay.accounts.models import Account
 from simrelay.accounts.passwords import hash_password
-from simrelay.storage.db import create_engine
 from tests.integration.android.helpers import (
     DELIVERED,
     EMAIL,
@@ -288,16 +285,7 @@ async def test_user_code_registers_another_phone_and_the_password_can_change(
     """GET /user/code (Basic login:password) gives a one-time code (GatewayApi.kt#L108-L112,
     {code, validUntil}: #L173-L176); PATCH /user/password {currentPassword, newPassword}
     (#L114-L120, #L168-L171)."""
-    engine = create_engine(gateway.database_url)
-    try:
-        async with engine.begin() as conn:
-            await conn.execute(
-                update(Account)
-                .where(Account.email == EMAIL)
-                .values(password_hash=hash_password("first password 1"))
-            )
-    finally:
-        await engine.dispose()
+    await gateway.update_account(password_hash=hash_password("first password 1"))
     first = await start_app(gateway, apps)
     basic = "Basic " + base64.b64encode(f"{EMAIL}:first password 1".encode()).decode()
     response = await first.http.get(f"{first.base}/user/code", headers={"authorization": basic})

@@ -18,7 +18,6 @@ from tests.integration.android.helpers import (
     WAITING,
     holds,
     lease_holder,
-    set_resend_lost,
     start_app,
     stored_status,
     until,
@@ -102,7 +101,7 @@ async def test_an_account_may_opt_into_resending_what_a_lost_phone_held(
 ) -> None:
     """accounts.resend_lost: the SMS goes to another phone at the hard timeout. Documented as
     "may send twice", and here it is: the lost phone sent it too."""
-    await set_resend_lost(gateway, True)
+    await gateway.update_account(resend_lost=True)
     holder = await start_app(gateway, apps, poll_seconds=0.3, pause_after_processed=True)
     message_id = await gateway.send(message="may go twice")
     await gateway.wait_status(message_id, TAKEN)

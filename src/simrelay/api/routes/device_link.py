@@ -11,7 +11,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from simrelay.accounts.guessing import TooManyGuesses
 from simrelay.api.body import read_body
-from simrelay.api.deps import services
+from simrelay.api.deps import client_host, services
 from simrelay.api.responses import Json
 from simrelay.devices import protocol, service
 from simrelay.devices.pacing import Pacing
@@ -43,7 +43,7 @@ async def pair(request: Request) -> Response:
             app.db,
             app.guesses,
             code=form.code,
-            client_host=request.client.host if request.client else "",
+            client_host=client_host(request),
             name=form.name,
             model=form.model,
             app_version=form.app_version,

@@ -16,7 +16,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from simrelay.api.body import read_body
-from simrelay.api.deps import Services, services
+from simrelay.api.deps import Services, client_host, services
 from simrelay.api.responses import Json
 from simrelay.devices.pacing import Pacing
 from simrelay.errors import ApiError
@@ -69,10 +69,6 @@ def _parse(model: type[BaseModel] | TypeAdapter[Any], body: bytes) -> Any:
         raise Refused(400, f"{where}: {first.get('msg', 'invalid')}") from None
 
 
-def _client(request: Request) -> str:
-    return request.client.host if request.client else ""
-
-
 def hub(app: Services) -> MobileHub:
     found: MobileHub = app.mobile
     return found
@@ -102,13 +98,13 @@ async def register(request: Request) -> Response:
         user_agent=request.headers.get("user-agent", ""),
         pacing=Pacing.from_settings(app.settings),
         guesses=app.guesses,
-        client_host=_client(request),
+        client_host=client_host(request),
     )
     return Json(answer, status_code=201)
 
 
 async def device_info(request: Request) -> Response:
-    client = request.client.host if request.client else ""
+    client = client_host(request)
     return Json({"externalIp": request.headers.get("x-forwarded-for", client).split(",")[0].strip()})
 
 
@@ -217,7 +213,7 @@ async def user_code(request: Request) -> Response:
         app.guesses,
         authorization=request.headers.get("authorization"),
         server_url=app.settings.public_url,
-        client_host=_client(request),
+        client_host=client_host(request),
     )
     return Json(answer)
 
@@ -232,7 +228,7 @@ async def change_password(request: Request) -> Response:
         device,
         current=form.currentPassword,
         new=form.newPassword,
-        client_host=_client(request),
+        client_host=client_host(request),
     )
     return Response(status_code=204)
 
