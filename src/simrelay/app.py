@@ -32,6 +32,7 @@ from simrelay.sms.intake import Intake
 from simrelay.storage.database import Database
 from simrelay.storage.redis import create_redis
 from simrelay.storage.signals import create_signals
+from simrelay.tasks import cancel_and_wait
 from simrelay.web import routes as panel_routes
 from simrelay.web.common import Panel
 from simrelay.webhooks import service as webhooks_service
@@ -106,14 +107,14 @@ def create_app(settings: Settings | None = None) -> Application:
         try:
             yield
         finally:
-            housekeeping.cancel()
+            await cancel_and_wait(housekeeping)
             await mobile_hub.stop()
             await intake.stop()
             await dispatcher.stop()
             await courier.stop()
             await signals.stop()
             if indexer is not None:
-                indexer.cancel()
+                await cancel_and_wait(indexer)
                 with contextlib.suppress(Exception):
                     await sms_service.index_for_search(db)
             with contextlib.suppress(Exception):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -90,7 +91,6 @@ class Ledger:
                 raise TimeoutError(f"condition not met within {timeout} s")
             if self._changed is None:
                 self._changed = asyncio.Event()
-            try:
-                await asyncio.wait_for(self._changed.wait(), min(remaining, 0.02))
-            except TimeoutError:
-                pass
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(min(remaining, 0.02)):
+                    await self._changed.wait()

@@ -36,6 +36,7 @@ from simrelay.ids import is_object_id
 from simrelay.sms import history, leases
 from simrelay.storage.database import Database
 from simrelay.storage.signals import Signals
+from simrelay.tasks import cancel_and_wait
 
 log = structlog.get_logger(__name__)
 
@@ -88,11 +89,7 @@ class Dispatcher:
         ]
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(*self._tasks)
         for timer in self._timers.values():
             timer.cancel()
         for session in list(self._sessions.values()):

@@ -139,7 +139,8 @@ class DeviceSession:
             attached = True
             gate = asyncio.Semaphore(FRAMES_IN_FLIGHT)
             while not self._closing:
-                text = await asyncio.wait_for(self.link.receive(), timeout=silence)
+                async with asyncio.timeout(silence):
+                    text = await self.link.receive()
                 if text is None:
                     break
                 # Reports are idempotent and order-tolerant, so a device's frames are handled
@@ -163,11 +164,13 @@ class DeviceSession:
                 await self.dispatcher.detach(self)
             self.close(CLOSE_GOING_AWAY)
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(writer, timeout=5)
+                async with asyncio.timeout(5):
+                    await writer
             writer.cancel()
 
     async def _hello(self, timeout: float) -> protocol.Hello:
-        text = await asyncio.wait_for(self.link.receive(), timeout=timeout)
+        async with asyncio.timeout(timeout):
+            text = await self.link.receive()
         if text is None:
             raise Closing(CLOSE_GOING_AWAY)
         try:

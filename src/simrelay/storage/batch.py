@@ -17,6 +17,7 @@ import structlog
 from sqlalchemy.engine import Connection
 
 from simrelay.storage.database import Database
+from simrelay.tasks import cancel_and_wait
 
 log = structlog.get_logger(__name__)
 
@@ -56,12 +57,7 @@ class BatchWriter(Generic[I, R]):
     async def stop(self) -> None:
         """Stores what is queued, then stops: no waiter is left unanswered."""
         await self._queue.join()
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        await cancel_and_wait(self._task)
 
     async def submit(self, item: I) -> R:
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()

@@ -19,6 +19,8 @@ import asyncpg  # type: ignore[import-untyped]
 import structlog
 from redis.asyncio import Redis
 
+from simrelay.tasks import cancel_and_wait
+
 log = structlog.get_logger(__name__)
 
 CHANNEL = "simrelay_signals"
@@ -186,10 +188,7 @@ class RedisSignals(Signals):
 
     async def stop(self) -> None:
         await super().stop()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(BaseException):
-                await self._task
+        await cancel_and_wait(self._task)
 
 
 def create_signals(database_url: str, redis: Redis | None) -> Signals:

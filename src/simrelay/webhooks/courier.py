@@ -20,6 +20,7 @@ from simrelay import __version__
 from simrelay.config import Settings
 from simrelay.storage.batch import BatchWriter
 from simrelay.storage.database import Database
+from simrelay.tasks import cancel_and_wait
 from simrelay.webhooks import repository, signing
 from simrelay.webhooks.outbox import Kind, State
 
@@ -107,10 +108,7 @@ class Courier:
 
     async def stop(self) -> None:
         """Stops claiming; attempts in flight finish (each is bounded by the timeout)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
         if self._inflight:
             await asyncio.wait(self._inflight, timeout=self.policy.timeout + 5)
         await self._outcomes.stop()
@@ -125,8 +123,11 @@ class Courier:
             except Exception:
                 log.exception("webhook_claim_failed")
             if not more:
+                # asyncio.timeout, not wait_for: on 3.11 wait_for drops a cancel that arrives as
+                # the wake-up does, and stop() then waits on a loop that never ends.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.policy.tick)
+                    async with asyncio.timeout(self.policy.tick):
+                        await self._wake.wait()
 
     async def _claim_round(self) -> bool:
         """Claims what fits in the free slots; True if there may be more due right now. Waits

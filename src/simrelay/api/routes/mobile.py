@@ -187,7 +187,8 @@ async def events(request: Request) -> Response:
             yield ":connected\n\n"
             while True:
                 try:
-                    text = await asyncio.wait_for(stream.get(), keepalive)
+                    async with asyncio.timeout(keepalive):
+                        text = await stream.get()
                 except TimeoutError:
                     # An open stream is a device that listens: it counts as heard from.
                     current, _ = await hub(app).touch(device)
