@@ -35,6 +35,24 @@ class Settings(BaseSettings):
     max_body_bytes: int = 64 * 1024
     """Larger request bodies are refused with 413 / 1012."""
 
+    max_header_bytes: int = Field(default=32 * 1024, ge=1024)
+    """A request line and headers larger than this together are refused with 431."""
+
+    request_timeout_seconds: float = Field(default=20.0, gt=0)
+    """A request's head, and then its body, must arrive within this, plus a second for every
+    500 bytes received (a slow but steady client gets through); otherwise 408 and the connection
+    closes. A new connection must send its first request within it too."""
+
+    keepalive_seconds: int = Field(default=75, ge=1)
+    """An idle connection between requests is closed after this. Longer than clients keep idle
+    connections (httpx 5 s; Go's 90 s is the outlier): with uvicorn's default of 5 s, a client
+    reusing a connection at the moment the server closes it gets a read error on a request the
+    server never saw."""
+
+    max_connections_per_address: int = Field(default=256, ge=0)
+    """Open connections one client address (an IPv6 /64) may hold per worker; more are answered
+    429. 0 turns the bound off (behind a reverse proxy every client shares its address)."""
+
     idempotency_ttl_seconds: int = 24 * 3600
     """How long an Idempotency-Key is remembered."""
 

@@ -6,9 +6,11 @@ alone turns it into the wire envelope `{"errors": {"code", "message", "hash"}}`.
 Catalogue (code, HTTP status): 1000 500 internal, 1001 400 bad JSON, 1002 403 key
 deactivated, 1003 401 unauthorized, 1004 400 no device, 1005 403 no send permission,
 1006 403 quota used up, 1007 403 no read permission, 1008 404 SMS not found, 1009 404
-device not found, 1010 404 webhook not found, 1011 429 rate limited, 1012 413 body too
-large, 1013 422 idempotency key reused, 1014 409 idempotency key in progress, 1016 400 the
-device cannot do this, 2001-2010 400 field errors, 3000 403 account blocked.
+device not found, 1010 404 webhook not found, 1011 429 rate limited (also too many
+connections from one address), 1012 413 body too large (431: request line and headers),
+1013 422 idempotency key reused, 1014 409 idempotency key in progress, 1016 400 the device
+cannot do this, 1017 408 request not received in time, 2001-2010 400 field errors (2010 also
+for malformed HTTP), 3000 403 account blocked.
 """
 
 from __future__ import annotations
@@ -67,6 +69,24 @@ class ErrorCode(Enum):
         "Too many requests, retry later",
     )
     BODY_TOO_LARGE = (1012, 413, "Тело запроса слишком большое", "Request body too large")
+    HEAD_TOO_LARGE = (
+        1012,
+        431,
+        "Строка запроса и заголовки длиннее {max} байт",
+        "The request line and headers exceed {max} bytes",
+    )
+    TOO_MANY_CONNECTIONS = (
+        1011,
+        429,
+        "Слишком много соединений с этого адреса, повторите позже",
+        "Too many connections from this address, retry later",
+    )
+    REQUEST_TIMEOUT = (
+        1017,
+        408,
+        "Запрос не получен вовремя",
+        "The request did not arrive in time",
+    )
     IDEMPOTENCY_MISMATCH = (
         1013,
         422,
@@ -134,6 +154,7 @@ class ErrorCode(Enum):
         "Webhook url invalid or not allowed",
     )
     INVALID_FIELD = (2010, 400, "Неверное поле {field}", "Invalid field {field}")
+    MALFORMED_HTTP = (2010, 400, "Неверный HTTP-запрос: {why}", "Malformed HTTP request: {why}")
     UNKNOWN_PATH = (2010, 404, "Неизвестный путь {path}", "Unknown path {path}")
     WRONG_METHOD = (
         2010,

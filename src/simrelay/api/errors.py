@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 import structlog
 from pydantic import BaseModel
@@ -55,9 +56,14 @@ def error_response(request: Request, error: ApiError, *, status: int | None = No
     else:
         log.info("api_error", code=code.code, hash=occurrence, method=request.method, path=request.url.path)
     language = preferred_language(request.headers.get("accept-language"))
-    body = {"errors": {"code": code.code, "message": code.text(language, **error.params), "hash": occurrence}}
+    body = envelope(error, language, occurrence)
     headers = {"Retry-After": str(error.retry_after)} if error.retry_after is not None else None
     return Json(body, status_code=status or code.status, headers=headers)
+
+
+def envelope(error: ApiError, language: str, occurrence: str) -> dict[str, Any]:
+    code = error.error
+    return {"errors": {"code": code.code, "message": code.text(language, **error.params), "hash": occurrence}}
 
 
 async def _on_api_error(request: Request, exc: Exception) -> Response:
@@ -119,8 +125,7 @@ def crash_response(request: Request, exc: Exception) -> Response:
     occurrence = secrets.token_hex(6)
     log.error("api_crash", code=1000, hash=occurrence, path=request.url.path, exc_info=exc)
     language = preferred_language(request.headers.get("accept-language"))
-    body = {"errors": {"code": 1000, "message": ErrorCode.INTERNAL.text(language), "hash": occurrence}}
-    return Json(body, status_code=500)
+    return Json(envelope(ApiError(ErrorCode.INTERNAL), language, occurrence), status_code=500)
 
 
 EXCEPTION_HANDLERS: dict[type[Exception] | int, ExceptionHandler] = {

@@ -16,6 +16,12 @@ REQUESTS = Counter(
     "HTTP requests by endpoint, method and status",
     ["endpoint", "method", "status"],
 )
+REFUSED = Counter(
+    "simrelay_http_refused_total",
+    "Connections and requests answered before the application: malformed, head too large, too slow, "
+    "too many connections from one address",
+    ["reason"],
+)
 LATENCY = Histogram(
     "simrelay_http_request_duration_seconds",
     "HTTP request latency by endpoint",

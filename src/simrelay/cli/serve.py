@@ -14,6 +14,7 @@ import uvicorn
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from simrelay.accounts import service as accounts
+from simrelay.api.connection import EdgeProtocol, EdgeWebSocketProtocol
 from simrelay.cli.runtime import run_in_session
 from simrelay.config import Settings
 from simrelay.devices import service as devices
@@ -56,10 +57,11 @@ def serve(
         access_log=False,
         log_level="warning",
         timeout_graceful_shutdown=30,
-        # Longer than clients keep idle connections (httpx 5 s, Go 90 s is the outlier): with
-        # uvicorn's default of 5 s, a client reusing a connection at the moment the server
-        # closes it gets a read error on a request the server never saw.
-        timeout_keep_alive=75,
+        timeout_keep_alive=settings.keepalive_seconds,
+        # httptools with the edge's rules: raw UTF-8 targets, bounded heads, slow clients, and
+        # connections per address (api/connection.py).
+        http=EdgeProtocol,
+        ws=EdgeWebSocketProtocol,
         # Device frames are small JSON; compression would cost each connection its own zlib
         # state (most of a connection's memory) to save a few bytes.
         ws_per_message_deflate=False,
