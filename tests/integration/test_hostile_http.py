@@ -115,6 +115,14 @@ def test_raw_utf8_in_the_target_reads_as_its_percent_encoded_form(server: Server
     assert status(raw) == 200, raw[:300]
     assert [m["message"] for m in body(raw)["sms_list"]] == ["Привет, мир"]  # type: ignore[index, union-attr]
     assert body(raw)["sms_list"] == body(encoded)["sms_list"]
+    # The same request line arriving a few bytes at a time, cut inside a character.
+    with connect(server) as conn:
+        request = get("/v1/sms?limit=10&search=Привет", token)
+        for start in range(0, len(request), 3):
+            conn.sendall(request[start : start + 3])
+            time.sleep(0.005)
+        dripped = read_all(conn)
+    assert status(dripped) == 200 and body(dripped)["sms_list"] == body(raw)["sms_list"]
     # In the path too, and names it back in the error.
     unknown = ask(server, get("/v1/Привет", token))
     assert status(unknown) == 404 and "/v1/Привет" in body(unknown)["errors"]["message"]  # type: ignore[index]

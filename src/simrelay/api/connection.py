@@ -114,6 +114,9 @@ class EdgeProtocol(HttpToolsProtocol):
         self._body_left: int | None = None
         """Bytes of a Content-Length body still to come; None when the length is not known."""
         self._body_pending = False
+        self._begun = 0
+        """Messages begun during the current feed."""
+        self._in_message = False
         self._timer: asyncio.TimerHandle | None = None
         self._timer_start = 0.0
         self._timed_bytes = 0
@@ -148,14 +151,44 @@ class EdgeProtocol(HttpToolsProtocol):
         if self._refusing:
             return
         self._unset_keepalive_if_required()
+        if not self._in_message and len(data) <= self.limits.max_head and data.isascii():
+            self._read_whole(data)
+        else:
+            self._read_in_pieces(data)
+        # A clock runs only for a head or a body left incomplete: most requests arrive whole.
+        if self._timer is None and (self._body_pending or (self._head_open and self._head_bytes)):
+            self._start_timer()
+
+    def _read_whole(self, data: bytes) -> None:
+        """The usual case: a read that starts a request and holds no raw UTF-8 goes to the
+        parser in one piece; where it left the parser is worked out afterwards."""
+        self._begun = 0
+        if not self._parse(data):
+            return
+        if not self._in_message:  # every request in it complete (or only blank lines)
+            self._head_bytes = 0 if self._begun else self._head_bytes + len(data)
+            return
+        single = self._begun == 1
+        start = len(data) - len(data.lstrip(b"\r\n")) if single else 0
+        if self._head_open:  # a head left incomplete; a read this short holds no head too large
+            self._head_bytes = len(data) - start
+            self._head_tail = data[-3:]
+            # Pipelined behind another request, its line may have ended: then raw bytes that
+            # follow are a header's, never to be rewritten.
+            self._line_open = single and b"\n" not in data[start:]
+            return
+        self._line_open = False
+        if single and self._body_left is not None:
+            head_end = data.find(_HEAD_END, start) + len(_HEAD_END)
+            self._body_left = max(self._body_left - (len(data) - head_end), 0)
+        else:
+            self._body_left = None  # unknown: the rest is fed as it comes
+
+    def _read_in_pieces(self, data: bytes) -> None:
         while data and not self._refusing and not self._upgraded and not self.transport.is_closing():
-            if self._line_open and self._timer is None:
-                self._start_timer()
             piece, data = self._next_piece(data)
             if not self._feed(piece):
                 return
-        if self._body_pending and self._timer is None:
-            self._start_timer()  # the body's turn
 
     def _next_piece(self, data: bytes) -> tuple[bytes, bytes]:
         """The longest start of `data` after which the parser's position is known."""
@@ -164,7 +197,11 @@ class EdgeProtocol(HttpToolsProtocol):
             line, rest = (data, b"") if end == 0 else (data[:end], data[end:])
             if line.strip(b"\r\n"):
                 self._line_open = end == 0
-            return (line if line.isascii() else percent_encoded(line)), rest
+            if not line.isascii():
+                return percent_encoded(line), rest
+            if self._line_open:
+                return line, rest
+            # An ASCII request line goes to the parser with the rest of the head.
         if self._head_open:
             # The last bytes fed: the blank line that ends the head may straddle two pieces.
             end = (self._head_tail + data).find(_HEAD_END)
@@ -185,9 +222,16 @@ class EdgeProtocol(HttpToolsProtocol):
             if self._head_bytes > self.limits.max_head:
                 self._refuse(ErrorCode.HEAD_TOO_LARGE, reason="head", max=self.limits.max_head)
                 return False
-        self._timed_bytes += len(piece)
+        if not self._parse(piece):
+            return False
+        if in_body and self._body_left is not None:
+            self._body_left = max(self._body_left - len(piece), 0)
+        return True
+
+    def _parse(self, data: bytes) -> bool:
+        self._timed_bytes += len(data)
         try:
-            self.parser.feed_data(piece)
+            self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
             if self._should_upgrade():
                 self.handle_websocket_upgrade()
@@ -197,11 +241,14 @@ class EdgeProtocol(HttpToolsProtocol):
         except httptools.HttpParserError as exc:
             self._refuse(ErrorCode.MALFORMED_HTTP, reason="malformed", why=_why(exc))
             return False
-        if in_body and self._body_left is not None:
-            self._body_left = max(self._body_left - len(piece), 0)
         return True
 
     # Parser callbacks
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._begun += 1
+        self._in_message = True
 
     def on_headers_complete(self) -> None:
         super().on_headers_complete()
@@ -219,6 +266,7 @@ class EdgeProtocol(HttpToolsProtocol):
         self._head_open = True
         self._body_left = None
         self._body_pending = False
+        self._in_message = False
 
     # Time
 
