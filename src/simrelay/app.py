@@ -14,13 +14,14 @@ from starlette.types import Receive, Scope, Send
 from simrelay import __version__
 from simrelay.accounts.auth import Authenticator
 from simrelay.accounts.guessing import LocalGuesses, RedisGuesses
+from simrelay.api.body import validation_context
 from simrelay.api.deps import Services
 from simrelay.api.dispatch import ApiDispatcher
 from simrelay.api.errors import EXCEPTION_HANDLERS
 from simrelay.api.middleware import BodyLimit, RequestContext
 from simrelay.api.openapi import build_openapi
 from simrelay.api.ratelimit import LocalRateLimiter, RateLimiter, RedisRateLimiter
-from simrelay.api.routes import device_link, devices, inbox, mobile, ops, sms, webhooks
+from simrelay.api.routes import device_link, devices, ext, inbox, mobile, ops, sms, webhooks
 from simrelay.config import Settings
 from simrelay.devices.assignment import Policy
 from simrelay.devices.dispatch import Dispatcher
@@ -125,11 +126,11 @@ def create_app(settings: Settings | None = None) -> Application:
             log.info("stopped")
 
     web = Starlette(
-        routes=[*ops.ROUTES, *device_link.ROUTES, *mobile.ROUTES, *panel_routes.ROUTES],
+        routes=[*ops.ROUTES, *device_link.ROUTES, *mobile.ROUTES, *ext.ROUTES, *panel_routes.ROUTES],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
-    web.state.openapi = build_openapi(API_ENDPOINTS)
+    web.state.openapi = build_openapi(API_ENDPOINTS, context=validation_context(settings))
     web.state.panel = Panel(
         settings.resolved_secret_key(),
         session_hours=settings.panel_session_hours,

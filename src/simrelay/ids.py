@@ -10,6 +10,8 @@ import threading
 import time
 
 OBJECT_ID = re.compile(r"[0-9a-fA-F]{24}")
+OBJECT_ID_PATTERN = f"^{OBJECT_ID.pattern}$"
+"""The contract's rule, as a JSON Schema (ECMA 262) pattern: what the OpenAPI document states."""
 
 _process_random = secrets.token_bytes(5)
 _process_pid = os.getpid()

@@ -189,7 +189,9 @@ def test_openapi_document(ops: Ops) -> None:
     for path, methods in paths.items():
         for method, operation in methods.items():
             unauthorized = operation["responses"]["401"]
-            assert unauthorized["content"]["application/json"]["schema"] == envelope, (path, method)
+            schema = unauthorized["content"]["application/json"]["schema"]
+            assert schema["allOf"] == [envelope], (path, method)
+            assert schema["properties"]["errors"]["properties"]["code"]["enum"] == [1003]
             assert "1003" in unauthorized["description"]
     send = paths["/v1/sms/send"]["post"]["responses"]
     assert {"200", "400", "401", "403", "404", "413", "429"} <= set(send)

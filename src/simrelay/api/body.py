@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import AliasChoices, ValidationError
 from starlette.requests import Request
 
+from simrelay.config import Settings
 from simrelay.errors import ApiError, ErrorCode
+from simrelay.sms.schemas import MAX_MESSAGE_LENGTH, PAGE_LIMIT_MAX, PAGE_MAX
 from simrelay.sms.schemas import Request as RequestModel
 
 Model = TypeVar("Model", bound=RequestModel)
@@ -31,6 +34,12 @@ async def read_body(request: Request, *, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def validation_context(settings: Settings) -> dict[str, Any]:
+    """What request models read from the settings while validating (and the OpenAPI document
+    states as their limits)."""
+    return {MAX_MESSAGE_LENGTH: settings.max_message_length}
+
+
 def parse_model(raw: bytes, model: type[Model], *, context: dict[str, Any] | None = None) -> Model:
     """Validates a JSON object body: 1001 for bad JSON or wrong types, else the field's code."""
     try:
@@ -46,9 +55,22 @@ def _to_api_error(exc: ValidationError, model: type[RequestModel], context: dict
         field = str(error["loc"][0]) if error["loc"] else ""
         if not field or kind == "json_invalid" or kind.endswith("_type"):
             return ApiError(ErrorCode.INVALID_JSON)
-        field_codes.append((model.field_errors.get(field, ErrorCode.INVALID_FIELD), field))
+        code = model.field_errors.get(_field_name(model, field), ErrorCode.INVALID_FIELD)
+        field_codes.append((code, field))
     code, field = min(field_codes, key=lambda item: item[0].code)
-    return ApiError(code, field=field, max=context.get("max_message_length", "?"))
+    return ApiError(code, field=field, max=context.get(MAX_MESSAGE_LENGTH, "?"))
+
+
+def _field_name(model: type[RequestModel], key: str) -> str:
+    """The field an error's location names, which may be one of its aliases (a webhook's
+    `id` for `webhook_id`): its code is the field's."""
+    if key in model.model_fields:
+        return key
+    for name, info in model.model_fields.items():
+        alias = info.validation_alias
+        if alias == key or (isinstance(alias, AliasChoices) and key in alias.choices):
+            return name
+    return key
 
 
 def query_int(value: str | None, *, error: ErrorCode, default: int | None, low: int, high: int) -> int:
@@ -67,9 +89,74 @@ def query_int(value: str | None, *, error: ErrorCode, default: int | None, low: 
     return number
 
 
+@dataclass(frozen=True, slots=True)
+class QueryInt:
+    """An integer query parameter, read (`read`) and documented (`parameter`) from one set of
+    bounds: absent it is `default` (or `error` if there is none), present an integer in
+    low..high written as such, else `error`."""
+
+    name: str
+    error: ErrorCode
+    low: int
+    high: int
+    default: int | None = None
+    description: str = ""
+
+    def read(self, request: Request) -> int:
+        return query_int(
+            request.query_params.get(self.name),
+            error=self.error,
+            default=self.default,
+            low=self.low,
+            high=self.high,
+        )
+
+    def parameter(self) -> dict[str, Any]:
+        schema: dict[str, Any] = {"type": "integer", "minimum": self.low, "maximum": self.high}
+        if self.default is not None:
+            schema["default"] = self.default
+        return {
+            "name": self.name,
+            "in": "query",
+            "required": self.default is None,
+            "schema": schema,
+            "description": f"{self.description} ({self.error.code} otherwise)".lstrip(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TextParameter:
+    """An optional string in the query (or a header), as documented: `schema` holds the rule
+    that the endpoint applies when it reads it."""
+
+    name: str
+    description: str
+    schema: tuple[tuple[str, Any], ...] = ()
+    where: str = "query"
+
+    def parameter(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "in": self.where,
+            "required": False,
+            "schema": {"type": "string", **dict(self.schema)},
+            "description": self.description,
+        }
+
+
+Parameter = QueryInt | TextParameter
+
+LIMIT = QueryInt("limit", ErrorCode.INVALID_LIMIT, 1, PAGE_LIMIT_MAX, description="Items per page, required")
+OFFSET = QueryInt(
+    "offset", ErrorCode.INVALID_OFFSET, 1, PAGE_MAX, default=1, description="The page number, from 1"
+)
+PAGING = (LIMIT, OFFSET)
+SEARCH = TextParameter(
+    "search",
+    "Case-insensitive substring of the text, the status text or the number; empty: no filter",
+)
+
+
 def paging(request: Request) -> tuple[int, int]:
     """(limit, page) of a list endpoint: limit required 1..100 (2006), offset >= 1 (2007)."""
-    params = request.query_params
-    limit = query_int(params.get("limit"), error=ErrorCode.INVALID_LIMIT, default=None, low=1, high=100)
-    page = query_int(params.get("offset"), error=ErrorCode.INVALID_OFFSET, default=1, low=1, high=10**12)
-    return limit, page
+    return LIMIT.read(request), OFFSET.read(request)

@@ -7,13 +7,15 @@ order (auth, rate limit, permission, body, fields) holds exactly; the metadata h
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 
+from simrelay.api.body import Parameter
 from simrelay.api.deps import Call, Permission, authorize
 from simrelay.errors import ErrorCode
 
@@ -39,13 +41,13 @@ class Endpoint:
     permission: Permission
     summary: str
     body: type[BaseModel] | None = None
-    body_required: bool = True
-    query: Sequence[tuple[str, str, bool]] = ()
-    """(name, JSON type, required) of each query parameter."""
-    headers: Sequence[str] = ()
+    parameters: Sequence[Parameter] = ()
+    """Query parameters and request headers: how the handler reads them and how they are documented."""
     response: type[BaseModel] | None = None
     status: int = 200
     errors: Sequence[ErrorCode] = field(default_factory=tuple)
+    links: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """OpenAPI links of the success response: which operations take what it answers."""
 
     async def serve(self, request: Request) -> Response:
         request.scope["simrelay.endpoint"] = self.name

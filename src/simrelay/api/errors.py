@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import Annotated, Any
 
 import structlog
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
@@ -18,14 +18,27 @@ from simrelay.errors import ApiError, ErrorCode
 log = structlog.get_logger(__name__)
 
 
+HASH_BYTES = 6
+
+
 class ErrorBody(BaseModel):
-    code: int
-    message: str
-    hash: str
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    code: Annotated[
+        int, WithJsonSchema({"type": "integer", "enum": sorted({code.code for code in ErrorCode})})
+    ]
+    """The GoSMS error code (the contract's table)."""
+    message: str = Field(min_length=1)
+    """Russian, or English when Accept-Language prefers it."""
+    hash: str = Field(pattern=f"^[0-9a-f]{{{2 * HASH_BYTES}}}$")
     """Names this occurrence in the server log."""
 
 
 class ErrorEnvelope(BaseModel):
+    """Every error, on every endpoint."""
+
+    model_config = ConfigDict(extra="forbid")
+
     errors: ErrorBody
 
 
@@ -49,7 +62,7 @@ def preferred_language(header: str | None) -> str:
 
 
 def error_response(request: Request, error: ApiError, *, status: int | None = None) -> Response:
-    occurrence = secrets.token_hex(6)
+    occurrence = secrets.token_hex(HASH_BYTES)
     code = error.error
     if code.status >= 500:
         log.error("api_error", code=code.code, hash=occurrence, method=request.method, path=request.url.path)
@@ -122,7 +135,7 @@ def client_gone_response(request: Request) -> Response:
 
 def crash_response(request: Request, exc: Exception) -> Response:
     """1000 for anything unexpected: the traceback goes to the log, never into the body."""
-    occurrence = secrets.token_hex(6)
+    occurrence = secrets.token_hex(HASH_BYTES)
     log.error("api_crash", code=1000, hash=occurrence, path=request.url.path, exc_info=exc)
     language = preferred_language(request.headers.get("accept-language"))
     return Json(envelope(ApiError(ErrorCode.INTERNAL), language, occurrence), status_code=500)

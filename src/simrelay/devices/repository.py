@@ -52,6 +52,12 @@ def list_devices(
     return total, (conn.execute(query)).all()
 
 
+def all_devices(conn: Connection, *, account_id: str) -> Sequence[Row[Any]]:
+    """Every device of the account, oldest first."""
+    query = select(devices).where(devices.c.account_id == account_id).order_by(devices.c.id)
+    return conn.execute(query).all()
+
+
 def update_device_by_id(conn: Connection, device_id: str, values: dict[str, Any]) -> None:
     conn.execute(update(devices).where(devices.c.id == device_id).values(**values))
 

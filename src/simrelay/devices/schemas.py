@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, BaseModel
+from pydantic import AfterValidator, Field, WithJsonSchema
 
 from simrelay.errors import ErrorCode
-from simrelay.sms.schemas import Pagination, Request, check_required_id, check_sim
+from simrelay.sms.schemas import (
+    OBJECT_ID_SCHEMA,
+    Out,
+    OutId,
+    Pagination,
+    Request,
+    SimSlot,
+    check_required_id,
+    check_sim,
+    nullable,
+)
 from simrelay.timestamps import iso_millis
 
-DeviceId = Annotated[str, AfterValidator(check_required_id)]
+DeviceId = Annotated[str, AfterValidator(check_required_id), WithJsonSchema(OBJECT_ID_SCHEMA)]
 
 
 class DeviceIdRequest(Request):
@@ -35,8 +45,16 @@ def check_limit(value: int | None) -> int | None:
     return value
 
 
-Interval = Annotated[float | None, AfterValidator(check_interval)]
-Limit = Annotated[int | None, AfterValidator(check_limit)]
+Interval = Annotated[
+    float | None,
+    AfterValidator(check_interval),
+    WithJsonSchema(nullable({"type": "number", "minimum": 0, "maximum": INTERVAL_MAX})),
+]
+Limit = Annotated[
+    int | None,
+    AfterValidator(check_limit),
+    WithJsonSchema(nullable({"type": "integer", "minimum": 0, "maximum": LIMIT_MAX})),
+]
 PACING_FIELDS = (
     "send_interval_min",
     "send_interval_max",
@@ -49,10 +67,12 @@ PACING_FIELDS = (
 class EditDeviceRequest(Request):
     device_id: DeviceId
     is_active: bool | None = None
-    to_sim: Annotated[int | None, AfterValidator(check_sim)] = None
+    to_sim: Annotated[SimSlot, AfterValidator(check_sim)] = None
     low_battery_alert: bool | None = None
     send_interval_min: Interval = None
+    """Seconds between two sends of the device, at least."""
     send_interval_max: Interval = None
+    """At most; not below the minimum (this request's, or the stored one when left out): 2010."""
     limit_per_minute: Limit = None
     limit_per_hour: Limit = None
     limit_per_day: Limit = None
@@ -63,38 +83,40 @@ class EditDeviceRequest(Request):
     }
 
 
-class DeviceSettingsOut(BaseModel):
-    device_id: str
-    send_interval_min: float
-    send_interval_max: float
-    limit_per_minute: int
-    limit_per_hour: int
-    limit_per_day: int
+class DeviceSettingsOut(Out):
+    device_id: OutId
+    send_interval_min: float = Field(ge=0)
+    send_interval_max: float = Field(ge=0)
+    limit_per_minute: int = Field(ge=0)
+    limit_per_hour: int = Field(ge=0)
+    limit_per_day: int = Field(ge=0)
 
 
 def settings_object(row: Any) -> dict[str, Any]:
     return {"device_id": row.id, **{name: getattr(row, name) for name in PACING_FIELDS}}
 
 
-class SimOut(BaseModel):
+class SimOut(Out):
     slot_index: int
     display_name: str
 
 
-class DeviceOut(BaseModel):
-    device_id: str
+class DeviceOut(Out):
+    device_id: OutId
     device_battery_state: int
+    """Per cent."""
     device_name: str
     is_active: bool
     is_charging: bool
     last_online_date: str
+    """ISO 8601 UTC with milliseconds and `Z`; `""` if never heard from."""
     device_name_type: str
     low_battery_alert: bool
-    to_sim: int
+    to_sim: int = Field(ge=-2, description="-2 the device's default SIM, -1 random, 0.. a slot")
     sim_list: list[SimOut]
 
 
-class DeviceList(BaseModel):
+class DeviceList(Out):
     pagination: Pagination
     device_list: list[DeviceOut]
 

@@ -195,3 +195,9 @@ async def list_devices(db: Database, *, account_id: str, limit: int, page: int) 
         lambda conn: repository.list_devices(conn, account_id=account_id, limit=limit, page=page)
     )
     return total, list(rows)
+
+
+async def all_devices(db: Database, *, account_id: str) -> list[Row[Any]]:
+    """Every device of the account, oldest first (the GoSMS ext API lists them unpaged)."""
+    rows = await db.read(lambda conn: repository.all_devices(conn, account_id=account_id))
+    return list(rows)

@@ -4,51 +4,44 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, BaseModel
+from pydantic import AfterValidator, WithJsonSchema
 
 from simrelay.errors import ErrorCode
-from simrelay.sms.schemas import PHONE, Pagination, Request
-
-
-def check_phone(value: str) -> str:
-    """A `phone_number` as on send: 3 to 30 digits, one leading `+` tolerated and dropped."""
-    match = PHONE.fullmatch(value)  # not `$`: it would let a trailing newline through
-    if match is None:
-        raise ValueError("invalid phone number")
-    return match.group(1)
+from simrelay.sms.schemas import PHONE_SCHEMA, Out, OutId, Pagination, Request, UnixTime, check_phone
 
 
 class PhoneNumberRequest(Request):
-    phone_number: Annotated[str, AfterValidator(check_phone)]
+    phone_number: Annotated[str, AfterValidator(check_phone), WithJsonSchema(PHONE_SCHEMA)]
+    """A `phone_number` as on send."""
 
     field_errors: ClassVar[dict[str, ErrorCode]] = {"phone_number": ErrorCode.INVALID_PHONE}
 
 
-class ReceivedMessageOut(BaseModel):
+class ReceivedMessageOut(Out):
     """One inbox item. `phone_number` is the sender: digits, or a sender name as the network gave it."""
 
-    id: str
-    device_id: str
+    id: OutId
+    device_id: OutId
     phone_number: str
     message: str
     sim: int | None
-    received_at: int
+    received_at: UnixTime
 
 
-class InboxList(BaseModel):
+class InboxList(Out):
     pagination: Pagination
     inbox_list: list[ReceivedMessageOut]
 
 
-class OptOutOut(BaseModel):
+class OptOutOut(Out):
     """One number on the opt-out list; `source` is "sms" (it texted STOP) or "api"."""
 
     phone_number: str
     source: str
-    created_at: int
+    created_at: UnixTime
 
 
-class OptOutList(BaseModel):
+class OptOutList(Out):
     pagination: Pagination
     optout_list: list[OptOutOut]
 

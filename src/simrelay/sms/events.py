@@ -48,6 +48,7 @@ def _flush_changes(conn: Connection, changes: list[Change]) -> None:
         c.phone_number,
         c.time_create,
         c.to_sim,
+        c.no_store,
     ).where(c.id.in_(ids), subscribed)
     rows = {row.id: row._asdict() for row in conn.execute(query)}
     if not rows:
@@ -67,6 +68,10 @@ def _event(values: dict[str, Any], status: Status, *, at: float, device_id: str 
     # has no device but the one it was pinned to.
     taker = device_id if status is not Status.WAITING else ""
     data = message_object(SimpleNamespace(**{**values, "status": int(status), "device_id": taker}))
+    if values.get("no_store"):
+        # The outbox keeps payloads for days (webhook_log_days): a text that may not outlive
+        # the SMS's final status never goes there.
+        data["message"] = ""
     return Event(
         values["account_id"],
         Kind.SMS_STATUS,

@@ -8,9 +8,9 @@ from typing import Any, cast
 from sqlalchemy import Table, insert, select
 from sqlalchemy.engine import Connection
 
-from simrelay.sms import events
+from simrelay.sms import events, retention
 from simrelay.sms.models import MessageHistory
-from simrelay.sms.status import Status
+from simrelay.sms.status import FINAL, Status
 
 history = cast(Table, MessageHistory.__table__)
 _INSERT = insert(history)
@@ -27,10 +27,12 @@ class Change:
 
 
 def record_changes(conn: Connection, changes: list[Change]) -> None:
-    """Records status changes, and announces them to webhooks (sms.status)."""
+    """Records status changes, announces them to webhooks (sms.status) and forgets the text of
+    `no_store` SMS that became final (sms/retention.py)."""
     if not changes:
         return
     events.announce_changes(conn, changes)
+    retention.forget_final_texts(conn, (change.message_id for change in changes if change.status in FINAL))
     conn.execute(
         _INSERT,
         [

@@ -45,6 +45,7 @@ EXPIRED = "expired"
 OPTED_OUT = "opted out"
 DEVICE_LOST = "device lost"
 REQUEUED = "device lost, then let it go unsent"
+UNSENT_NOT_STORED = "device lost, then let it go unsent; its text was not kept (no_store)"
 LAPSED = "lease lapsed"
 LAPSED_RESENT = "device lost, sent again (may send twice)"
 
@@ -413,7 +414,8 @@ def lose_lease(conn: Connection, row: Any, *, now: float) -> list[Change]:
 def requeue_lost(conn: Connection, row: Any, *, now: float, max_attempts: int) -> list[Change]:
     """The device an SMS was lost with (`row.device_id`) says it let it go unsent: no one can
     be sending it, so it waits again for another device (3 -> 0), unless it was deleted,
-    expired or has used its attempts: then only its reason changes."""
+    expired or has used its attempts, or was sent with `no_store` (its text went when it was
+    lost: sms/retention.py): then only its reason changes."""
     device_id = str(row.device_id)
     if row.deleted_at is not None:
         new, reason = Status.SEND_FAILED, CANCELLED
@@ -421,6 +423,8 @@ def requeue_lost(conn: Connection, row: Any, *, now: float, max_attempts: int) -
         new, reason = Status.SEND_FAILED, EXPIRED
     elif row.attempts >= max_attempts:
         new, reason = Status.SEND_FAILED, f"not sent after {row.attempts} attempts"
+    elif row.no_store:
+        new, reason = Status.SEND_FAILED, UNSENT_NOT_STORED
     else:
         new, reason = Status.WAITING, REQUEUED
     values: dict[str, Any] = {"status": int(new), "reason": "" if new is Status.WAITING else reason}

@@ -80,6 +80,9 @@ class Message(Base):
     let_go_by: Mapped[str] = mapped_column(Text, default="")
     """Devices that held this SMS and let it go unsent, comma-separated: one that cannot take
     an SMS back (the Android app keeps a cancelled id for good) is not offered it again."""
+    no_store: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Asked on send (the GoSMS ext API's `no_store`): once the SMS is final its text is blanked
+    and only its metadata stays (sms/retention.py); webhooks never carry its text."""
 
 
 class MessageHistory(Base):

@@ -71,6 +71,7 @@ _ROW = select(
     c.attempts,
     c.deleted_at,
     c.valid_until,
+    c.no_store,
 ).where(c.id == bindparam("message_id"))
 _ROW_LOCKED = _ROW.with_for_update()
 

@@ -5,24 +5,81 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
 
 from simrelay.errors import ErrorCode
-from simrelay.ids import is_object_id
-from simrelay.sms.status import Status
+from simrelay.ids import OBJECT_ID, OBJECT_ID_PATTERN, is_object_id
+from simrelay.sms.status import STATUS_TEXT, Status
 
 PHONE = re.compile(r"\+?([0-9]{3,30})")
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+CONTROL_CHARS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+"""C0 and C1 control characters but tab, newline and carriage return (a regex class body)."""
+CONTROL = re.compile(f"[{CONTROL_CHARS}]")
+WHITESPACE_CHARS = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+"""What `str.strip()` removes, as a regex class body (a unit test compares it with str.isspace)."""
 SIM_MAX = 2**31 - 1
+"""The largest `to_sim` a database integer holds; larger is no SIM slot either (2008, not 1000)."""
 UNIX_TIME_MAX = 2**31 - 1
 """Times are stored as database integers; later than 2038 is refused with 2010."""
-"""The largest `to_sim` a database integer holds; larger is no SIM slot either (2008, not 1000)."""
+MAX_MESSAGE_LENGTH = "max_message_length"
+"""The validation context's key for the longest message (the setting of the same name)."""
+DEFAULT_MAX_MESSAGE_LENGTH = 1000
+PAGE_LIMIT_MAX = 100
+"""The largest `limit` of a list (2006 above)."""
+PAGE_MAX = 10**12
+"""The largest page number (`offset`) taken; more is 2007, as no account has that many pages."""
+
+# The rules above as JSON Schema (ECMA 262 patterns: `^...$` mean the whole string), for the
+# OpenAPI document. Each is written from the same constants its validator uses; unit tests
+# check that values generated from them pass the validators and values outside them do not.
+PHONE_PATTERN = f"^{PHONE.pattern}$"
+MESSAGE_PATTERN = f"^[^{CONTROL_CHARS}]*[^{CONTROL_CHARS}{WHITESPACE_CHARS}][^{CONTROL_CHARS}]*$"
+OPTIONAL_ID_PATTERN = f"^(?:{OBJECT_ID.pattern})?$"
+LENGTH_SETTING = "x-max-length-setting"
+"""Marks a `maxLength` that is a setting: the document states the server's configured value."""
+
+
+def nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+OBJECT_ID_SCHEMA: dict[str, Any] = {"type": "string", "pattern": OBJECT_ID_PATTERN}
+OPTIONAL_ID_SCHEMA = nullable({"type": "string", "pattern": OPTIONAL_ID_PATTERN}) | {
+    "description": '`""` or null: not set'
+}
+PHONE_SCHEMA: dict[str, Any] = {
+    "type": "string",
+    "pattern": PHONE_PATTERN,
+    "description": "3 to 30 digits; one leading `+` is tolerated and dropped",
+}
+MESSAGE_SCHEMA: dict[str, Any] = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": DEFAULT_MAX_MESSAGE_LENGTH,
+    LENGTH_SETTING: MAX_MESSAGE_LENGTH,
+    "pattern": MESSAGE_PATTERN,
+    "description": "A non-space character; no control characters but `\\n`, `\\r`, `\\t`",
+}
+SIM_SCHEMA = nullable({"type": "integer", "minimum": -2, "maximum": SIM_MAX}) | {
+    "description": "SIM slot: -2 the device's default, -1 random, 0.. a slot"
+}
+UNIX_TIME_SCHEMA = nullable({"type": "integer", "minimum": 0, "maximum": UNIX_TIME_MAX})
+OUTPUT_ID_PATTERN = "^[0-9a-f]{24}$"
+"""Ids as the server writes them: ObjectIDs in lower case."""
 
 
 class Request(BaseModel):
     """A JSON request body. Type errors map to 1001; value errors to the field's own code."""
 
-    model_config = ConfigDict(strict=True, extra="ignore")
+    model_config = ConfigDict(strict=True, extra="ignore", use_attribute_docstrings=True)
     field_errors: ClassVar[dict[str, ErrorCode]] = {}
 
 
@@ -42,26 +99,48 @@ def check_sim(value: int | None) -> int | None:
     return value
 
 
+def check_message(value: str, info: ValidationInfo) -> str:
+    """An SMS text: a non-space character, no control characters but newline and tab, at most
+    the `max_message_length` of the validation context (1000 without one)."""
+    limit = (info.context or {}).get(MAX_MESSAGE_LENGTH, DEFAULT_MAX_MESSAGE_LENGTH)
+    if not value.strip() or len(value) > limit or CONTROL.search(value):
+        raise ValueError("invalid message")
+    return value
+
+
+def check_phone(value: str) -> str:
+    """3 to 30 digits, one leading `+` tolerated and dropped."""
+    match = PHONE.fullmatch(value)  # not `$`: it would let a trailing newline through
+    if match is None:
+        raise ValueError("invalid phone number")
+    return match.group(1)
+
+
 def check_required_id(value: str) -> str:
     if not is_object_id(value):
         raise ValueError("not an ObjectID")
     return value.lower()
 
 
-OptionalObjectId = Annotated[str | None, AfterValidator(check_object_id)]
-ObjectId = Annotated[str, AfterValidator(check_required_id)]
+OptionalObjectId = Annotated[str | None, AfterValidator(check_object_id), WithJsonSchema(OPTIONAL_ID_SCHEMA)]
+ObjectId = Annotated[str, AfterValidator(check_required_id), WithJsonSchema(OBJECT_ID_SCHEMA)]
+SimSlot = Annotated[int | None, WithJsonSchema(SIM_SCHEMA)]
+"""`to_sim` as documented; the models check it with check_sim (2008)."""
 
 
 class SendMessageRequest(Request):
-    message: str
-    phone_number: str
+    message: Annotated[str, WithJsonSchema(MESSAGE_SCHEMA)]
+    phone_number: Annotated[str, WithJsonSchema(PHONE_SCHEMA)]
     device_id: OptionalObjectId = None
     callback_id: OptionalObjectId = None
-    to_sim: int | None = None
-    valid_until: int | None = None
+    to_sim: SimSlot = None
+    valid_until: Annotated[int | None, WithJsonSchema(UNIX_TIME_SCHEMA)] = None
     """Unix time: not sent by then → status 3, reason "expired" (simrelay's own field)."""
-    send_at: int | None = None
+    send_at: Annotated[int | None, WithJsonSchema(UNIX_TIME_SCHEMA)] = None
     """Unix time: not offered to a device before (simrelay's own field)."""
+    no_store: bool = False
+    """Keep only metadata: the text is blanked once the SMS is final and never goes into
+    webhook payloads (the GoSMS ext API's field, also taken here)."""
 
     field_errors: ClassVar[dict[str, ErrorCode]] = {
         "message": ErrorCode.INVALID_MESSAGE,
@@ -74,18 +153,12 @@ class SendMessageRequest(Request):
     @field_validator("message")
     @classmethod
     def _message(cls, value: str, info: ValidationInfo) -> str:
-        limit = (info.context or {}).get("max_message_length", 1000)
-        if not value.strip() or len(value) > limit or CONTROL.search(value):
-            raise ValueError("invalid message")
-        return value
+        return check_message(value, info)
 
     @field_validator("phone_number")
     @classmethod
     def _phone(cls, value: str) -> str:
-        match = PHONE.fullmatch(value)  # not `$`: it would let a trailing newline through
-        if match is None:
-            raise ValueError("invalid phone number")
-        return match.group(1)
+        return check_phone(value)
 
     @field_validator("to_sim")
     @classmethod
@@ -106,31 +179,50 @@ class MessageIdRequest(Request):
     field_errors: ClassVar[dict[str, ErrorCode]] = {"id": ErrorCode.INVALID_ID}
 
 
-class SendMessageResponse(BaseModel):
-    id: str
+class Out(BaseModel):
+    """A response shape: exactly these keys, all present (documented objects never grow
+    surprise fields), so the OpenAPI document says `additionalProperties: false`."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
 
-class MessageOut(BaseModel):
+OutId = Annotated[str, WithJsonSchema({"type": "string", "pattern": OUTPUT_ID_PATTERN})]
+OutOptionalId = Annotated[
+    str,
+    WithJsonSchema(
+        {"type": "string", "pattern": f"^(?:{OUTPUT_ID_PATTERN[1:-1]})?$", "description": '`""`: none'}
+    ),
+]
+UnixTime = Annotated[int, Field(ge=0)]
+StatusNumber = Annotated[int, WithJsonSchema({"type": "integer", "enum": [int(s) for s in Status]})]
+StatusText = Annotated[str, WithJsonSchema({"type": "string", "enum": [STATUS_TEXT[s] for s in Status]})]
+
+
+class SendMessageResponse(Out):
+    id: OutId
+
+
+class MessageOut(Out):
     """The SMS object of get, list and webhook payloads, keys in the documented order."""
 
-    id: str
+    id: OutId
     message: str
-    status: int
-    callback_id: str
-    device_id: str
+    status: StatusNumber
+    callback_id: OutOptionalId
+    device_id: OutOptionalId
     phone_number: str
-    message_status: str
-    time_create: int
-    to_sim: int | None
+    message_status: StatusText
+    time_create: UnixTime
+    to_sim: SimSlot
 
 
-class Pagination(BaseModel):
-    total_records: int
-    limit: int
-    offset: int
+class Pagination(Out):
+    total_records: int = Field(ge=0)
+    limit: int = Field(ge=1, le=PAGE_LIMIT_MAX)
+    offset: int = Field(ge=1, le=PAGE_MAX, description="The page number, from 1")
 
 
-class MessageList(BaseModel):
+class MessageList(Out):
     pagination: Pagination
     sms_list: list[MessageOut]
 
@@ -150,20 +242,20 @@ def message_object(row: Any) -> dict[str, Any]:
     }
 
 
-class StatusChangeOut(BaseModel):
-    status: int
-    message_status: str
-    time: int
+class StatusChangeOut(Out):
+    status: StatusNumber
+    message_status: StatusText
+    time: UnixTime
     """Unix seconds."""
-    time_ms: int
+    time_ms: UnixTime
     """The same moment in milliseconds: several steps can share a second."""
-    device_id: str
+    device_id: OutOptionalId
     sim: int | None
     reason: str
 
 
-class MessageHistoryOut(BaseModel):
-    id: str
+class MessageHistoryOut(Out):
+    id: OutId
     history: list[StatusChangeOut]
 
 

@@ -61,6 +61,7 @@ async def send_message(
         "lease_drop": False,
         "lease_handed": True,
         "let_go_by": "",
+        "no_store": request.no_store,
     }
     submission = Submission(
         row,

@@ -5,16 +5,43 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, AliasChoices, BaseModel, Field
+from pydantic import AfterValidator, AliasChoices, Field, WithJsonSchema
 
 from simrelay.errors import ErrorCode
-from simrelay.sms.schemas import Pagination, Request, check_required_id
+from simrelay.sms.schemas import (
+    OBJECT_ID_SCHEMA,
+    PAGE_LIMIT_MAX,
+    PAGE_MAX,
+    Out,
+    OutId,
+    Pagination,
+    Request,
+    UnixTime,
+    check_required_id,
+    nullable,
+)
 from simrelay.timestamps import iso_millis
-from simrelay.webhooks.outbox import SUBSCRIBABLE
+from simrelay.webhooks.guard import MAX_URL_LENGTH, URL, URL_PATTERN
+from simrelay.webhooks.outbox import SUBSCRIBABLE, Kind
 from simrelay.webhooks.signing import PREFIX
 
 EVENT_ID = re.compile(r"msg_[0-9a-f]{24}")
-URL_MAX = 2000
+URL_MAX = MAX_URL_LENGTH
+EVENT_ID_SCHEMA = {"type": "string", "pattern": f"^{EVENT_ID.pattern}$"}
+URL_SCHEMA = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": URL_MAX,
+    "pattern": URL_PATTERN,
+    "description": "http(s); refused (2009) when its host resolves to a loopback, private, "
+    "link-local or metadata address, unless the server allows private webhooks",
+}
+EVENTS_SCHEMA = {
+    "type": "array",
+    "minItems": 1,
+    "items": {"type": "string", "enum": list(SUBSCRIBABLE)},
+    "description": "Default: all",
+}
 
 
 def check_events(value: list[str] | None) -> list[str] | None:
@@ -28,10 +55,10 @@ def check_events(value: list[str] | None) -> list[str] | None:
 
 
 def check_url(value: str) -> str:
-    """Only the shape here (2009); where it points is checked by the service (webhooks/guard.py)."""
-    value = value.strip()
-    if not value or len(value) > URL_MAX:
-        raise ValueError("url empty or too long")
+    """Only the shape here (2009): URL_PATTERN, as documented; where it points is checked by
+    the service (webhooks/guard.py)."""
+    if len(value) > URL_MAX or not URL.fullmatch(value):
+        raise ValueError("url empty, too long or not an http(s) URL as documented")
     return value
 
 
@@ -41,12 +68,29 @@ def check_event_id(value: str) -> str:
     return value
 
 
-WebhookId = Annotated[str, AfterValidator(check_required_id)]
-Events = Annotated[list[str] | None, AfterValidator(check_events)]
-Url = Annotated[str, AfterValidator(check_url)]
+WebhookId = Annotated[str, AfterValidator(check_required_id), WithJsonSchema(OBJECT_ID_SCHEMA)]
+Events = Annotated[list[str] | None, AfterValidator(check_events), WithJsonSchema(nullable(EVENTS_SCHEMA))]
+Url = Annotated[str, AfterValidator(check_url), WithJsonSchema(URL_SCHEMA)]
+EventId = Annotated[str, AfterValidator(check_event_id), WithJsonSchema(EVENT_ID_SCHEMA)]
 
 _ID_CHOICES = AliasChoices("webhook_id", "id")
 """`webhook_id` as devices have `device_id`; plain `id` as the create answer names it."""
+ID_CHOICES_SCHEMA: dict[str, Any] = {
+    # The first of the two names present is the one read: `id` counts only without `webhook_id`.
+    "properties": {"id": {"description": "The same as `webhook_id`, read only when that is absent"}},
+    "anyOf": [
+        {"required": ["webhook_id"]},
+        {"required": ["id"], "properties": {"id": OBJECT_ID_SCHEMA}},
+    ],
+}
+
+
+def _either_id(schema: dict[str, Any]) -> None:
+    schema["required"] = [name for name in schema.get("required", []) if name != "webhook_id"]
+    if not schema["required"]:
+        del schema["required"]
+    schema["properties"] |= ID_CHOICES_SCHEMA["properties"]
+    schema["anyOf"] = ID_CHOICES_SCHEMA["anyOf"]
 
 
 class CreateWebhookRequest(Request):
@@ -58,6 +102,8 @@ class CreateWebhookRequest(Request):
 
 
 class WebhookIdRequest(Request):
+    model_config = Request.model_config | {"json_schema_extra": _either_id}
+
     webhook_id: WebhookId = Field(validation_alias=_ID_CHOICES)
 
     field_errors: ClassVar[dict[str, ErrorCode]] = {"webhook_id": ErrorCode.INVALID_CALLBACK_ID}
@@ -76,9 +122,9 @@ class EditWebhookRequest(WebhookIdRequest):
 
 
 class DeliveriesRequest(WebhookIdRequest):
-    limit: int = Field(default=20, ge=1, le=100)
-    offset: int = Field(default=1, ge=1)
-    event_id: Annotated[str, AfterValidator(check_event_id)] | None = None
+    limit: int = Field(default=20, ge=1, le=PAGE_LIMIT_MAX)
+    offset: int = Field(default=1, ge=1, le=PAGE_MAX, description="The page number, from 1")
+    event_id: EventId | None = None
 
     field_errors: ClassVar[dict[str, ErrorCode]] = {
         "webhook_id": ErrorCode.INVALID_CALLBACK_ID,
@@ -88,42 +134,44 @@ class DeliveriesRequest(WebhookIdRequest):
 
 
 class EventIdRequest(Request):
-    event_id: Annotated[str, AfterValidator(check_event_id)]
+    event_id: EventId
 
 
-class WebhookSecretOut(BaseModel):
+class WebhookSecretOut(Out):
     """The answer of create (and of edit with rotate_secret): the secret is shown only here."""
 
-    id: str
-    secret: str = Field(description=f"`{PREFIX}…`, the Standard Webhooks signing secret")
+    id: OutId
+    secret: str = Field(
+        pattern=f"^{PREFIX}", description=f"`{PREFIX}…`, the Standard Webhooks signing secret"
+    )
 
 
-class WebhookOut(BaseModel):
-    id: str
+class WebhookOut(Out):
+    id: OutId
     url: str
-    events: list[str]
+    events: list[str] = Field(json_schema_extra={"items": {"type": "string", "enum": list(SUBSCRIBABLE)}})
     is_active: bool
-    time_create: int
+    time_create: UnixTime
     disabled_reason: str = Field(description='Why simrelay switched it off ("" if it did not)')
     disabled_date: str = Field(description='When it did, ISO 8601 ("" if it did not)')
     failing_since: str = Field(description='First failed delivery since the last success ("" if none)')
 
 
-class WebhookList(BaseModel):
+class WebhookList(Out):
     pagination: Pagination
     webhook_list: list[WebhookOut]
 
 
-class QueuedEventOut(BaseModel):
-    event_id: str
+class QueuedEventOut(Out):
+    event_id: str = Field(pattern=f"^{EVENT_ID.pattern}$")
 
 
-class DeliveryOut(BaseModel):
+class DeliveryOut(Out):
     """One attempt of one event."""
 
     id: int
-    event_id: str
-    event: str
+    event_id: str = Field(pattern=f"^{EVENT_ID.pattern}$")
+    event: str = Field(json_schema_extra={"enum": [kind.value for kind in Kind]})
     time: str
     http_status: int | None
     latency_ms: float
@@ -132,7 +180,7 @@ class DeliveryOut(BaseModel):
     success: bool
 
 
-class DeliveryList(BaseModel):
+class DeliveryList(Out):
     pagination: Pagination
     delivery_list: list[DeliveryOut]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from simrelay.api import responses
-from simrelay.api.body import paging, parse_model, read_body
+from simrelay.api.body import PAGING, paging, parse_model, read_body
 from simrelay.api.deps import Call, Permission
 from simrelay.api.endpoint import Endpoint
 from simrelay.api.responses import Json, no_content
@@ -115,8 +115,15 @@ ENDPOINTS = [
         name="devices-list",
         permission=Permission.READ,
         summary="Devices of the account",
-        query=(("limit", "integer", True), ("offset", "integer", False)),
+        parameters=PAGING,
         response=DeviceList,
+        links={
+            name: {
+                "operationId": f"devices-{name}",
+                "requestBody": {"device_id": "$response.body#/device_list/0/device_id"},
+            }
+            for name in ("info", "edit", "settings", "del")
+        },
         errors=(E.INVALID_LIMIT, E.INVALID_OFFSET),
     ),
 ]

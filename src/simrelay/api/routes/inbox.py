@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from simrelay.api import responses
-from simrelay.api.body import paging, parse_model, read_body
+from simrelay.api.body import PAGING, SEARCH, paging, parse_model, read_body
 from simrelay.api.deps import Call, Permission
 from simrelay.api.endpoint import Endpoint
 from simrelay.api.responses import no_content
@@ -61,7 +61,7 @@ ENDPOINTS = [
         name="inbox-list",
         permission=Permission.READ,
         summary="SMS received by the account's devices, newest first, with search and paging",
-        query=(("limit", "integer", True), ("offset", "integer", False), ("search", "string", False)),
+        parameters=(*PAGING, SEARCH),
         response=InboxList,
         errors=(E.INVALID_LIMIT, E.INVALID_OFFSET),
     ),
@@ -72,7 +72,7 @@ ENDPOINTS = [
         name="optouts-list",
         permission=Permission.READ,
         summary="Numbers on the account's opt-out list, most recently added first",
-        query=(("limit", "integer", True), ("offset", "integer", False)),
+        parameters=PAGING,
         response=OptOutList,
         errors=(E.INVALID_LIMIT, E.INVALID_OFFSET),
     ),

@@ -1,14 +1,15 @@
-"""Operations endpoints: liveness, readiness, metrics, the OpenAPI document."""
+"""Operations endpoints: liveness, readiness, metrics, the OpenAPI document and its page."""
 
 from __future__ import annotations
 
 from sqlalchemy import text
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from simrelay.api import metrics
 from simrelay.api.deps import services
+from simrelay.api.reference import render_reference
 from simrelay.api.responses import Json
 from simrelay.sms import repository
 
@@ -45,9 +46,20 @@ async def openapi_document(request: Request) -> Response:
     return Json(request.app.state.openapi)
 
 
+async def api_reference(request: Request) -> Response:
+    """The document as a page to read (api/reference.py), made once per process."""
+    state = request.app.state
+    page: str | None = getattr(state, "reference_page", None)
+    if page is None:
+        page = state.reference_page = render_reference(state.openapi)
+    return HTMLResponse(page)
+
+
 ROUTES = [
     Route("/healthz", healthz, methods=["GET"]),
     Route("/readyz", readyz, methods=["GET"]),
     Route("/metrics", prometheus_metrics, methods=["GET"]),
+    Route("/openapi.json", openapi_document, methods=["GET"]),
     Route("/v1/openapi.json", openapi_document, methods=["GET"]),
+    Route("/docs", api_reference, methods=["GET"]),
 ]

@@ -6,12 +6,21 @@ import orjson
 from starlette.responses import Response
 
 from simrelay.api import responses
-from simrelay.api.body import paging, parse_model, read_body
+from simrelay.api.body import (
+    PAGING,
+    SEARCH,
+    TextParameter,
+    paging,
+    parse_model,
+    read_body,
+    validation_context,
+)
 from simrelay.api.deps import Call, Permission
 from simrelay.api.endpoint import Endpoint
 from simrelay.api.responses import Json, no_content
 from simrelay.errors import ApiError
 from simrelay.errors import ErrorCode as E
+from simrelay.ids import OBJECT_ID_PATTERN
 from simrelay.sms import service
 from simrelay.sms.schemas import (
     MessageHistoryOut,
@@ -26,12 +35,24 @@ from simrelay.sms.schemas import (
 
 IDEMPOTENCY_KEY_MAX = 255
 """Longest Idempotency-Key stored (idempotency_keys.key); longer is 2010, not a database error."""
+IDEMPOTENCY_KEY = TextParameter(
+    "Idempotency-Key",
+    "The same key with the same body within 24 h answers the first response and creates nothing "
+    "(1013 with another body, 1014 while the first runs); longer than 255 characters: 2010",
+    schema=(("maxLength", IDEMPOTENCY_KEY_MAX),),
+    where="header",
+)
+QUERY_ID = TextParameter(
+    "id",
+    "The SMS id, read when the body is empty (some proxies drop DELETE bodies); 2003 otherwise",
+    schema=(("pattern", OBJECT_ID_PATTERN),),
+)
 
 
 async def send_sms(call: Call) -> Response:
     settings = call.app.settings
     raw = await read_body(call.request, limit=settings.max_body_bytes)
-    body = parse_model(raw, SendMessageRequest, context={"max_message_length": settings.max_message_length})
+    body = parse_model(raw, SendMessageRequest, context=validation_context(settings))
     idempotency_key = call.request.headers.get("idempotency-key") or None
     if idempotency_key is not None and len(idempotency_key) > IDEMPOTENCY_KEY_MAX:
         raise ApiError(E.INVALID_FIELD, field="Idempotency-Key")
@@ -100,14 +121,19 @@ ENDPOINTS = [
         permission=Permission.SEND,
         summary="Send an SMS: stored durably in status 0 before the answer",
         body=SendMessageRequest,
-        headers=("Idempotency-Key",),
+        parameters=(IDEMPOTENCY_KEY,),
         response=SendMessageResponse,
+        links={
+            name: {"operationId": f"sms-{name}", "requestBody": {"id": "$response.body#/id"}}
+            for name in ("get", "history", "del")
+        },
         errors=(
             E.INVALID_PHONE,
             E.INVALID_MESSAGE,
             E.INVALID_CALLBACK_ID,
             E.INVALID_DEVICE_ID,
             E.INVALID_SIM,
+            E.INVALID_FIELD,
             E.DEVICE_NOT_FOUND,
             E.WEBHOOK_NOT_FOUND,
             E.QUOTA_EXCEEDED,
@@ -134,9 +160,10 @@ ENDPOINTS = [
         name="sms-del",
         permission=Permission.SEND,
         summary="Delete an SMS (a waiting one is never sent)",
+        # The body is documented as required: OpenAPI cannot say "the body or `?id=`", and
+        # `?id=` is the fallback for proxies that drop DELETE bodies (its description says so).
         body=MessageIdRequest,
-        body_required=False,
-        query=(("id", "string", False),),
+        parameters=(QUERY_ID,),
         status=204,
         errors=(E.INVALID_ID, E.MESSAGE_NOT_FOUND),
     ),
@@ -158,7 +185,7 @@ ENDPOINTS = [
         name="sms-list",
         permission=Permission.READ,
         summary="SMS of the account, newest first, with search and paging",
-        query=(("limit", "integer", True), ("offset", "integer", False), ("search", "string", False)),
+        parameters=(*PAGING, SEARCH),
         response=MessageList,
         errors=(E.INVALID_LIMIT, E.INVALID_OFFSET),
     ),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from simrelay.api import responses
-from simrelay.api.body import paging, parse_model, read_body
+from simrelay.api.body import PAGING, paging, parse_model, read_body
 from simrelay.api.deps import Call, Permission
 from simrelay.api.endpoint import Endpoint
 from simrelay.api.responses import Json, no_content
@@ -124,6 +124,10 @@ ENDPOINTS = [
         body=CreateWebhookRequest,
         response=WebhookSecretOut,
         errors=(E.INVALID_WEBHOOK_URL, E.INVALID_FIELD),
+        links={
+            name: {"operationId": f"webhooks-{name}", "requestBody": {"webhook_id": "$response.body#/id"}}
+            for name in ("get", "edit", "del", "deliveries", "test")
+        },
     ),
     Endpoint(
         "GET",
@@ -132,7 +136,7 @@ ENDPOINTS = [
         name="webhooks-list",
         permission=Permission.READ,
         summary="Webhooks of the account (secrets are never listed)",
-        query=(("limit", "integer", True), ("offset", "integer", False)),
+        parameters=PAGING,
         response=WebhookList,
         errors=(E.INVALID_LIMIT, E.INVALID_OFFSET),
     ),
@@ -202,5 +206,11 @@ ENDPOINTS = [
         body=WebhookIdRequest,
         response=QueuedEventOut,
         errors=ID_ERRORS,
+        links={
+            "redeliver": {
+                "operationId": "webhooks-redeliver",
+                "requestBody": {"event_id": "$response.body#/event_id"},
+            }
+        },
     ),
 ]
