@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from simrelay.accounts.guessing import TOKEN_POLICY
 from tests.integration.gateway import gateway_env
 from tests.integration.rig import Rig, open_rig
 from tests.integration.server import Server, auth, cli, make_account
@@ -224,3 +225,23 @@ async def test_password_guessing_stops_the_guessers_address_not_the_owner_elsewh
         # The owner, from another address, is not held up.
         assert (await panel_sign_in(owner, OWNER_PASSWORD)).status_code == 303
         assert (await owner.get("/mobile/v1/user/code", auth=(OWNER, OWNER_PASSWORD))).status_code == 200
+
+
+async def test_wrong_api_tokens_slow_their_address_never_a_right_token(edge: tuple[Server, str]) -> None:
+    server, token = edge
+    wrong = {"Authorization": "Bearer eyJhbGciOiJIUzI1NiJ9.e30.bm90IGEgc2lnbmF0dXJl"}
+    async with from_address(server, "127.0.0.2") as noisy, from_address(server, "127.0.0.1") as other:
+        for _ in range(TOKEN_POLICY.free):
+            answer = await noisy.get("/v1/sms?limit=1", headers=wrong)
+            assert answer.status_code == 401 and answer.json()["errors"]["code"] == 1003
+        held = await noisy.get("/v1/sms?limit=1", headers=wrong)
+        assert held.status_code == 429 and held.json()["errors"]["code"] == 1011
+        assert int(held.headers["retry-after"]) >= 1
+        # The same address with the right token, and a wrong token from elsewhere: as before.
+        assert (await noisy.get("/v1/sms?limit=1", headers=auth(token))).status_code == 200
+        assert (await other.get("/v1/sms?limit=1", headers=wrong)).status_code == 401
+        # The GoSMS ext API checks tokens the same way.
+        assert (await noisy.get("/api/ext/v1/devices", headers=wrong)).status_code == 429
+    async with from_address(server, "127.0.0.3") as tokenless:  # no token is no guess: 401 each time
+        for _ in range(TOKEN_POLICY.free + 5):
+            assert (await tokenless.get("/v1/sms?limit=1")).status_code == 401

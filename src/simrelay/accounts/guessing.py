@@ -46,8 +46,17 @@ WIDE = "wide:"
 WIDE_POLICY = GuessPolicy(free=20, first_wait=1.0, longest_wait=5.0)
 
 
+TOKEN = "token:"
+"""Prefix of the keys of API token checks: they get TOKEN_POLICY. Tokens are signed, so a
+wrong one is noise or a forgotten key, not a guess that could succeed: more free tries and
+short waits."""
+TOKEN_POLICY = GuessPolicy(free=20, first_wait=1.0, longest_wait=60.0)
+
+
 def policy_for(key: str, policy: GuessPolicy) -> GuessPolicy:
-    return WIDE_POLICY if key.startswith(WIDE) else policy
+    if key.startswith(WIDE):
+        return WIDE_POLICY
+    return TOKEN_POLICY if key.startswith(TOKEN) else policy
 
 
 class Guesses(Protocol):
@@ -144,6 +153,12 @@ def address_key(scope: str, host: str) -> str:
     if address.version == 6:
         return f"{scope}:addr:{ipaddress.ip_network(f'{address}/64', strict=False).network_address}/64"
     return f"{scope}:addr:{address}"
+
+
+def token_keys(host: str) -> list[str]:
+    """The keys of an API token check from `host`: its address only (a wrong token names no
+    account to count against)."""
+    return [address_key(TOKEN.rstrip(":"), host)]
 
 
 def credential_keys(scope: str, identity: str, host: str) -> list[str]:

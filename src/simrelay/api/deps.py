@@ -8,6 +8,7 @@ from enum import Enum
 from redis.asyncio import Redis
 from starlette.requests import HTTPConnection, Request
 
+from simrelay.accounts import guessing
 from simrelay.accounts.auth import Authenticator, Principal
 from simrelay.accounts.guessing import Guesses
 from simrelay.api.ratelimit import RateLimiter
@@ -64,7 +65,13 @@ def services(request: HTTPConnection) -> Services:
 async def authorize(request: Request, *, endpoint: str, permission: Permission) -> Call:
     """Authentication (1003, 1002, 3000), then rate limit (1011), then permission (1005/1007)."""
     app = services(request)
-    principal = await app.authenticator.authenticate(request.headers.get("authorization"))
+    authorization = request.headers.get("authorization")
+    try:
+        principal = await app.authenticator.authenticate(authorization)
+    except ApiError as error:
+        if error.error is ErrorCode.UNAUTHORIZED and authorization:  # no token is no guess
+            await _wrong_token(app.guesses, client_host(request))
+        raise
     if app.limiter is not None:
         decision = await app.limiter.hit(principal.account_id, endpoint)
         # The ASGI middleware copies these onto whatever response follows, errors included.
@@ -76,6 +83,18 @@ async def authorize(request: Request, *, endpoint: str, permission: Permission) 
     if permission is Permission.READ and not principal.can_read:
         raise ApiError(ErrorCode.READ_FORBIDDEN)
     return Call(request, principal, app)
+
+
+async def _wrong_token(guesses: Guesses, host: str) -> None:
+    """A wrong token counts against its address in the limiter of every secret check
+    (accounts/guessing.py); past the free tries it is answered 1011 instead of 1003. A right
+    token is never held up, so no stranger can lock a key's owner out."""
+    keys = guessing.token_keys(host)
+    try:
+        await guessing.check(guesses, keys)
+    except guessing.TooManyGuesses as exc:
+        raise ApiError(ErrorCode.RATE_LIMITED, retry_after=exc.retry_after) from None
+    await guesses.failed(keys)
 
 
 def client_host(connection: HTTPConnection) -> str:
