@@ -204,6 +204,8 @@ def simrelay_env(data_dir: Path, database_url: str, **extra: str) -> dict[str, s
         SIMRELAY_RATE_LIMIT="0",
         SIMRELAY_ACCESS_LOG="false",
         SIMRELAY_LOG_LEVEL="WARNING",
+        # Every load generator and simulated phone connects from 127.0.0.1.
+        SIMRELAY_MAX_CONNECTIONS_PER_ADDRESS="0",
     )
     env.update(extra)
     return env
