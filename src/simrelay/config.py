@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     reusing a connection at the moment the server closes it gets a read error on a request the
     server never saw."""
 
-    max_connections_per_address: int = Field(default=256, ge=0)
+    max_connections_per_address: int = Field(default=1024, ge=0)
     """Open connections one client address (an IPv6 /64) may hold per worker; more are answered
     429. 0 turns the bound off (behind a reverse proxy every client shares its address)."""
 
