@@ -4,6 +4,7 @@ slow, connections idle or too many from one address, malformed and invalid bytes
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import socket
@@ -16,6 +17,7 @@ import httpx
 import pytest
 
 from tests.integration.gateway import gateway_env
+from tests.integration.rig import open_rig
 from tests.integration.server import Server, auth, make_account
 
 pytestmark = pytest.mark.integration
@@ -271,3 +273,17 @@ def test_invalid_utf8_in_headers_and_bodies_gets_the_contracts_errors(server: Se
     refused = ask(server, send)
     assert status(refused) == 400 and code(refused) == 1001, refused[:300]
     no_errors_logged(server)
+
+
+async def test_a_websocket_device_outlives_the_request_timeout(tmp_path: Path) -> None:
+    """The request clock stops when a connection becomes a WebSocket: a device's link stays up
+    and is never written to by the HTTP side."""
+    env = gateway_env(tmp_path, "sqlite", request_timeout_seconds=str(TIMEOUT))
+    async with open_rig(env, tmp_path, email="ws@example.com") as rig:
+        device = await rig.raw()
+        await asyncio.sleep(3 * TIMEOUT)
+        message_id = await rig.send(message="still linked")
+        offer = await device.next("offer")
+        assert offer["id"] == message_id
+        no_errors_logged(rig.server)
+        assert "Exception in callback" not in rig.server.stderr()

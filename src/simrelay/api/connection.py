@@ -155,6 +155,8 @@ class EdgeProtocol(HttpToolsProtocol):
             self._read_whole(data)
         else:
             self._read_in_pieces(data)
+        if self._upgraded or self._refusing:
+            return  # the connection is the WebSocket protocol's now, or being closed
         # A clock runs only for a head or a body left incomplete: most requests arrive whole.
         if self._timer is None and (self._body_pending or (self._head_open and self._head_bytes)):
             self._start_timer()
@@ -283,6 +285,8 @@ class EdgeProtocol(HttpToolsProtocol):
 
     def _check_time(self) -> None:
         self._timer = None
+        if self._upgraded or self._refusing:
+            return
         deadline = self._timer_start + self.limits.timeout + self._timed_bytes / MIN_RATE
         if self._head_open:
             deadline = min(deadline, self._timer_start + 2 * self.limits.timeout)
