@@ -378,6 +378,7 @@ class SmsGateApp:
         local = Local(item["id"], item["phoneNumbers"], item.get("simNumber"), text, item.get("validUntil"))
         local.states["Pending"] = app_date(time.time())
         self.messages[local.id] = local
+        self._record("offer", local.id)  # the app has it now: counted with the phones' offers
         self._work.set()
 
     # --- the radio: MessagesService.kt, SendMessagesWorker (no network constraint) -------------
