@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -217,3 +218,15 @@ class RawDevice:
             self.ws.transport.abort()
         if self._reader is not None:
             self._reader.cancel()
+
+
+@asynccontextmanager
+async def running_gateway(env: dict[str, str], tmp_path: Path) -> AsyncIterator[Gateway]:
+    """A server of `env` and a Gateway on it; both stopped after."""
+    server = Server(env, tmp_path / "logs").start()
+    gw = await open_gateway(server)
+    try:
+        yield gw
+    finally:
+        await gw.close()
+        server.kill()

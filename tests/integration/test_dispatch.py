@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 
-from tests.integration.gateway import Gateway, RawDevice, gateway_env, open_gateway
-from tests.integration.server import Server, run_cli
+from tests.integration.gateway import Gateway, RawDevice, gateway_env, running_gateway
+from tests.integration.server import run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -21,17 +20,6 @@ WAITING, TAKEN, SENT, SEND_FAILED, DELIVERED, NOT_DELIVERED = range(6)
 @pytest.fixture(params=["sqlite", "postgres"])
 def env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
     return gateway_env(tmp_path, request.param)
-
-
-@asynccontextmanager
-async def running_gateway(env: dict[str, str], tmp_path: Path) -> AsyncIterator[Gateway]:
-    server = Server(env, tmp_path / "logs").start()
-    gw = await open_gateway(server)
-    try:
-        yield gw
-    finally:
-        await gw.close()
-        server.kill()
 
 
 @pytest.fixture

@@ -15,16 +15,16 @@ import pytest
 from sqlalchemy import select, update
 
 from simrelay.accounts.models import Account
-from simrelay.sms import history, leases
+from simrelay.sms import leases
 from simrelay.sms.models import Message
-from simrelay.sms.reports import Report, apply_report
 from simrelay.storage.database import Database
 from simrelay.webhooks.models import Webhook, WebhookEvent
 from tests.factories import make_caller, make_webhook
 from tests.integration.api import ha_client as ha
 from tests.integration.api.helpers import send_ok
-from tests.integration.gateway import Gateway, gateway_env, open_gateway
-from tests.integration.server import Server
+from tests.integration.gateway import Gateway, gateway_env, running_gateway
+from tests.integration.test_reports import report as report_as
+from tests.integration.test_reports import row, steps
 
 pytestmark = pytest.mark.integration
 
@@ -55,25 +55,7 @@ async def lease(engine, message_id: str, *, expires_in: float = 600, **values: A
 
 
 async def report(engine, kind: str, message_id: str, **fields: Any) -> None:
-    await Database.on_engine(engine).run(
-        lambda conn: apply_report(
-            conn,
-            Report(kind=kind, message_id=message_id, device_id=PHONE, **fields),
-            now=time.time(),
-            max_attempts=3,
-        )
-    )
-
-
-async def row(engine, message_id: str) -> Any:
-    async with engine.connect() as conn:
-        return (await conn.execute(select(Message).where(Message.id == message_id))).one()
-
-
-async def steps(engine, message_id: str) -> list[tuple[int, str]]:
-    async with engine.connect() as conn:
-        changes = await conn.run_sync(lambda sync: history.changes_of(sync, message_id))
-    return [(change["status"], change["reason"]) for change in changes]
+    await report_as(engine, kind, message_id, device=PHONE, **fields)
 
 
 async def end_lapsed_leases(engine) -> None:
@@ -216,13 +198,8 @@ def env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
 
 @pytest.fixture
 async def gateway(env: dict[str, str], tmp_path: Path) -> AsyncIterator[Gateway]:
-    server = Server(env, tmp_path / "logs").start()
-    gw = await open_gateway(server)
-    try:
+    async with running_gateway(env, tmp_path) as gw:
         yield gw
-    finally:
-        await gw.close()
-        server.kill()
 
 
 async def test_home_assistant_sends_no_store_and_the_phone_delivers_it_without_the_text_kept(
