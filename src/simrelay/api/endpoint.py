@@ -48,6 +48,8 @@ class Endpoint:
     errors: Sequence[ErrorCode] = field(default_factory=tuple)
     links: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     """OpenAPI links of the success response: which operations take what it answers."""
+    headers: Sequence[str] = ()
+    """Headers of the success response beyond the common ones (named in openapi.HEADERS)."""
 
     async def serve(self, request: Request) -> Response:
         request.scope["simrelay.endpoint"] = self.name

@@ -19,6 +19,7 @@ from simrelay import __version__
 from simrelay.api.endpoint import Endpoint
 from simrelay.api.errors import ErrorEnvelope
 from simrelay.errors import ErrorCode
+from simrelay.sms.repository import SEARCH_COUNT_CAP
 from simrelay.sms.schemas import DEFAULT_MAX_MESSAGE_LENGTH, LENGTH_SETTING, MAX_MESSAGE_LENGTH
 
 REF = "#/components/schemas/{model}"
@@ -43,6 +44,13 @@ HEADERS: dict[str, dict[str, Any]] = {
         "description": "Seconds until the budget resets",
         "required": True,
         "schema": {"type": "integer", "minimum": 1},
+    },
+    "Total-Records-Relation": {
+        "description": "`eq` when `total_records` is the exact count; `gte` when a search matched more "
+        f"than {SEARCH_COUNT_CAP:,} SMS and `total_records` says only that (pages past the "
+        f"{SEARCH_COUNT_CAP:,}th match still work)",
+        "required": True,
+        "schema": {"type": "string", "enum": ["eq", "gte"]},
     },
     "Allow": {
         "description": "The methods this path takes",
@@ -114,8 +122,8 @@ def _ref(model: type[BaseModel]) -> dict[str, str]:
     return {"$ref": REF.format(model=model.__name__)}
 
 
-def _headers(status: int) -> dict[str, Any]:
-    names = (*COMMON_HEADERS, *STATUS_HEADERS.get(status, ()))
+def _headers(status: int, extra: Iterable[str] = ()) -> dict[str, Any]:
+    names = (*COMMON_HEADERS, *STATUS_HEADERS.get(status, ()), *extra)
     return {name: {"$ref": f"#/components/headers/{name}"} for name in names}
 
 
@@ -134,7 +142,7 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
         }
     success: dict[str, Any] = {
         "description": "OK" if endpoint.status == 200 else "No Content",
-        "headers": _headers(endpoint.status),
+        "headers": _headers(endpoint.status, extra=endpoint.headers),
     }
     ok: dict[str, Any] = {}
     if endpoint.response is not None:

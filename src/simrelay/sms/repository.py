@@ -296,28 +296,42 @@ def index_queued_messages(conn: Connection) -> int:
     return len(rowids)
 
 
+SEARCH_COUNT_CAP = 10_000
+"""A search counts its matches up to this many; past it, total_records says "at least this"
+(the contract's Total-Records-Relation: gte). Counting every match of a common word was most
+of such a search's time."""
+
+
 def list_messages(
-    conn: Connection, account_id: str, *, limit: int, page: int, needle: str, count_cap: int | None = None
-) -> tuple[int, Sequence[Row[Any]]]:
-    """(total matching, the page's rows), newest first; `needle` is case-folded, "" for all.
-    With `count_cap`, a search counts no further than one past it (the panel shows "N+"):
-    counting every match of a common word is most of such a search's time."""
+    conn: Connection,
+    account_id: str,
+    *,
+    limit: int,
+    page: int,
+    needle: str,
+    count_cap: int = SEARCH_COUNT_CAP,
+) -> tuple[int, bool, Sequence[Row[Any]]]:
+    """(total, exact, the page's rows), newest first; `needle` is case-folded, "" for all.
+
+    Without a needle the total is the account's exact count. A search counts no further than
+    one past `count_cap`: above it the total is `count_cap` and `exact` is False."""
+    exact = True
     if needle:
         if conn.dialect.name == "postgresql":
             # One statement text serves needles matching 10 rows and 700,000: plan each anew.
             conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
         condition = _search_condition(conn, account_id, needle)
-        counted = select(messages.c.id).where(condition)
-        if count_cap is not None:
-            counted = counted.limit(count_cap + 1)
+        counted = select(messages.c.id).where(condition).limit(count_cap + 1)
         total = conn.execute(select(func.count()).select_from(counted.subquery())).scalar_one()
-        if total > min(MANY_MATCHES, count_cap or MANY_MATCHES):
+        if total > min(MANY_MATCHES, count_cap):
             condition = _search_condition(conn, account_id, needle, many=True)
+        if total > count_cap:
+            total, exact = count_cap, False
     else:
         condition = and_(messages.c.account_id == account_id, messages.c.deleted_at.is_(None))
         total = conn.execute(_LIVE_TOTAL, {"account_id": account_id}).scalar() or 0
     rows: Sequence[Row[Any]] = []
-    if total > (page - 1) * limit:
+    if not exact or total > (page - 1) * limit:
         query = (
             select(messages)
             .where(condition)
@@ -326,7 +340,7 @@ def list_messages(
             .offset((page - 1) * limit)
         )
         rows = conn.execute(query).all()
-    return total, rows
+    return total, exact, rows
 
 
 def created_per_day(conn: Connection, account_id: str, *, since: int, day: int) -> dict[tuple[int, int], int]:

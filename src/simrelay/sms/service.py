@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -150,17 +151,22 @@ async def message_history(
     return row, changes
 
 
-async def list_messages(
-    db: Database, *, account_id: str, limit: int, page: int, query: str, count_cap: int | None = None
-) -> tuple[int, list[Row[Any]]]:
-    """A page of the account's SMS, newest first; `query` is the API's `search` parameter.
-    `count_cap`: see repository.list_messages (the API always counts exactly)."""
+@dataclass(frozen=True)
+class MessagePage:
+    """A page of SMS and the count of all that match; `exact` is False when `total` is a floor
+    (a search with more than repository.SEARCH_COUNT_CAP matches)."""
+
+    total: int
+    exact: bool
+    rows: list[Row[Any]]
+
+
+async def list_messages(db: Database, *, account_id: str, limit: int, page: int, query: str) -> MessagePage:
+    """A page of the account's SMS, newest first; `query` is the API's `search` parameter."""
     found = search.needle(query) if query else ""
     if found is None:
-        return 0, []
-    total, rows = await db.run(
-        lambda conn: repository.list_messages(
-            conn, account_id, limit=limit, page=page, needle=found, count_cap=count_cap
-        )
+        return MessagePage(0, True, [])
+    total, exact, rows = await db.run(
+        lambda conn: repository.list_messages(conn, account_id, limit=limit, page=page, needle=found)
     )
-    return total, list(rows)
+    return MessagePage(total, exact, list(rows))
