@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -230,9 +231,19 @@ MANY_MATCHES = 2000
 fetching and sorting every match."""
 
 
-def _search_condition(
-    conn: Connection, account_id: str, needle: str, *, many: bool = False
-) -> ColumnElement[bool]:
+class Plan(Enum):
+    """How a search finds a page of matches, chosen by how many it counted."""
+
+    FEW = "few"
+    """Up to MANY_MATCHES: every match through the trigram index, then the page sorted out of them."""
+    SOME = "some"
+    """Up to SEARCH_COUNT_CAP: walk the account's SMS newest first, each checked against the
+    index's matches (SQLite; PostgreSQL walks as for MANY)."""
+    MANY = "many"
+    """Past the cap (one SMS in a hundred or more): walk newest first, testing each text; no index."""
+
+
+def _search_condition(conn: Connection, account_id: str, needle: str, plan: Plan) -> ColumnElement[bool]:
     """The account's live SMS whose text, number or status text contain `needle`.
 
     Text and number are matched against `search_text`, stored case-folded, so the result does
@@ -240,28 +251,24 @@ def _search_condition(
     """
     statuses = [int(status) for status in statuses_matching(needle)]
     live = messages.c.deleted_at.is_(None)
-    if conn.dialect.name == "sqlite" and len(needle) >= FTS_MIN_LENGTH and not statuses:
-        phrase = '"' + needle.replace('"', '""') + '"'
-        # Indexed rows through the trigram index, plus the few still queued for it (see
-        # index_queued_messages), so a message is found the moment its send returned. CROSS JOIN
-        # keeps SQLite walking the short queue: without statistics it once walked every message.
+    indexed = len(needle) >= FTS_MIN_LENGTH and not statuses and plan is not Plan.MANY
+    if conn.dialect.name == "sqlite" and indexed:
         in_index = literal_column("messages.rowid").in_(
             text(
-                "SELECT rowid FROM messages_fts WHERE messages_fts MATCH :phrase "
-                "UNION ALL SELECT q.message_rowid FROM search_queue q "
-                "CROSS JOIN messages m ON m.rowid = q.message_rowid WHERE instr(m.search_text, :needle) > 0"
-            ).bindparams(phrase=phrase, needle=needle)
+                f"SELECT rowid FROM messages_fts WHERE messages_fts MATCH :phrase UNION ALL {_QUEUED}"
+            ).bindparams(phrase=_phrase(needle), needle=needle)
         )
         # For a few matches the unary + keeps SQLite from walking the account's index (every SMS
         # of a busy account) and checking each against the match list, instead of the other way
-        # round; for many, walking newest first reaches a page of matches soonest.
-        owner = messages.c.account_id if many else literal_column("+messages.account_id")
+        # round; for more, walking newest first reaches a page of matches soonest.
+        owner = literal_column("+messages.account_id") if plan is Plan.FEW else messages.c.account_id
         return and_(in_index, owner == account_id, live)
     if conn.dialect.name == "sqlite":
         text_match: ColumnElement[bool] = func.instr(messages.c.search_text, needle) > 0
-    elif len(needle) < FTS_MIN_LENGTH:
-        # A trigram index cannot narrow a one- or two-character needle; strpos keeps PostgreSQL
-        # from trying (a cached generic plan once read the whole index for every such search).
+    elif len(needle) < FTS_MIN_LENGTH or plan is not Plan.FEW:
+        # strpos, which no index serves, makes PostgreSQL walk the account's SMS newest first:
+        # a trigram index cannot narrow a one- or two-character needle, and for a common word the
+        # walk meets a page of matches long before the index has listed them all.
         text_match = func.strpos(messages.c.search_text, needle) > 0
     else:
         escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -269,6 +276,37 @@ def _search_condition(
     if statuses:
         text_match = or_(text_match, messages.c.status.in_(statuses))
     return and_(messages.c.account_id == account_id, live, text_match)
+
+
+_QUEUED = (
+    "SELECT q.message_rowid FROM search_queue q CROSS JOIN messages m ON m.rowid = q.message_rowid "
+    "WHERE instr(m.search_text, :needle) > 0"
+)
+"""SQLite: rows still queued for the trigram index (see index_queued_messages), so a message is
+found the moment its send returned. CROSS JOIN keeps SQLite walking the short queue: without
+statistics it once walked every message."""
+
+_COUNT_INDEXED = text(
+    "SELECT count(*) FROM (SELECT 1 FROM messages_fts CROSS JOIN messages m ON m.rowid = messages_fts.rowid "
+    "WHERE messages_fts MATCH :phrase AND m.account_id = :account_id AND m.deleted_at IS NULL "
+    f"UNION ALL SELECT 1 FROM ({_QUEUED}) queued CROSS JOIN messages m ON m.rowid = queued.message_rowid "
+    "WHERE m.account_id = :account_id AND m.deleted_at IS NULL LIMIT :cap)"
+)
+"""SQLite: the index's matches one by one, each looked up by rowid, until the cap: stops early
+for a common word (an IN list would first collect every match)."""
+
+
+def _phrase(needle: str) -> str:
+    return '"' + needle.replace('"', '""') + '"'
+
+
+def _count_matches(conn: Connection, account_id: str, needle: str, *, cap: int) -> int:
+    """Matches, counted no further than `cap`."""
+    if conn.dialect.name == "sqlite" and len(needle) >= FTS_MIN_LENGTH and not statuses_matching(needle):
+        params = {"phrase": _phrase(needle), "needle": needle, "account_id": account_id, "cap": cap}
+        return int(conn.execute(_COUNT_INDEXED, params).scalar_one())
+    counted = select(messages.c.id).where(_search_condition(conn, account_id, needle, Plan.FEW)).limit(cap)
+    return int(conn.execute(select(func.count()).select_from(counted.subquery())).scalar_one())
 
 
 INDEX_BATCH = 5000
@@ -315,32 +353,34 @@ def list_messages(
 
     Without a needle the total is the account's exact count. A search counts no further than
     one past `count_cap`: above it the total is `count_cap` and `exact` is False."""
-    exact = True
-    if needle:
-        if conn.dialect.name == "postgresql":
-            # One statement text serves needles matching 10 rows and 700,000: plan each anew.
-            conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
-        condition = _search_condition(conn, account_id, needle)
-        counted = select(messages.c.id).where(condition).limit(count_cap + 1)
-        total = conn.execute(select(func.count()).select_from(counted.subquery())).scalar_one()
-        if total > min(MANY_MATCHES, count_cap):
-            condition = _search_condition(conn, account_id, needle, many=True)
-        if total > count_cap:
-            total, exact = count_cap, False
-    else:
-        condition = and_(messages.c.account_id == account_id, messages.c.deleted_at.is_(None))
+    offset = (page - 1) * limit
+    if not needle:
         total = conn.execute(_LIVE_TOTAL, {"account_id": account_id}).scalar() or 0
+        condition = and_(messages.c.account_id == account_id, messages.c.deleted_at.is_(None))
+        return total, True, _page(conn, condition, limit=limit, offset=offset) if total > offset else []
+    if conn.dialect.name == "postgresql":
+        # One statement text serves needles matching 10 rows and 700,000: plan each anew.
+        conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
+    total = _count_matches(conn, account_id, needle, cap=count_cap + 1)
+    exact = total <= count_cap
+    plan = Plan.FEW if total <= MANY_MATCHES else Plan.SOME if exact else Plan.MANY
     rows: Sequence[Row[Any]] = []
-    if not exact or total > (page - 1) * limit:
-        query = (
-            select(messages)
-            .where(condition)
-            .order_by(messages.c.id.desc())
-            .limit(limit)
-            .offset((page - 1) * limit)
-        )
-        rows = conn.execute(query).all()
-    return total, exact, rows
+    if not exact or total > offset:
+        condition = _search_condition(conn, account_id, needle, plan)
+        if plan is Plan.FEW and conn.dialect.name == "postgresql":
+            # Materialized, the matches come through the trigram index and are sorted after; else
+            # the planner, misjudging how many there are, may walk every SMS newest first.
+            matches = select(messages.c.id).where(condition).cte("matches").prefix_with("MATERIALIZED")
+            ids = select(matches.c.id).order_by(matches.c.id.desc()).limit(limit).offset(offset)
+            rows = _page(conn, messages.c.id.in_(ids), limit=limit, offset=0)
+        else:
+            rows = _page(conn, condition, limit=limit, offset=offset)
+    return min(total, count_cap), exact, rows
+
+
+def _page(conn: Connection, condition: ColumnElement[bool], *, limit: int, offset: int) -> Sequence[Row[Any]]:
+    query = select(messages).where(condition).order_by(messages.c.id.desc()).limit(limit).offset(offset)
+    return conn.execute(query).all()
 
 
 def created_per_day(conn: Connection, account_id: str, *, since: int, day: int) -> dict[tuple[int, int], int]:
