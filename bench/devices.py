@@ -43,6 +43,7 @@ from typing import Any
 
 import benchlib as bl
 import httpx
+from profiling import Profiler, render
 
 EMAIL = "devices@simrelay.localhost"
 PG_DATABASE = "simrelay_bench_devices"
@@ -86,6 +87,12 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument(
         "--connect-timeout", type=float, default=600.0, help="memory run: seconds for every phone to connect"
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="throughput run: sample the server with py-spy while it works into DIR, print the top",
     )
     parser.add_argument("--port", type=int, default=8013, help="port for simrelay serve on 127.0.0.1")
     parser.add_argument(
@@ -175,14 +182,30 @@ def rss_kb(pid: int) -> int:
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of `pid` and its children that are still running."""
     total = 0.0
-    ticks = os.sysconf("SC_CLK_TCK")
     for one in [pid, *(child for child, _ in bl.descendants(pid))]:
         try:
-            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / ticks
+            total += cpu_seconds_of(one)
         except (OSError, ValueError, IndexError):
             continue
     return total
+
+
+def postgres_cpu_seconds() -> float:
+    """User + system CPU time of the machine's running PostgreSQL processes."""
+    pids = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()]
+    total = 0.0
+    for pid in pids:
+        try:
+            if Path(f"/proc/{pid}/comm").read_text().strip() in ("postgres", "postmaster"):
+                total += cpu_seconds_of(pid)
+        except OSError:
+            continue
+    return total
+
+
+def cpu_seconds_of(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def keep_logs(data_dir: Path, tag: str) -> None:
@@ -291,6 +314,9 @@ class Throughput:
     delivered_phones: int = 0
     sent_twice: int = 0
     server_cpu_s: float = 0.0
+    database_cpu_s: float = 0.0
+    """PostgreSQL: CPU time of every postgres process over the run (the machine is otherwise quiet)."""
+    profile: dict[str, Any] = field(default_factory=dict)
     phones_summary: dict[str, Any] = field(default_factory=dict)
     check_ok: bool = False
 
@@ -431,6 +457,8 @@ async def bench_throughput(db: str, args: argparse.Namespace, tmp: Path) -> Thro
         await phones.wait_ready(120)
         bl.log(f"{db}: {args.phones} phones connected; sending {args.sms} SMS")
         cpu_before = cpu_seconds(server.proc.pid)
+        database_before = postgres_cpu_seconds()
+        profiler = Profiler.start(args.profile, server.proc.pid, db) if args.profile else None
         limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
         async with httpx.AsyncClient(base_url=server.base_url, timeout=60, limits=limits) as http:
             sends = await send_all(http, setup.token, args.sms, args.concurrency)
@@ -440,6 +468,10 @@ async def bench_throughput(db: str, args: argparse.Namespace, tmp: Path) -> Thro
                 await asyncio.sleep(0.05)
             result.stored, statuses = await wait_delivered(http, setup.token, ids, timeout=30)
             result.server_cpu_s = round(cpu_seconds(server.proc.pid) - cpu_before, 1)
+            if db == "postgres":
+                result.database_cpu_s = round(postgres_cpu_seconds() - database_before, 1)
+            if profiler:
+                result.profile = profiler.stop()
         result.delivered_api = sum(statuses.get(i) == DELIVERED for i in ids)
         # The server's own time of the last status 4 (wall clock) on the monotonic clock.
         query = f"SELECT max(at) FROM message_history WHERE status = {DELIVERED}"
@@ -578,8 +610,9 @@ def markdown(runs: list[Throughput], memory: list[Memory], info: dict[str, Any])
         out += [
             "| store | phones | SMS | c | sends/s | send p50 / p99 ms | end-to-end SMS/s | "
             "send->offer p50 / p99 ms | offers before the 200 | request->offer p50 / p99 ms | "
-            "send->delivered p50 / p99 ms | stored / delivered | sent twice | server CPU s | check |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+            "send->delivered p50 / p99 ms | stored / delivered | sent twice | server CPU s | "
+            "server CPU ms per SMS | PostgreSQL CPU ms per SMS | check |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for r in runs:
             out.append(
@@ -588,9 +621,14 @@ def markdown(runs: list[Throughput], memory: list[Memory], info: dict[str, Any])
                 f"{r.offer_p50_ms:.1f} / {r.offer_p99_ms:.1f} | {r.offers_before_200} | "
                 f"{r.request_to_offer_p50_ms:.0f} / {r.request_to_offer_p99_ms:.0f} | "
                 f"{r.delivered_p50_ms:.0f} / {r.delivered_p99_ms:.0f} | {r.stored} / {r.delivered_api} | "
-                f"{r.sent_twice} | {r.server_cpu_s} | {'ok' if r.check_ok else '**FAILED**'} |"
+                f"{r.sent_twice} | {r.server_cpu_s} | {1000 * r.server_cpu_s / max(r.sms, 1):.2f} | "
+                f"{f'{1000 * r.database_cpu_s / max(r.sms, 1):.2f}' if r.store == 'postgres' else '-'} | "
+                f"{'ok' if r.check_ok else '**FAILED**'} |"
             )
         out.append("")
+        for r in runs:
+            if r.profile:
+                out += [f"Profile of the server, {r.store}:", "", render(r.profile), ""]
     if memory:
         out += [
             "| store | devices | runner processes | RSS idle MB | RSS connected MB | per device KB | "
