@@ -26,9 +26,9 @@ from sqlalchemy.engine import Connection
 
 from simrelay.accounts.models import Account
 from simrelay.devices.models import Device
-from simrelay.sms.history import Change, record_changes
+from simrelay.sms.history import record_changes
 from simrelay.sms.models import Message
-from simrelay.sms.status import Status
+from simrelay.sms.status import Change, Status
 
 messages = cast(Table, Message.__table__)
 devices = cast(Table, Device.__table__)
