@@ -23,8 +23,8 @@ from simrelay.api.openapi import build_openapi
 from simrelay.api.ratelimit import LocalRateLimiter, RateLimiter, RedisRateLimiter
 from simrelay.api.routes import device_link, devices, ext, inbox, mobile, ops, sms, webhooks
 from simrelay.config import Settings
-from simrelay.devices.assignment import Policy
 from simrelay.devices.dispatch import Dispatcher
+from simrelay.devices.policy import Policy
 from simrelay.log import configure_logging
 from simrelay.mobile.link import MobileHub
 from simrelay.sms import repository

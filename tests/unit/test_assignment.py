@@ -6,8 +6,9 @@ import random
 from types import SimpleNamespace
 from typing import Any
 
-from simrelay.devices.assignment import Planner, Policy, Slot
+from simrelay.devices.assignment import Planner, Slot
 from simrelay.devices.health import Candidate
+from simrelay.devices.policy import Policy
 
 NOW = 1_800_000_000.0
 

@@ -20,10 +20,9 @@ from simrelay.app import API_ENDPOINTS
 from simrelay.config import Settings
 from simrelay.errors import ApiError, ErrorCode
 from simrelay.ids import OBJECT_ID_PATTERN
+from simrelay.schemas import PAGE_LIMIT_MAX, PAGE_MAX
 from simrelay.sms.schemas import (
     MESSAGE_PATTERN,
-    PAGE_LIMIT_MAX,
-    PAGE_MAX,
     PHONE,
     PHONE_PATTERN,
     SIM_MAX,

@@ -11,8 +11,9 @@ from starlette.requests import Request
 
 from simrelay.config import Settings
 from simrelay.errors import ApiError, ErrorCode
-from simrelay.sms.schemas import MAX_MESSAGE_LENGTH, PAGE_LIMIT_MAX, PAGE_MAX
-from simrelay.sms.schemas import Request as RequestModel
+from simrelay.schemas import PAGE_LIMIT_MAX, PAGE_MAX
+from simrelay.schemas import Request as RequestModel
+from simrelay.sms.schemas import MAX_MESSAGE_LENGTH
 
 Model = TypeVar("Model", bound=RequestModel)
 

@@ -13,34 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
 
-from simrelay.config import Settings
 from simrelay.devices.health import Candidate
+from simrelay.devices.policy import Policy
 from simrelay.inbox import repository as optouts
 from simrelay.sms import leases
 
 if TYPE_CHECKING:
     from simrelay.devices.session import DeviceSession
-
-
-@dataclass(frozen=True, slots=True)
-class Policy:
-    lease_seconds: float = 60.0
-    lease_hard_seconds: float = 600.0
-    max_attempts: int = 3
-    window: int = 8
-    heartbeat_seconds: float = 30.0
-    tick_seconds: float = 1.0
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Policy:
-        return cls(
-            lease_seconds=settings.lease_seconds,
-            lease_hard_seconds=max(settings.lease_hard_seconds, settings.lease_seconds),
-            max_attempts=settings.max_attempts,
-            window=settings.device_window,
-            heartbeat_seconds=settings.heartbeat_seconds,
-            tick_seconds=settings.dispatch_tick_seconds,
-        )
 
 
 @dataclass(slots=True)

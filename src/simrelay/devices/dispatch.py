@@ -21,8 +21,9 @@ import structlog
 from sqlalchemy.engine import Connection
 
 from simrelay.devices import presence, repository
-from simrelay.devices.assignment import Planner, Policy, Slot
+from simrelay.devices.assignment import Planner, Slot
 from simrelay.devices.health import Candidate, rank
+from simrelay.devices.policy import Policy
 from simrelay.devices.protocol import Hello
 from simrelay.devices.reporting import ReportWriter
 from simrelay.devices.session import (

@@ -13,11 +13,6 @@ from simrelay.devices.models import Device
 devices = cast(Table, Device.__table__)
 
 
-def device_exists(conn: Connection, *, account_id: str, device_id: str) -> bool:
-    query = select(devices.c.id).where(devices.c.id == device_id, devices.c.account_id == account_id)
-    return (conn.execute(query)).first() is not None
-
-
 def insert_device(conn: Connection, row: dict[str, Any]) -> None:
     conn.execute(devices.insert().values(**row))
 

@@ -7,17 +7,8 @@ from typing import Annotated, Any, ClassVar
 from pydantic import AfterValidator, Field, WithJsonSchema
 
 from simrelay.errors import ErrorCode
-from simrelay.sms.schemas import (
-    OBJECT_ID_SCHEMA,
-    Out,
-    OutId,
-    Pagination,
-    Request,
-    SimSlot,
-    check_required_id,
-    check_sim,
-    nullable,
-)
+from simrelay.schemas import OBJECT_ID_SCHEMA, Out, OutId, Pagination, Request, check_required_id, nullable
+from simrelay.sms.schemas import SimSlot, check_sim
 from simrelay.timestamps import iso_millis
 
 DeviceId = Annotated[str, AfterValidator(check_required_id), WithJsonSchema(OBJECT_ID_SCHEMA)]

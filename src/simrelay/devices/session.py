@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import orjson
 import structlog
@@ -15,11 +15,9 @@ from pydantic import ValidationError
 from simrelay.devices import protocol
 from simrelay.devices.health import Health
 from simrelay.devices.pacing import Pacer, Pacing
-from simrelay.devices.reporting import Incoming
+from simrelay.devices.policy import Policy
+from simrelay.devices.reporting import Incoming, ReportWriter
 from simrelay.sms.reports import Report, Verdict
-
-if TYPE_CHECKING:
-    from simrelay.devices.dispatch import Dispatcher
 
 log = structlog.get_logger(__name__)
 
@@ -49,13 +47,27 @@ class Link(Protocol):
     async def close(self, code: int) -> None: ...
 
 
+class Hub(Protocol):
+    """What a session needs of the dispatcher (devices/dispatch.py), which sits above this module:
+    the dispatcher imports the session, so the session names only this."""
+
+    policy: Policy
+    reports: ReportWriter
+
+    async def attach(self, session: DeviceSession, hello: protocol.Hello) -> None: ...
+
+    async def detach(self, session: DeviceSession) -> None: ...
+
+    def wake(self, account_id: str) -> None: ...
+
+
 class Closing(Exception):
     def __init__(self, code: int) -> None:
         self.code = code
 
 
 class DeviceSession:
-    def __init__(self, device: Any, link: Link, dispatcher: Dispatcher) -> None:
+    def __init__(self, device: Any, link: Link, dispatcher: Hub) -> None:
         self.device_id: str = device.id
         self.account_id: str = device.account_id
         self.link = link

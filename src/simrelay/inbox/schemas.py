@@ -7,7 +7,8 @@ from typing import Annotated, Any, ClassVar
 from pydantic import AfterValidator, WithJsonSchema
 
 from simrelay.errors import ErrorCode
-from simrelay.sms.schemas import PHONE_SCHEMA, Out, OutId, Pagination, Request, UnixTime, check_phone
+from simrelay.schemas import Out, OutId, Pagination, Request, UnixTime
+from simrelay.sms.schemas import PHONE_SCHEMA, check_phone
 
 
 class PhoneNumberRequest(Request):

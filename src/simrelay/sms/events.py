@@ -5,20 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 from sqlalchemy import Table, exists, select
 from sqlalchemy.engine import Connection
 
 from simrelay.sms.models import Message
 from simrelay.sms.schemas import message_object
-from simrelay.sms.status import Status
+from simrelay.sms.status import Change, Status
 from simrelay.storage.database import before_commit
 from simrelay.webhooks.models import Webhook
 from simrelay.webhooks.outbox import Event, Kind, queue_events
-
-if TYPE_CHECKING:
-    from simrelay.sms.history import Change
 
 messages = cast(Table, Message.__table__)
 webhooks = cast(Table, Webhook.__table__)

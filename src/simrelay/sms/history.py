@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import Table, insert, select
@@ -10,20 +9,10 @@ from sqlalchemy.engine import Connection
 
 from simrelay.sms import events, retention
 from simrelay.sms.models import MessageHistory
-from simrelay.sms.status import FINAL, Status
+from simrelay.sms.status import FINAL, Change, Status
 
 history = cast(Table, MessageHistory.__table__)
 _INSERT = insert(history)
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    message_id: str
-    status: Status
-    at: float
-    device_id: str = ""
-    sim: int | None = None
-    reason: str = ""
 
 
 def record_changes(conn: Connection, changes: list[Change]) -> None:

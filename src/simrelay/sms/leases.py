@@ -25,13 +25,11 @@ from sqlalchemy import Row, Select, Table, bindparam, or_, select, text, update
 from sqlalchemy.engine import Connection
 
 from simrelay.accounts.models import Account
-from simrelay.devices.models import Device
-from simrelay.sms.history import Change, record_changes
-from simrelay.sms.models import Message
-from simrelay.sms.status import Status
+from simrelay.sms.history import record_changes
+from simrelay.sms.models import Message, devices
+from simrelay.sms.status import Change, Status
 
 messages = cast(Table, Message.__table__)
-devices = cast(Table, Device.__table__)
 accounts = cast(Table, Account.__table__)
 c = messages.c
 

@@ -1,8 +1,22 @@
-"""Tables: messages, their status history, monthly usage counters and idempotency keys."""
+"""Tables: messages, their status history, monthly usage counters and idempotency keys; and the
+columns of devices that SMS queries read."""
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Double, ForeignKey, Index, Integer, SmallInteger, String, Text, text
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from simrelay.storage.db import Base
@@ -129,3 +143,20 @@ class IdempotencyKey(Base):
     body_hash: Mapped[str] = mapped_column(String(64))
     message_id: Mapped[str] = mapped_column(String(24))
     created_at: Mapped[float] = mapped_column(Double, index=True)
+
+
+# The devices table (devices/models.py) named, not imported: the devices package sits above sms
+# and imports it. SMS queries read these columns: whether an account has a device, whether the
+# device to pin an SMS to is the account's, and of a lease's holder whether it can let go and
+# when it was last heard. The model's types (they decide PostgreSQL's parameter casts), which
+# tests/unit/test_table_names.py holds them to; a MetaData of its own, so that migrations and
+# create_all know only the model's table.
+devices = Table(
+    "devices",
+    MetaData(),
+    Column("id", String(24), primary_key=True),
+    Column("account_id", String(24)),
+    Column("can_cancel", Boolean),
+    Column("app_version", String(200)),
+    Column("last_online_at", Double),
+)

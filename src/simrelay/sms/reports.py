@@ -18,10 +18,10 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.engine import Connection
 
-from simrelay.sms.history import Change, record_changes
+from simrelay.sms.history import record_changes
 from simrelay.sms.leases import DEVICE_LOST, release_lease, requeue_lost
 from simrelay.sms.models import Message
-from simrelay.sms.status import Status
+from simrelay.sms.status import Change, Status
 
 messages = cast(Table, Message.__table__)
 c = messages.c

@@ -1,4 +1,5 @@
-"""Queries on messages, monthly usage and idempotency keys (sync Core; see storage/database.py)."""
+"""Queries on messages, monthly usage and idempotency keys, and the account facts a send checks
+(sync Core; see storage/database.py)."""
 
 from __future__ import annotations
 
@@ -27,9 +28,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from simrelay.accounts.models import Account
-from simrelay.devices.models import Device
 from simrelay.ids import object_id_floor
-from simrelay.sms.models import IdempotencyKey, Message, MessageTotal, MonthlyUsage
+from simrelay.sms.models import IdempotencyKey, Message, MessageTotal, MonthlyUsage, devices
 from simrelay.sms.status import statuses_matching
 from simrelay.storage.direct import Direct
 from simrelay.webhooks.models import Webhook
@@ -62,7 +62,7 @@ _ACCOUNT_FACTS = Direct(
             .scalar_subquery(),
             0,
         ),
-        exists().where(Device.account_id == Account.id),
+        exists().where(devices.c.account_id == Account.id),
         exists().where(Webhook.account_id == Account.id, Webhook.is_active.is_(True)),
     ).where(Account.id == bindparam("account_id"))
 )
@@ -143,6 +143,12 @@ def fetch_account_facts(
         for row in _ACCOUNT_FACTS.rows(conn, {"account_id": account_id, "month": month}):
             facts[row[0]] = AccountFacts(row[1], row[2], bool(row[3]), bool(row[4]))
     return facts
+
+
+def device_exists(conn: Connection, *, account_id: str, device_id: str) -> bool:
+    """Whether the device an SMS is pinned to is one of the account's."""
+    query = select(devices.c.id).where(devices.c.id == device_id, devices.c.account_id == account_id)
+    return (conn.execute(query)).first() is not None
 
 
 def add_usage(conn: Connection, account_id: str, *, month: int, count: int) -> None:

@@ -5,18 +5,20 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, ClassVar
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationInfo,
-    WithJsonSchema,
-    field_validator,
-)
+from pydantic import ValidationInfo, WithJsonSchema, field_validator
 
 from simrelay.errors import ErrorCode
-from simrelay.ids import OBJECT_ID, OBJECT_ID_PATTERN, is_object_id
+from simrelay.schemas import (
+    ObjectId,
+    OptionalObjectId,
+    Out,
+    OutId,
+    OutOptionalId,
+    Pagination,
+    Request,
+    UnixTime,
+    nullable,
+)
 from simrelay.sms.status import STATUS_TEXT, Status
 
 PHONE = re.compile(r"\+?([0-9]{3,30})")
@@ -32,29 +34,15 @@ UNIX_TIME_MAX = 2**31 - 1
 MAX_MESSAGE_LENGTH = "max_message_length"
 """The validation context's key for the longest message (the setting of the same name)."""
 DEFAULT_MAX_MESSAGE_LENGTH = 1000
-PAGE_LIMIT_MAX = 100
-"""The largest `limit` of a list (2006 above)."""
-PAGE_MAX = 10**12
-"""The largest page number (`offset`) taken; more is 2007, as no account has that many pages."""
 
 # The rules above as JSON Schema (ECMA 262 patterns: `^...$` mean the whole string), for the
 # OpenAPI document. Each is written from the same constants its validator uses; unit tests
 # check that values generated from them pass the validators and values outside them do not.
 PHONE_PATTERN = f"^{PHONE.pattern}$"
 MESSAGE_PATTERN = f"^[^{CONTROL_CHARS}]*[^{CONTROL_CHARS}{WHITESPACE_CHARS}][^{CONTROL_CHARS}]*$"
-OPTIONAL_ID_PATTERN = f"^(?:{OBJECT_ID.pattern})?$"
 LENGTH_SETTING = "x-max-length-setting"
 """Marks a `maxLength` that is a setting: the document states the server's configured value."""
 
-
-def nullable(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"anyOf": [schema, {"type": "null"}]}
-
-
-OBJECT_ID_SCHEMA: dict[str, Any] = {"type": "string", "pattern": OBJECT_ID_PATTERN}
-OPTIONAL_ID_SCHEMA = nullable({"type": "string", "pattern": OPTIONAL_ID_PATTERN}) | {
-    "description": '`""` or null: not set'
-}
 PHONE_SCHEMA: dict[str, Any] = {
     "type": "string",
     "pattern": PHONE_PATTERN,
@@ -72,24 +60,6 @@ SIM_SCHEMA = nullable({"type": "integer", "minimum": -2, "maximum": SIM_MAX}) | 
     "description": "SIM slot: -2 the device's default, -1 random, 0.. a slot"
 }
 UNIX_TIME_SCHEMA = nullable({"type": "integer", "minimum": 0, "maximum": UNIX_TIME_MAX})
-OUTPUT_ID_PATTERN = "^[0-9a-f]{24}$"
-"""Ids as the server writes them: ObjectIDs in lower case."""
-
-
-class Request(BaseModel):
-    """A JSON request body. Type errors map to 1001; value errors to the field's own code."""
-
-    model_config = ConfigDict(strict=True, extra="ignore", use_attribute_docstrings=True)
-    field_errors: ClassVar[dict[str, ErrorCode]] = {}
-
-
-def check_object_id(value: str | None) -> str:
-    """Optional ids: "" or null mean not set; anything else must be an ObjectID (lower-cased)."""
-    if not value:
-        return ""
-    if not is_object_id(value):
-        raise ValueError("not an ObjectID")
-    return value.lower()
 
 
 def check_sim(value: int | None) -> int | None:
@@ -116,14 +86,6 @@ def check_phone(value: str) -> str:
     return match.group(1)
 
 
-def check_required_id(value: str) -> str:
-    if not is_object_id(value):
-        raise ValueError("not an ObjectID")
-    return value.lower()
-
-
-OptionalObjectId = Annotated[str | None, AfterValidator(check_object_id), WithJsonSchema(OPTIONAL_ID_SCHEMA)]
-ObjectId = Annotated[str, AfterValidator(check_required_id), WithJsonSchema(OBJECT_ID_SCHEMA)]
 SimSlot = Annotated[int | None, WithJsonSchema(SIM_SCHEMA)]
 """`to_sim` as documented; the models check it with check_sim (2008)."""
 
@@ -179,21 +141,6 @@ class MessageIdRequest(Request):
     field_errors: ClassVar[dict[str, ErrorCode]] = {"id": ErrorCode.INVALID_ID}
 
 
-class Out(BaseModel):
-    """A response shape: exactly these keys, all present (documented objects never grow
-    surprise fields), so the OpenAPI document says `additionalProperties: false`."""
-
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
-
-
-OutId = Annotated[str, WithJsonSchema({"type": "string", "pattern": OUTPUT_ID_PATTERN})]
-OutOptionalId = Annotated[
-    str,
-    WithJsonSchema(
-        {"type": "string", "pattern": f"^(?:{OUTPUT_ID_PATTERN[1:-1]})?$", "description": '`""`: none'}
-    ),
-]
-UnixTime = Annotated[int, Field(ge=0)]
 StatusNumber = Annotated[int, WithJsonSchema({"type": "integer", "enum": [int(s) for s in Status]})]
 StatusText = Annotated[str, WithJsonSchema({"type": "string", "enum": [STATUS_TEXT[s] for s in Status]})]
 
@@ -214,12 +161,6 @@ class MessageOut(Out):
     message_status: StatusText
     time_create: UnixTime
     to_sim: SimSlot
-
-
-class Pagination(Out):
-    total_records: int = Field(ge=0)
-    limit: int = Field(ge=1, le=PAGE_LIMIT_MAX)
-    offset: int = Field(ge=1, le=PAGE_MAX, description="The page number, from 1")
 
 
 class MessageList(Out):

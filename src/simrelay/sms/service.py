@@ -10,7 +10,6 @@ from typing import Any
 import orjson
 from sqlalchemy.engine import Connection, Row
 
-from simrelay.devices import repository as devices
 from simrelay.errors import ApiError, ErrorCode
 from simrelay.ids import new_object_id
 from simrelay.sms import history, leases, repository, search
@@ -79,7 +78,7 @@ def _body_hash(raw_body: bytes) -> str:
 
 
 def _check_targets(conn: Connection, request: SendMessageRequest, account_id: str) -> None:
-    if request.device_id and not devices.device_exists(
+    if request.device_id and not repository.device_exists(
         conn, account_id=account_id, device_id=request.device_id
     ):
         raise ApiError(ErrorCode.DEVICE_NOT_FOUND)

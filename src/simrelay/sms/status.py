@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import IntEnum
 
 
@@ -50,6 +51,19 @@ ALLOWED_MOVES: frozenset[tuple[Status, Status]] = frozenset(
 )
 
 FINAL: frozenset[Status] = frozenset({Status.SEND_FAILED, Status.DELIVERED, Status.NOT_DELIVERED})
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One move of an SMS's status: sms/history.py records it and sms/events.py announces it.
+    It lives here, below both, so that history can call events without events importing it back."""
+
+    message_id: str
+    status: Status
+    at: float
+    device_id: str = ""
+    sim: int | None = None
+    reason: str = ""
 
 
 def can_move(current: Status, new: Status) -> bool:

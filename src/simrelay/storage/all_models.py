@@ -1,4 +1,9 @@
-"""Imports every feature's tables so that Base.metadata knows them all (Alembic, tests)."""
+"""Imports every feature's tables so that Base.metadata knows them all (Alembic, tests).
+
+The one module of storage that imports upwards, on purpose: the whole schema is every feature's
+tables, so whatever assembles it must see them all. Only migrations/env.py (which Alembic loads
+from its file) and the tests import it; no module of the server does, so the features still sit
+above storage. pyproject.toml's import contracts exempt exactly these imports."""
 
 from simrelay.accounts.models import Account, ApiKey
 from simrelay.devices.models import Device, PairingCode

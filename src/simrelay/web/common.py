@@ -26,7 +26,8 @@ templates.filters["when"] = lambda moment: iso_millis(moment).replace("T", " ")[
 
 
 class Panel:
-    """What the pages share: the session codec and the sign-in limiter."""
+    """What the pages share: the session codec, and whether anyone may sign up. Sign-in attempts
+    count in the app's limiter of every secret check (Services.guesses), not here."""
 
     def __init__(self, secret_key: str, *, session_hours: float, open_signup: bool) -> None:
         self.codec = SessionCodec(secret_key, max_age_seconds=session_hours * 3600)

@@ -1,5 +1,6 @@
 """Panel: devices. Pairing shows a QR code the native protocol accepts, the code as text and
-what to type into SMS Gateway for Android; the list shows each device's state."""
+what to type into SMS Gateway for Android; the list shows each device's state, and each device
+can be switched on and off, renamed, given a default SIM, or deleted."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Panel: webhooks. Create (the secret shown once), switch on and off, rotate the secret, send a
-test event, delete, and each webhook's delivery log."""
+"""Panel: webhooks. Create (the secret shown once), change the URL and events, switch on and off,
+rotate the secret, send a test event, delete, and each webhook's delivery log."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Panel: the SMS log with the API's search and paging, a send form, each SMS's history, and
-badges that follow status changes live (server-sent events)."""
+"""Panel: the SMS log with the API's search and paging, a send form, each SMS's history, delete,
+and badges that follow status changes live (server-sent events)."""
 
 from __future__ import annotations
 

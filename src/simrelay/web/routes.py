@@ -1,5 +1,6 @@
-"""Panel pages under /panel: sign in and out, sign up (when open), the overview. Forms are
-plain HTML posts (they work without JavaScript), each with its CSRF token."""
+"""Panel pages under /panel: sign in and out, sign up (when open), the overview with the
+account's settings; and ROUTES, every page of the panel, these and the other modules' alike.
+Forms are plain HTML posts (they work without JavaScript), each with its CSRF token."""
 
 from __future__ import annotations
 

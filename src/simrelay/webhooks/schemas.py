@@ -8,7 +8,7 @@ from typing import Annotated, Any, ClassVar
 from pydantic import AfterValidator, AliasChoices, Field, WithJsonSchema
 
 from simrelay.errors import ErrorCode
-from simrelay.sms.schemas import (
+from simrelay.schemas import (
     OBJECT_ID_SCHEMA,
     PAGE_LIMIT_MAX,
     PAGE_MAX,

@@ -40,9 +40,10 @@ from simrelay.api.responses import Json
 from simrelay.devices import service as devices
 from simrelay.devices.schemas import device_type
 from simrelay.errors import ApiError, ErrorCode
+from simrelay.schemas import OptionalObjectId
+from simrelay.schemas import Request as RequestModel
 from simrelay.sms import service as sms
-from simrelay.sms.schemas import OptionalObjectId, SendMessageRequest, check_message, check_phone
-from simrelay.sms.schemas import Request as RequestModel
+from simrelay.sms.schemas import SendMessageRequest, check_message, check_phone
 from simrelay.sms.status import Status
 
 PREFIX = "/api/ext/v1"
