@@ -1,7 +1,9 @@
 """A running server sampled with py-spy (a dev dependency): where its CPU time goes.
 
 py-spy reads the process's memory from outside, so the server runs unchanged and unslowed by a
-tracing profiler; only samples taken while a thread was on the CPU count (no --idle).
+tracing profiler. Only the thread holding the GIL is sampled (--gil): Python's own CPU time.
+Without it, a thread waiting in fsync or epoll looks busy; the cost of that is that work done
+with the GIL released (SQLite running a statement) is missing from the picture.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ class Profiler:
         spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / f"{name}.collapsed"
-        command = [spy, "record", "--pid", str(pid), "--subprocesses", "--rate", str(RATE)]
+        command = [spy, "record", "--pid", str(pid), "--subprocesses", "--gil", "--rate", str(RATE)]
         command += ["--format", "raw", "--output", str(path), "--nonblocking"]
         return cls(subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE), path)
 
