@@ -7,13 +7,14 @@ from collections.abc import Iterable
 from types import SimpleNamespace
 from typing import Any, cast
 
-from sqlalchemy import Table, exists, select
+from sqlalchemy import Table, bindparam, exists, select
 from sqlalchemy.engine import Connection
 
 from simrelay.sms.models import Message
 from simrelay.sms.schemas import message_object
 from simrelay.sms.status import Change, Status
 from simrelay.storage.database import before_commit
+from simrelay.storage.direct import Direct
 from simrelay.webhooks.models import Webhook
 from simrelay.webhooks.outbox import Event, Kind, queue_events
 
@@ -33,7 +34,17 @@ def announce_changes(conn: Connection, changes: list[Change]) -> None:
     before_commit(conn, _flush_changes, changes)
 
 
+_SUBSCRIBED = Direct(
+    select(webhooks.c.id)
+    .where(webhooks.c.account_id == bindparam("account_id"), webhooks.c.is_active.is_(True))
+    .limit(1)
+)
+
+
 def _flush_changes(conn: Connection, changes: list[Change]) -> None:
+    accounts = {change.account_id for change in changes}
+    if "" not in accounts and not any(_SUBSCRIBED.rows(conn, {"account_id": a}) for a in accounts):
+        return  # no webhook would take these: no need to read the SMS
     ids = {change.message_id for change in changes}
     subscribed = exists().where(webhooks.c.account_id == c.account_id, webhooks.c.is_active.is_(True))
     query = select(

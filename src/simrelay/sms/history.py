@@ -4,27 +4,38 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.engine import Connection
 
 from simrelay.sms import events, retention
 from simrelay.sms.models import MessageHistory
 from simrelay.sms.status import FINAL, Change, Status
+from simrelay.storage.database import before_commit
+from simrelay.storage.direct import Direct
 
 history = cast(Table, MessageHistory.__table__)
-_INSERT = insert(history)
+_INSERT = Direct(
+    insert(history).values(
+        {name: bindparam(name) for name in ("message_id", "status", "at", "device_id", "sim", "reason")}
+    )
+)
 
 
 def record_changes(conn: Connection, changes: list[Change]) -> None:
     """Records status changes, announces them to webhooks (sms.status) and forgets the text of
-    `no_store` SMS that became final (sms/retention.py)."""
+    `no_store` SMS that became final (sms/retention.py), all before this transaction commits:
+    a batch of device reports writes its history with one statement, not one per report."""
     if not changes:
         return
     events.announce_changes(conn, changes)
     retention.forget_final_texts(conn, (change.message_id for change in changes if change.status in FINAL))
-    conn.execute(
-        _INSERT,
-        [
+    before_commit(conn, _insert, changes)
+
+
+def _insert(conn: Connection, changes: list[Change]) -> None:
+    _INSERT.execute_many(
+        conn,
+        (
             {
                 "message_id": change.message_id,
                 "status": int(change.status),
@@ -34,7 +45,7 @@ def record_changes(conn: Connection, changes: list[Change]) -> None:
                 "reason": change.reason,
             }
             for change in changes
-        ],
+        ),
     )
 
 

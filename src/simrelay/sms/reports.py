@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.engine import Connection
@@ -22,6 +22,7 @@ from simrelay.sms.history import record_changes
 from simrelay.sms.leases import DEVICE_LOST, release_lease, requeue_lost
 from simrelay.sms.models import Message
 from simrelay.sms.status import Change, Status
+from simrelay.storage.direct import Direct
 
 messages = cast(Table, Message.__table__)
 c = messages.c
@@ -58,22 +59,44 @@ class Applied:
     """The device no longer holds this SMS (sent, failed or dropped)."""
 
 
-_ROW = select(
-    c.id,
-    c.status,
-    c.device_id,
-    c.lease_device_id,
-    c.lease_handed,
-    c.reason,
-    c.sim,
-    c.parts,
-    c.part_states,
-    c.attempts,
-    c.deleted_at,
-    c.valid_until,
-    c.no_store,
-).where(c.id == bindparam("message_id"))
-_ROW_LOCKED = _ROW.with_for_update()
+class ReportRow(NamedTuple):
+    """What a report is checked against; read on the driver's cursor (storage/direct.py): a batch
+    of reports reads one row each, and SQLAlchemy's own per-statement work cost more than the read."""
+
+    id: str
+    account_id: str
+    status: int
+    device_id: str
+    lease_device_id: str
+    lease_handed: bool
+    reason: str
+    sim: int | None
+    parts: int
+    part_states: str
+    attempts: int
+    deleted_at: float | None
+    valid_until: int | None
+    no_store: bool
+
+
+_ROW = select(*(c[name] for name in ReportRow._fields)).where(c.id == bindparam("message_id"))
+_READ = {False: Direct(_ROW), True: Direct(_ROW.with_for_update())}
+_UPDATES: dict[frozenset[str], Direct] = {}
+
+
+def _update(conn: Connection, row: Any, values: dict[str, Any]) -> None:
+    """The row's new values, by a statement compiled once per set of columns (a report makes
+    one of three)."""
+    keys = frozenset(values)
+    statement = _UPDATES.get(keys)
+    if statement is None:
+        statement = _UPDATES[keys] = Direct(
+            update(messages)
+            .where(c.id == bindparam("b_id"), c.status == bindparam("b_status"))
+            .values({key: bindparam(f"v_{key}") for key in sorted(keys)})
+        )
+    params = {f"v_{key}": value for key, value in values.items()}
+    statement.execute(conn, {**params, "b_id": row.id, "b_status": row.status})
 
 
 def lock_messages(conn: Connection, message_ids: set[str]) -> None:
@@ -84,10 +107,10 @@ def lock_messages(conn: Connection, message_ids: set[str]) -> None:
 
 
 def apply_report(conn: Connection, report: Report, *, now: float, max_attempts: int) -> Applied:
-    query = _ROW_LOCKED if conn.dialect.name == "postgresql" else _ROW
-    row = conn.execute(query, {"message_id": report.message_id}).first()
-    if row is None:
+    found = _READ[conn.dialect.name == "postgresql"].rows(conn, {"message_id": report.message_id})
+    if not found:
         return Applied(Verdict.UNKNOWN, [])
+    row = ReportRow._make(found[0])
     status = Status(row.status)
     holds = row.lease_device_id == report.device_id and status in (Status.WAITING, Status.TAKEN)
     lost = status is Status.SEND_FAILED and row.reason == DEVICE_LOST and row.device_id == report.device_id
@@ -118,7 +141,17 @@ def _advance(conn: Connection, row: Any, report: Report, *, now: float, status: 
 
     def step(new: Status, reason: str = "") -> None:
         nonlocal status
-        changes.append(Change(row.id, new, now, device_id=report.device_id, sim=row.sim, reason=reason))
+        changes.append(
+            Change(
+                row.id,
+                new,
+                now,
+                device_id=report.device_id,
+                sim=row.sim,
+                reason=reason,
+                account_id=row.account_id,
+            )
+        )
         status = new
 
     if status is Status.WAITING:
@@ -145,7 +178,7 @@ def _advance(conn: Connection, row: Any, report: Report, *, now: float, status: 
         return Applied(Verdict.OK, [])
     if changes:
         values["status"] = int(status)
-    conn.execute(update(messages).where(c.id == row.id, c.status == row.status).values(**values))
+    _update(conn, row, values)
     record_changes(conn, changes)
     return Applied(Verdict.OK, changes, lease_ended="lease_device_id" in values)
 

@@ -64,6 +64,9 @@ class Change:
     device_id: str = ""
     sim: int | None = None
     reason: str = ""
+    account_id: str = ""
+    """The SMS's account, where the code that made the change read it ("" if not): lets the
+    webhook events skip accounts with no webhook without a query for the SMS."""
 
 
 def can_move(current: Status, new: Status) -> bool:
