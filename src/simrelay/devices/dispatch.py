@@ -44,6 +44,8 @@ log = structlog.get_logger(__name__)
 OFFER_QUERY_MAX = 1000
 RECONNECT_ALLOWANCE = 60.0
 """The longest reconnect backoff the protocol allows a device."""
+ROUND_GAP = 0.005
+"""Seconds between the starts of two assignment rounds, at least."""
 SWEEP_EVERY_TICKS = 5
 """Hard-timeout and `valid_until` sweeps run every this many ticks."""
 
@@ -229,8 +231,16 @@ class Dispatcher:
             self._wake.set()
 
     async def _assign_loop(self) -> None:
+        last = 0.0
         while True:
             await self._wake.wait()
+            # Under load every report and every send wakes the loop: a round at most every
+            # ROUND_GAP lets one round offer what many wake-ups asked for (each round is a
+            # transaction and a read of the queue); when idle, a wake-up is served at once.
+            gap = last + ROUND_GAP - time.monotonic()
+            if gap > 0:
+                await asyncio.sleep(gap)
+            last = time.monotonic()
             self._wake.clear()
             dirty, self._dirty = self._dirty, set()
             for account_id in dirty:

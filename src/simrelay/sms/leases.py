@@ -19,15 +19,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Row, Select, Table, bindparam, or_, select, text, update
+from sqlalchemy import ColumnElement, Row, Select, Table, bindparam, or_, select, text, update
 from sqlalchemy.engine import Connection
 
 from simrelay.accounts.models import Account
 from simrelay.sms.history import record_changes
 from simrelay.sms.models import Message, devices
 from simrelay.sms.status import Change, Status
+from simrelay.storage.direct import Direct
 
 messages = cast(Table, Message.__table__)
 accounts = cast(Table, Account.__table__)
@@ -88,22 +89,61 @@ def _locked(conn: Connection, query: Select[Any]) -> Select[Any]:
     return query
 
 
-def find_offerable(
-    conn: Connection, account_id: str, *, device_ids: Sequence[str], now: float, limit: int
-) -> Sequence[Row[Any]]:
-    """The account's oldest SMS that one of `device_ids` may take now (unpinned or pinned to one)."""
-    query = (
-        select(*_OFFER_COLUMNS)
+class OfferRow(NamedTuple):
+    """What an offer is planned and written from (read on the driver's cursor: see find_offerable)."""
+
+    id: str
+    let_go_by: str
+    phone_number: str
+    message: str
+    requested_device_id: str
+    to_sim: int | None
+    valid_until: int | None
+    encoding: str
+    parts: int
+    attempts: int
+
+
+def _offerable(pinned: ColumnElement[bool]) -> Select[Any]:
+    return (
+        select(*(c[name] for name in OfferRow._fields))
         .where(
-            c.account_id == account_id,
+            c.account_id == bindparam("account_id"),
             OFFERABLE,
-            c.requested_device_id.in_(["", *device_ids]),
-            or_(c.send_at.is_(None), c.send_at <= int(now)),
+            pinned,
+            or_(c.send_at.is_(None), c.send_at <= bindparam("now")),
         )
         .order_by(c.id)
-        .limit(limit)
+        .limit(bindparam("limit"))
     )
-    return conn.execute(_locked(conn, query)).all()
+
+
+_UNPINNED = _offerable(c.requested_device_id == "")
+_OFFERABLE_UNPINNED = {False: Direct(_UNPINNED), True: Direct(_UNPINNED.with_for_update(skip_locked=True))}
+_ANY_PINNED = Direct(
+    select(c.id)
+    .where(c.account_id == bindparam("account_id"), OFFERABLE, c.requested_device_id != "")
+    .limit(1)
+)
+
+
+def find_offerable(
+    conn: Connection, account_id: str, *, device_ids: Sequence[str], now: float, limit: int
+) -> list[OfferRow]:
+    """The account's oldest SMS that one of `device_ids` may take now (unpinned or pinned to one).
+
+    Every round of dispatch runs this, so the common case, no SMS pinned to a device, is one
+    precompiled statement on the driver's cursor; rows pinned to a device are looked for only
+    when the account has such rows waiting (a statement built for these devices)."""
+    postgres = conn.dialect.name == "postgresql"
+    params = {"account_id": account_id, "now": int(now), "limit": limit}
+    rows = [OfferRow._make(row) for row in _OFFERABLE_UNPINNED[postgres].rows(conn, params)]
+    if device_ids and _ANY_PINNED.rows(conn, {"account_id": account_id}):
+        pinned = _offerable(c.requested_device_id.in_(device_ids))
+        pinned = pinned.with_for_update(skip_locked=True) if postgres else pinned
+        rows += [OfferRow._make(tuple(row)) for row in conn.execute(pinned, params)]
+        rows = sorted(rows, key=lambda row: row.id)[:limit]
+    return rows
 
 
 def accounts_with_work(conn: Connection, account_ids: Sequence[str], *, now: float) -> set[str]:
