@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 
 from simrelay.devices.presence import store_device_status
 from simrelay.inbox import service as inbox
-from simrelay.sms.reports import Applied, Report, apply_report, lock_messages
+from simrelay.sms.reports import Applied, Report, ReportBatch
 from simrelay.storage.batch import BatchWriter
 from simrelay.storage.database import Database
 
@@ -64,11 +64,16 @@ class ReportWriter:
 
     def _store(self, conn: Connection, items: list[Item]) -> list[Outcome | BaseException]:
         now = time.time()
-        lock_messages(conn, {item.message_id for item in items if isinstance(item, Report)})
+        reports = ReportBatch(
+            conn,
+            {item.message_id for item in items if isinstance(item, Report)},
+            now=now,
+            max_attempts=self._max_attempts,
+        )
         outcomes: list[Outcome | BaseException] = []
         for item in items:
             if isinstance(item, Report):
-                outcomes.append(apply_report(conn, item, now=now, max_attempts=self._max_attempts))
+                outcomes.append(reports.apply(item))
             elif isinstance(item, DeviceUpdate):
                 store_device_status(conn, item.device_id, item.values, now=now)
                 outcomes.append(True)
@@ -86,4 +91,5 @@ class ReportWriter:
                         now=now,
                     )
                 )
+        reports.finish()
         return outcomes
