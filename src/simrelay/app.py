@@ -39,7 +39,7 @@ from simrelay.web.common import Panel
 from simrelay.webhooks import service as webhooks_service
 from simrelay.webhooks.courier import Courier
 from simrelay.webhooks.courier import Policy as CourierPolicy
-from simrelay.webhooks.guard import guarded_transport
+from simrelay.webhooks.guard import guarded_transports
 from simrelay.webhooks.outbox import QUEUED
 from simrelay.webhooks.service import Keys
 
@@ -81,7 +81,7 @@ def create_app(settings: Settings | None = None) -> Application:
             db,
             CourierPolicy.from_settings(settings),
             # As many kept-alive connections as attempts in flight: fewer would reconnect under load.
-            transport=guarded_transport(
+            transport=guarded_transports(
                 allow_private=settings.webhook_allow_private, connections=settings.webhook_concurrency
             ),
         )

@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
+import itertools
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,15 +83,27 @@ class Outcome:
 
 
 class Courier:
-    def __init__(self, db: Database, policy: Policy, *, transport: httpx.AsyncBaseTransport | None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        policy: Policy,
+        *,
+        transport: httpx.AsyncBaseTransport | Sequence[httpx.AsyncBaseTransport] | None,
+    ) -> None:
+        """`transport`: one, or several taken in turn (see guard.guarded_transports)."""
         self.db = db
         self.policy = policy
-        self._client = httpx.AsyncClient(
-            transport=transport,
-            timeout=policy.timeout,
-            follow_redirects=False,
-            headers={"user-agent": f"simrelay/{__version__}"},
-        )
+        transports = list(transport) if isinstance(transport, Sequence) else [transport]
+        self._clients = [
+            httpx.AsyncClient(
+                transport=one,
+                timeout=policy.timeout,
+                follow_redirects=False,
+                headers={"user-agent": f"simrelay/{__version__}"},
+            )
+            for one in transports
+        ]
+        self._turn = itertools.cycle(self._clients)
         # Outcomes are stored with group commit: one transaction (one fsync on SQLite) for
         # every attempt that finished meanwhile, not one each.
         self._outcomes: BatchWriter[Finished, None] = BatchWriter(db, self._store, name="webhook-outcomes")
@@ -112,7 +126,8 @@ class Courier:
         if self._inflight:
             await asyncio.wait(self._inflight, timeout=self.policy.timeout + 5)
         await self._outcomes.stop()
-        await self._client.aclose()
+        for client in self._clients:
+            await client.aclose()
 
     async def _run(self) -> None:
         while True:
@@ -169,7 +184,8 @@ class Courier:
         started = time.perf_counter()
         try:
             async with asyncio.timeout(self.policy.timeout):
-                async with self._client.stream("POST", url, content=body, headers=headers) as response:
+                client = next(self._turn)
+                async with client.stream("POST", url, content=body, headers=headers) as response:
                     head = await _read_head(response)
                     return Outcome(
                         response.status_code,

@@ -344,6 +344,19 @@ def guarded_transport(
     return transport
 
 
+CONNECTIONS_PER_POOL = 4
+"""httpcore's pool looks at every connection it holds on each request and each response it
+closes (a socket call per connection): with 32 connections in one pool that cost the courier
+more CPU than everything else it does per webhook, so connections are spread over small pools."""
+
+
+def guarded_transports(*, allow_private: bool, connections: int) -> list[httpx.AsyncBaseTransport]:
+    """`connections` in all, over pools of CONNECTIONS_PER_POOL."""
+    pools = max(1, -(-connections // CONNECTIONS_PER_POOL))
+    per_pool = -(-connections // pools)
+    return [guarded_transport(allow_private=allow_private, connections=per_pool) for _ in range(pools)]
+
+
 def replace_pool(transport: httpx.AsyncHTTPTransport, pool: httpcore.AsyncConnectionPool) -> None:
     """Put our pool into an httpx transport.
 
