@@ -36,8 +36,12 @@ def create_engine(url: str, *, sqlite_synchronous: str = "FULL", pool_size: int 
     return create_async_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=False)
 
 
+SQLITE_CACHE_KIB = 65536
+
+
 def install_sqlite_pragmas(engine: Engine, *, synchronous: str) -> None:
-    """WAL, the chosen synchronous level, a busy timeout and foreign keys on every connection."""
+    """WAL, the chosen synchronous level, a busy timeout, foreign keys and a larger page cache on
+    every connection."""
     level = synchronous.upper()
 
     @event.listens_for(engine, "connect")
@@ -48,6 +52,10 @@ def install_sqlite_pragmas(engine: Engine, *, synchronous: str) -> None:
         # Writers from other processes (CLI, a second worker) wait instead of failing.
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # 64 MB of page cache per connection (SQLite's default is 2 MB), taken only as pages are
+        # read: a search over a million SMS re-read its index pages through the OS on every
+        # request (bench/search.py: p50 of a 1,000-match term 17 -> 12 ms, its worst 129 -> 19 ms).
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cursor.close()
 
 
