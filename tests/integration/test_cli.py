@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -264,8 +266,16 @@ async def test_quickstart_prints_a_working_token_and_pairing_code_and_reuses_the
                 assert sent.status_code == 200, sent.text
                 message_id = sent.json()["id"]
                 await ledger.wait_for(lambda: ledger.delivered[message_id] == 1, timeout=10)
-                listed = list_sms(http, token_value).json()
-                assert [(item["id"], item["status"]) for item in listed["sms_list"]] == [(message_id, 4)]
+                # The phone counts its delivery report as it sends it; the server stores it a
+                # moment later (CI once listed the SMS in between, still in status 2).
+                deadline = time.monotonic() + 10
+                while True:
+                    listed = list_sms(http, token_value).json()
+                    statuses = [(item["id"], item["status"]) for item in listed["sms_list"]]
+                    if statuses == [(message_id, 4)] or time.monotonic() > deadline:
+                        break
+                    await asyncio.sleep(0.05)
+                assert statuses == [(message_id, 4)]
         finally:
             await phone.stop()
         first.stop()

@@ -350,11 +350,23 @@ closes (a socket call per connection): with 32 connections in one pool that cost
 more CPU than everything else it does per webhook, so connections are spread over small pools."""
 
 
-def guarded_transports(*, allow_private: bool, connections: int) -> list[httpx.AsyncBaseTransport]:
+def guarded_transports(
+    *,
+    allow_private: bool,
+    connections: int,
+    resolver: Resolver = system_resolve,
+    connect: Connector | None = None,
+) -> list[httpx.AsyncBaseTransport]:
     """`connections` in all, over pools of CONNECTIONS_PER_POOL."""
     pools = max(1, -(-connections // CONNECTIONS_PER_POOL))
     per_pool = -(-connections // pools)
-    return [guarded_transport(allow_private=allow_private, connections=per_pool) for _ in range(pools)]
+
+    def pool() -> httpx.AsyncBaseTransport:
+        return guarded_transport(
+            allow_private=allow_private, connections=per_pool, resolver=resolver, connect=connect
+        )
+
+    return [pool() for _ in range(pools)]
 
 
 def replace_pool(transport: httpx.AsyncHTTPTransport, pool: httpcore.AsyncConnectionPool) -> None:

@@ -31,7 +31,7 @@ from simrelay.api.connection import EdgeProtocol, EdgeWebSocketProtocol
 from simrelay.app import API_ENDPOINTS
 from simrelay.config import Settings
 from simrelay.storage.db import create_engine
-from simrelay.webhooks.guard import guarded_transport
+from simrelay.webhooks.guard import guarded_transports
 from tests.factories import Caller, make_caller, make_device
 from tests.integration.server import free_port
 
@@ -70,8 +70,8 @@ def live_server(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator
     """The app on 127.0.0.1 in a thread of its own (its own event loop), until the test ends."""
     monkeypatch.setattr(
         app_module,
-        "guarded_transport",
-        functools.partial(guarded_transport, resolver=resolve_offline, connect=refuse),
+        "guarded_transports",
+        functools.partial(guarded_transports, resolver=resolve_offline, connect=refuse),
     )
     app = app_module.create_app(settings.model_copy(update={"webhook_allow_private": True}))
     port = free_port()
