@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -67,7 +68,9 @@ async def make_device(
     )
 
 
-async def make_webhook(engine: AsyncEngine, caller: Caller, *, url: str = "http://127.0.0.1:9/hook") -> str:
+async def make_webhook(
+    engine: AsyncEngine, caller: Caller, *, url: str = "http://127.0.0.1:9/hook", events: Sequence[str] = ()
+) -> str:
     webhook_id = new_object_id()
     async with engine.begin() as conn:
         await conn.execute(
@@ -75,7 +78,7 @@ async def make_webhook(engine: AsyncEngine, caller: Caller, *, url: str = "http:
                 id=webhook_id,
                 account_id=caller.account_id,
                 url=url,
-                events=[],
+                events=list(events),
                 is_active=True,
                 secret_salt="",
                 created_at=0.0,
