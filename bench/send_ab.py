@@ -31,6 +31,7 @@ from typing import Any
 
 import benchlib as bl
 import send
+from profiling import Profiler, render
 
 BASELINE_PORT = 8012
 BASELINE_DB = "simrelay_bench_baseline"
@@ -67,6 +68,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--pg-server", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument("--sqlite-synchronous", default="")
     parser.add_argument("--baseline-venv", type=Path, default=Path("/tmp/baseline-venv"))
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="sample simrelay with py-spy during each point's rounds; the top of each profile is printed",
+    )
     return parser.parse_args()
 
 
@@ -146,6 +153,9 @@ def point(db: str, workers: int, args: argparse.Namespace, tmp: Path) -> list[di
         for conns in args.conns:
             a, b = Side("simrelay"), Side("baseline")
             before = send.settled_count(count)
+            assert ours.proc is not None
+            name = f"send-{db}-w{workers}-c{conns}"
+            profiler = Profiler.start(args.profile, ours.proc.pid, name) if args.profile else None
             for i in range(args.rounds):
                 order = [(a, ours, ours_url, ours_env), (b, base, base_url, base_env)]
                 for side, server, url, wrk_env in order if i % 2 == 0 else order[::-1]:
@@ -155,6 +165,9 @@ def point(db: str, workers: int, args: argparse.Namespace, tmp: Path) -> list[di
                     f"baseline {b.rps()[-1]:.0f} req/s ({a.rps()[-1] / b.rps()[-1]:.0%}); CPU us/request "
                     f"{a.cpu_us_per_request()[-1]:.0f} / {b.cpu_us_per_request()[-1]:.0f}"
                 )
+            profile = profiler.stop() if profiler else {}
+            if profile:
+                print(f"Profile of simrelay, {name}:\n\n{render(profile)}\n", flush=True)
             stored = send.settled_count(count) - before
             accepted = sum(int(r["requests"] - r["non2xx"]) for r in a.runs)
             errors = sum(int(r["non2xx"] + r["sockerr"]) for r in a.runs + b.runs)

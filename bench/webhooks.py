@@ -46,6 +46,7 @@ import benchlib as bl
 import devices
 import httpx
 import orjson
+from profiling import Profiler, render
 from sqlalchemy import text
 
 EMAIL = "webhooks@simrelay.localhost"
@@ -71,6 +72,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=8014, help="simrelay serve on 127.0.0.1")
     parser.add_argument("--receiver-port", type=int, default=8015, help="the receiver on 127.0.0.1")
     parser.add_argument("--pg-server", default="postgresql://postgres@127.0.0.1:5432")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="sample the server with py-spy during the throughput run; the top of the profile is printed",
+    )
     parser.add_argument("--receiver", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if set(args.db) - {"sqlite", "postgres"}:
@@ -303,11 +310,16 @@ async def throughput(ctx: Context) -> Run:
     sms = [sms_object(n, now) for n in range(ARGS.events)]
     events = [Event(account_id, Kind.SMS_STATUS, data=one, at=now, subject=one["id"]) for one in sms]
     before = ctx.counters()
+    assert ctx.server.proc is not None
+    name = f"webhooks-{ctx.store}"
+    profiler = Profiler.start(ARGS.profile, ctx.server.proc.pid, name) if ARGS.profile else None
     queued = await ctx.db.run(lambda conn: queue_events(conn, events))
     committed = time.time()
     expected = {r[0] for r in await ctx.rows("SELECT id FROM webhook_events WHERE created_at = :t", t=now)}
     bl.log(f"{ctx.store}: {queued} events queued in {committed - now:.3f} s; waiting for the receiver")
     times = sorted(t for _, t in await ctx.finish(run, expected, before, since=now))
+    if profiler:
+        print(f"Profile of the server, {ctx.store}:\n\n{render(profiler.stop())}\n", flush=True)
     if len(times) > 1:
         run.figures["insert_s"] = round(committed - now, 3)
         run.columns = {
