@@ -75,24 +75,23 @@ async def resolve_offline(host: str, port: int) -> list[str]:
     return [host]
 
 
-async def refuse(ip: str, port: int, timeout: float | None) -> Any:
-    import httpcore
-
-    raise httpcore.ConnectError(f"fuzz run: no connection to {ip}:{port} leaves the machine")
+def nowhere(ip: str) -> str:
+    """Every webhook is dialled at a loopback address nobody listens on: nothing leaves the machine."""
+    return "127.0.0.3"
 
 
 def serve(port: int) -> None:
-    """`simrelay serve`'s app (database migrated first) with the courier's transport offline."""
+    """`simrelay serve`'s app (database migrated first) with the courier's client offline."""
     import uvicorn
 
     import simrelay.app as app_module
     from simrelay.api.connection import EdgeProtocol, EdgeWebSocketProtocol
     from simrelay.config import Settings
     from simrelay.storage.migrate import upgrade_database
-    from simrelay.webhooks.guard import guarded_transport
+    from simrelay.webhooks.client import WebhookClient
 
-    app_module.guarded_transport = functools.partial(
-        guarded_transport, resolver=resolve_offline, connect=refuse
+    app_module.WebhookClient = functools.partial(  # type: ignore[misc]
+        WebhookClient, resolver=resolve_offline, route=nowhere
     )
     settings = Settings()
     upgrade_database(settings.resolved_database_url())

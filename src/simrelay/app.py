@@ -37,9 +37,9 @@ from simrelay.tasks import cancel_and_wait
 from simrelay.web import routes as panel_routes
 from simrelay.web.common import Panel
 from simrelay.webhooks import service as webhooks_service
-from simrelay.webhooks.courier import Courier
+from simrelay.webhooks.client import WebhookClient
+from simrelay.webhooks.courier import USER_AGENT, Courier
 from simrelay.webhooks.courier import Policy as CourierPolicy
-from simrelay.webhooks.guard import guarded_transports
 from simrelay.webhooks.outbox import QUEUED
 from simrelay.webhooks.service import Keys
 
@@ -81,8 +81,10 @@ def create_app(settings: Settings | None = None) -> Application:
             db,
             CourierPolicy.from_settings(settings),
             # As many kept-alive connections as attempts in flight: fewer would reconnect under load.
-            transport=guarded_transports(
-                allow_private=settings.webhook_allow_private, connections=settings.webhook_concurrency
+            client=WebhookClient(
+                allow_private=settings.webhook_allow_private,
+                connections=settings.webhook_concurrency,
+                user_agent=USER_AGENT,
             ),
         )
         db.listen(QUEUED, courier.wake)

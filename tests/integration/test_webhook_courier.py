@@ -1,6 +1,7 @@
 """The courier against a database on both back ends, driven directly: the SSRF guard again at
-connect time (DNS rebinding) with a stubbed resolver and connector, so that nothing leaves the
-machine; and a webhook failing for the whole `disable_after` is switched off."""
+connect time (DNS rebinding) with a stubbed resolver, and the checked address routed to a
+receiver on 127.0.0.1, so that nothing leaves the machine; and a webhook failing for the whole
+`disable_after` is switched off."""
 
 from __future__ import annotations
 
@@ -9,15 +10,14 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpcore
 import pytest
 from sqlalchemy import select
 
 from simrelay.config import Settings
 from simrelay.storage.database import Database
 from simrelay.webhooks import service
+from simrelay.webhooks.client import WebhookClient
 from simrelay.webhooks.courier import Courier, Policy
-from simrelay.webhooks.guard import guarded_transport
 from simrelay.webhooks.models import Webhook, WebhookEvent
 from simrelay.webhooks.outbox import Event, Kind, State, queue_events
 from tests.conftest import SECRET
@@ -67,34 +67,49 @@ async def test_rebinding_to_a_private_address_is_refused_at_connect_time(
     db: Database, caller: Caller
 ) -> None:
     answers = {"hook.test": ["93.184.216.34"]}
-    asked: list[tuple[str, int]] = []
+    dialled: list[str] = []
 
     async def resolve(host: str, port: int) -> list[str]:
         return answers[host]
 
-    async def connect(ip: str, port: int, timeout: float | None) -> httpcore.AsyncNetworkStream:
-        asked.append((ip, port))
-        raise OSError("the test never opens a connection")
+    def route(ip: str) -> str:
+        dialled.append(ip)
+        return "127.0.0.1"
 
-    keys = service.Keys(SECRET, allow_private=False, resolve=resolve)
-    webhook_id, _ = await service.create_webhook(
-        db, keys, account_id=caller.account_id, url="http://hook.test/in", events=None, is_active=True
-    )
-    answers["hook.test"] = ["10.0.0.7"]  # the name now points inside
-    transport = guarded_transport(allow_private=False, resolver=resolve, connect=connect)
-    courier = Courier(db, Policy(SECRET, tick=0.05), transport=transport)
-    courier.start()
-    try:
-        await service.send_test(db, account_id=caller.account_id, webhook_id=webhook_id)
-        (refused,) = await courier_log(db, webhook_id, count=1)
-        assert refused.http_status is None and "refused" in refused.error and "10.0.0.7" in refused.error
-        assert asked == []
-        answers["hook.test"] = ["93.184.216.34"]  # public again: the checked address is the one dialled
-        await service.send_test(db, account_id=caller.account_id, webhook_id=webhook_id)
-        await courier_log(db, webhook_id, count=2)
-        assert asked == [("93.184.216.34", 80)]
-    finally:
-        await courier.stop()
+    with Receiver() as hook:
+        port = hook.url.split(":")[2].split("/")[0]
+        keys = service.Keys(SECRET, allow_private=False, resolve=resolve)
+        webhook_id, _ = await service.create_webhook(
+            db,
+            keys,
+            account_id=caller.account_id,
+            url=f"http://hook.test:{port}/in",
+            events=None,
+            is_active=True,
+        )
+        answers["hook.test"] = ["10.0.0.7"]  # the name now points inside
+        client = WebhookClient(
+            allow_private=False, connections=4, user_agent="t", resolver=resolve, route=route
+        )
+        courier = Courier(db, Policy(SECRET, tick=0.05), client=client)
+        courier.start()
+        try:
+            await service.send_test(db, account_id=caller.account_id, webhook_id=webhook_id)
+            (refused,) = await courier_log(db, webhook_id, count=1)
+            assert refused.http_status is None
+            assert (
+                refused.error
+                == "refused: hook.test resolves to 10.0.0.7: private addresses may not be called"
+            )
+            assert dialled == [] and hook.requests == []
+            answers["hook.test"] = ["93.184.216.34"]  # public again: the checked address is the one dialled
+            await service.send_test(db, account_id=caller.account_id, webhook_id=webhook_id)
+            await courier_log(db, webhook_id, count=2)
+            assert dialled == ["93.184.216.34"]
+            (arrived,) = hook.requests
+            assert arrived.headers["host"] == f"hook.test:{port}"
+        finally:
+            await courier.stop()
 
 
 async def test_a_webhook_failing_for_disable_after_is_switched_off(db: Database, caller: Caller) -> None:
@@ -104,7 +119,7 @@ async def test_a_webhook_failing_for_disable_after_is_switched_off(db: Database,
             db, keys, account_id=caller.account_id, url=hook.url, events=None, is_active=True
         )
         policy = Policy(SECRET, tick=0.05, retry_delays=(0.1,) * 50, disable_after=1.0)
-        courier = Courier(db, policy, transport=guarded_transport(allow_private=True))
+        courier = Courier(db, policy, client=WebhookClient(allow_private=True, connections=4, user_agent="t"))
         courier.start()
         try:
             await _queue(db, caller, count=3)
@@ -147,7 +162,7 @@ async def test_a_success_clears_failing_since(db: Database, caller: Caller) -> N
         courier = Courier(
             db,
             Policy(SECRET, tick=0.05, retry_delays=(0.2,)),
-            transport=guarded_transport(allow_private=True),
+            client=WebhookClient(allow_private=True, connections=4, user_agent="t"),
         )
         courier.start()
         try:

@@ -8,13 +8,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
-import itertools
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
+import aiohttp
 import structlog
 from sqlalchemy.engine import Connection
 
@@ -24,6 +22,7 @@ from simrelay.storage.batch import BatchWriter
 from simrelay.storage.database import Database
 from simrelay.tasks import cancel_and_wait
 from simrelay.webhooks import repository, signing
+from simrelay.webhooks.client import WebhookClient
 from simrelay.webhooks.outbox import Kind, State
 
 log = structlog.get_logger(__name__)
@@ -31,6 +30,7 @@ log = structlog.get_logger(__name__)
 RESPONSE_KEPT = 1024
 """Bytes of each answer kept in the delivery log."""
 RETRY_AFTER_MAX = 86400.0
+USER_AGENT = f"simrelay/{__version__}"
 GONE = 410
 
 
@@ -83,27 +83,14 @@ class Outcome:
 
 
 class Courier:
-    def __init__(
-        self,
-        db: Database,
-        policy: Policy,
-        *,
-        transport: httpx.AsyncBaseTransport | Sequence[httpx.AsyncBaseTransport] | None,
-    ) -> None:
-        """`transport`: one, or several taken in turn (see guard.guarded_transports)."""
+    def __init__(self, db: Database, policy: Policy, *, client: WebhookClient | None = None) -> None:
+        """`client`: by default one that refuses private addresses, with a kept-alive connection
+        per attempt in flight (fewer would reconnect under load)."""
         self.db = db
         self.policy = policy
-        transports = list(transport) if isinstance(transport, Sequence) else [transport]
-        self._clients = [
-            httpx.AsyncClient(
-                transport=one,
-                timeout=policy.timeout,
-                follow_redirects=False,
-                headers={"user-agent": f"simrelay/{__version__}"},
-            )
-            for one in transports
-        ]
-        self._turn = itertools.cycle(self._clients)
+        self.client = client or WebhookClient(
+            allow_private=False, connections=policy.concurrency, user_agent=USER_AGENT
+        )
         # Outcomes are stored with group commit: one transaction (one fsync on SQLite) for
         # every attempt that finished meanwhile, not one each.
         self._outcomes: BatchWriter[Finished, None] = BatchWriter(db, self._store, name="webhook-outcomes")
@@ -126,8 +113,7 @@ class Courier:
         if self._inflight:
             await asyncio.wait(self._inflight, timeout=self.policy.timeout + 5)
         await self._outcomes.stop()
-        for client in self._clients:
-            await client.aclose()
+        await self.client.close()
 
     async def _run(self) -> None:
         while True:
@@ -184,19 +170,17 @@ class Courier:
         started = time.perf_counter()
         try:
             async with asyncio.timeout(self.policy.timeout):
-                client = next(self._turn)
-                async with client.stream("POST", url, content=body, headers=headers) as response:
-                    head = await _read_head(response)
-                    return Outcome(
-                        response.status_code,
-                        _millis(started),
-                        response=head,
-                        retry_after=retry_after_seconds(response.headers.get("retry-after")),
-                    )
-        except (TimeoutError, httpx.TimeoutException):
+                answer = await self.client.post(url, body, headers, keep=RESPONSE_KEPT)
+        except TimeoutError:
             return Outcome(None, _millis(started), error=f"no answer within {self.policy.timeout:g} s")
-        except httpx.HTTPError as exc:
-            return Outcome(None, _millis(started), error=f"{type(exc).__name__}: {exc}"[:300])
+        except (OSError, aiohttp.ClientError) as exc:
+            return Outcome(None, _millis(started), error=_describe(exc)[:300])
+        return Outcome(
+            answer.status,
+            _millis(started),
+            response=answer.head.decode("utf-8", errors="replace"),
+            retry_after=retry_after_seconds(answer.retry_after),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,13 +295,15 @@ def retry_after_seconds(value: str | None) -> float | None:
     return min(max(moment.timestamp() - time.time(), 0.0), RETRY_AFTER_MAX)
 
 
-async def _read_head(response: httpx.Response) -> str:
-    head = b""
-    async for chunk in response.aiter_bytes():
-        head += chunk
-        if len(head) >= RESPONSE_KEPT:
-            break
-    return head[:RESPONSE_KEPT].decode("utf-8", errors="replace")
+def _describe(exc: BaseException) -> str:
+    """The delivery log's error: the guard's refusal as it is, other errors with their type; aiohttp
+    wraps a resolver's OSError (the guard's) in its connector errors."""
+    cause = getattr(exc, "os_error", None) or exc.__cause__
+    if isinstance(cause, OSError) and str(cause).startswith("refused: "):
+        return str(cause)
+    if str(exc).startswith("refused: "):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _millis(started: float) -> float:

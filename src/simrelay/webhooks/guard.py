@@ -2,9 +2,9 @@
 
 A webhook URL is chosen by an API user, so without a guard the server would fetch whatever
 it names: its own admin ports, the cloud metadata service, hosts on the private network.
-`check_url` refuses such a URL when the webhook is created; `guarded_transport` checks
-again on every new connection, because DNS can answer differently by then (rebinding), and
-connects to the very address it checked rather than resolving the name a second time.
+`check_url` refuses such a URL when the webhook is created; webhooks/client.py checks again on
+every new connection, because DNS can answer differently by then (rebinding), and connects to
+the very address it checked rather than resolving the name a second time.
 """
 
 from __future__ import annotations
@@ -13,17 +13,12 @@ import asyncio
 import ipaddress
 import re
 import socket
-import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 
-import httpcore
 import httpx
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 """host, port -> the IP addresses (as strings) it resolves to."""
-
-Connector = Callable[[str, int, float | None], Awaitable[httpcore.AsyncNetworkStream]]
-"""ip, port, timeout -> an open TCP stream to that address."""
 
 MAX_URL_LENGTH = 2000
 
@@ -250,132 +245,3 @@ def refusal(host: str, addresses: list[str]) -> str | None:
             where = address if address == host else f"{host} resolves to {address}"
             return f"{where}: {kind} addresses may not be called"
     return None
-
-
-class GuardedBackend(httpcore.AsyncNetworkBackend):
-    """Network backend that connects only to addresses it has just resolved and checked.
-
-    httpcore still calls start_tls with the URL's host name (or the sni_hostname
-    extension), never with the address connected to, so certificates are verified against
-    the name.
-    """
-
-    def __init__(self, *, allow_private: bool, resolver: Resolver, connect: Connector | None) -> None:
-        self.inner = httpcore.AnyIOBackend()
-        self.allow_private = allow_private
-        self.resolver = resolver
-        self.connect = connect or self.connect_ip
-
-    async def connect_ip(self, ip: str, port: int, timeout: float | None) -> httpcore.AsyncNetworkStream:
-        return await self.inner.connect_tcp(ip, port, timeout=timeout)
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        # local_address and socket_options are always None: our pool is built without them.
-        # One deadline covers resolving and every attempt, as httpx's connect timeout promises.
-        deadline = None if timeout is None else time.monotonic() + timeout
-        try:
-            async with asyncio.timeout(timeout):
-                addresses = await self.resolver(host, port)
-        except TimeoutError:
-            raise httpcore.ConnectTimeout(f"resolving {host} timed out") from None
-        except OSError as exc:
-            raise httpcore.ConnectError(f"{host} could not be resolved: {exc}") from exc
-        if not addresses:
-            raise httpcore.ConnectError(f"refused: {host} resolves to no address")
-        if not self.allow_private:
-            reason = refusal(host, addresses)
-            if reason is not None:
-                raise httpcore.ConnectError(f"refused: {reason}")
-        return await self.try_in_order(addresses, port, deadline)
-
-    async def try_in_order(
-        self, addresses: list[str], port: int, deadline: float | None
-    ) -> httpcore.AsyncNetworkStream:
-        error: Exception = httpcore.ConnectError("no address to connect to")
-        for index, ip in enumerate(addresses):
-            timeout = None
-            if deadline is not None:
-                # Share what is left, so one silent address cannot starve the others.
-                timeout = (deadline - time.monotonic()) / (len(addresses) - index)
-                if timeout <= 0:
-                    raise httpcore.ConnectTimeout(f"connecting to {ip} timed out")
-            try:
-                return await self.connect(ip, port, timeout)
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                error = exc
-            except OSError as exc:
-                # httpx maps only httpcore's errors; a bare OSError would escape it.
-                error = httpcore.ConnectError(f"connecting to {ip} failed: {exc}")
-        raise error
-
-    async def sleep(self, seconds: float) -> None:
-        await self.inner.sleep(seconds)
-
-
-def guarded_transport(
-    *,
-    allow_private: bool,
-    resolver: Resolver = system_resolve,
-    connect: Connector | None = None,
-    connections: int = 100,
-) -> httpx.AsyncBaseTransport:
-    """An httpx transport whose every new connection goes through `GuardedBackend`.
-
-    A refused connection surfaces as httpx.ConnectError, its message starting "refused: ".
-    """
-    backend = GuardedBackend(allow_private=allow_private, resolver=resolver, connect=connect)
-    transport = httpx.AsyncHTTPTransport()
-    # The certificate checks httpx gives its own pool by default; the caller sizes the pool.
-    pool = httpcore.AsyncConnectionPool(
-        ssl_context=httpx.create_ssl_context(),
-        max_connections=connections,
-        max_keepalive_connections=connections,
-        keepalive_expiry=5.0,
-        network_backend=backend,
-    )
-    replace_pool(transport, pool)
-    return transport
-
-
-CONNECTIONS_PER_POOL = 4
-"""httpcore's pool looks at every connection it holds on each request and each response it
-closes (a socket call per connection): with 32 connections in one pool that cost the courier
-more CPU than everything else it does per webhook, so connections are spread over small pools."""
-
-
-def guarded_transports(
-    *,
-    allow_private: bool,
-    connections: int,
-    resolver: Resolver = system_resolve,
-    connect: Connector | None = None,
-) -> list[httpx.AsyncBaseTransport]:
-    """`connections` in all, over pools of CONNECTIONS_PER_POOL."""
-    pools = max(1, -(-connections // CONNECTIONS_PER_POOL))
-    per_pool = -(-connections // pools)
-
-    def pool() -> httpx.AsyncBaseTransport:
-        return guarded_transport(
-            allow_private=allow_private, connections=per_pool, resolver=resolver, connect=connect
-        )
-
-    return [pool() for _ in range(pools)]
-
-
-def replace_pool(transport: httpx.AsyncHTTPTransport, pool: httpcore.AsyncConnectionPool) -> None:
-    """Put our pool into an httpx transport.
-
-    httpx 0.28 has no public way to pass a network backend, but AsyncHTTPTransport keeps its
-    httpcore pool in `_pool` and only maps requests, responses and errors around it. The
-    tests fail if that changes.
-    """
-    if not isinstance(getattr(transport, "_pool", None), httpcore.AsyncConnectionPool):
-        raise RuntimeError("httpx.AsyncHTTPTransport no longer keeps its pool in _pool")
-    transport._pool = pool

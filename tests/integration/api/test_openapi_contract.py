@@ -21,7 +21,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpcore
 import httpx
 import pytest
 import uvicorn
@@ -31,7 +30,7 @@ from simrelay.api.connection import EdgeProtocol, EdgeWebSocketProtocol
 from simrelay.app import API_ENDPOINTS
 from simrelay.config import Settings
 from simrelay.storage.db import create_engine
-from simrelay.webhooks.guard import guarded_transports
+from simrelay.webhooks.client import WebhookClient
 from tests.factories import Caller, make_caller, make_device
 from tests.integration.server import free_port
 
@@ -52,8 +51,9 @@ async def resolve_offline(host: str, port: int) -> list[str]:
     return [host]
 
 
-async def refuse(ip: str, port: int, timeout: float | None) -> httpcore.AsyncNetworkStream:
-    raise httpcore.ConnectError(f"test: no connection to {ip}:{port} leaves the machine")
+def nowhere(ip: str) -> str:
+    """Every webhook is dialled at a loopback address nobody listens on: nothing leaves the machine."""
+    return "127.0.0.3"
 
 
 async def prepare_account(url: str) -> tuple[Caller, str]:
@@ -70,8 +70,8 @@ def live_server(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator
     """The app on 127.0.0.1 in a thread of its own (its own event loop), until the test ends."""
     monkeypatch.setattr(
         app_module,
-        "guarded_transports",
-        functools.partial(guarded_transports, resolver=resolve_offline, connect=refuse),
+        "WebhookClient",
+        functools.partial(WebhookClient, resolver=resolve_offline, route=nowhere),
     )
     app = app_module.create_app(settings.model_copy(update={"webhook_allow_private": True}))
     port = free_port()

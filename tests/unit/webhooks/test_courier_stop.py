@@ -17,7 +17,7 @@ class NothingDue:
 
 
 async def test_stop_ends_the_courier_when_a_wake_up_comes_with_it() -> None:
-    courier = Courier(NothingDue(), Policy("key", tick=30.0), transport=None)  # type: ignore[arg-type]
+    courier = Courier(NothingDue(), Policy("key", tick=30.0))  # type: ignore[arg-type]
     courier.start()
     for _ in range(10):  # one empty claim round, then the courier waits for a wake-up
         await asyncio.sleep(0)
