@@ -11,11 +11,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from simrelay.config import Settings
 from simrelay.storage.database import Database
-from simrelay.webhooks import service
+from simrelay.webhooks import repository, service
 from simrelay.webhooks.client import WebhookClient
 from simrelay.webhooks.courier import Courier, Policy
 from simrelay.webhooks.models import Webhook, WebhookEvent
@@ -187,3 +187,38 @@ async def _queue(db: Database, caller: Caller, *, count: int) -> None:
 
 async def _webhook(db: Database, webhook_id: str) -> Any:
     return await db.read(lambda conn: conn.execute(select(Webhook).where(Webhook.id == webhook_id)).first())
+
+
+async def test_a_claim_on_postgresql_walks_the_due_events_in_order(db: Database, caller: Caller) -> None:
+    """Not a gather-and-sort of every due event: with 3,000 due that made each claim 60 times
+    slower (and fresh statistics, which say the table is nearly empty, are when it happens)."""
+    if not db.url.startswith("postgresql"):
+        pytest.skip("the planner setting is PostgreSQL's; SQLite walks the index by itself")
+    await service.create_webhook(
+        db,
+        service.Keys(SECRET, allow_private=True),
+        account_id=caller.account_id,
+        url="http://127.0.0.1:9/hook",
+        events=None,
+        is_active=True,
+    )
+    await _queue(db, caller, count=3000)
+    statements: list[tuple[str, Any]] = []
+
+    def claim_and_explain(conn: Any) -> list[str]:
+        def record(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+            if "FOR UPDATE" in statement:
+                statements.append((statement, parameters))
+
+        event.listen(conn, "before_cursor_execute", record)
+        try:
+            claimed = repository.claim_due(conn, now=time.time() + 1, lock_until=time.time() + 30, limit=8)
+        finally:
+            event.remove(conn, "before_cursor_execute", record)
+        assert len(claimed) == 8
+        ((statement, parameters),) = statements
+        plan = conn.exec_driver_sql("EXPLAIN " + statement, parameters).scalars().all()
+        return [line for line in plan if "Sort" in line or "Index Scan using ix_webhook_events_due" in line]
+
+    nodes = await db.run(claim_and_explain)
+    assert nodes and all("Index Scan using ix_webhook_events_due" in node for node in nodes), nodes

@@ -104,6 +104,10 @@ _CLAIMED: list[Any] = [e.id, e.webhook_id, e.event, e.payload, e.attempts]
 _CLAIMED += [w.url, w.is_active, w.secret_salt, w.previous_salt, w.rotated_at]
 
 
+_WALK_IN_ORDER = text("SET LOCAL enable_sort = off")
+"""For the rest of this transaction (claims run in one of their own)."""
+
+
 def claim_due(conn: Connection, *, now: float, lock_until: float, limit: int) -> Sequence[Row[Any]]:
     """Due events, locked for this process until `lock_until`, with what an attempt needs. On
     PostgreSQL rows another node is claiming are skipped, so each attempt is made by one node;
@@ -122,6 +126,11 @@ def claim_due(conn: Connection, *, now: float, lock_until: float, limit: int) ->
     )
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=events)
+        # Only walking the due index in order stops after `limit` rows. When the statistics
+        # say few events are due (a fresh table; or, in steady state, most rows delivered),
+        # the planner instead gathers every due row and sorts them: with a backlog of 3,000
+        # that took 19 ms per claim against 0.3 ms, and held delivery near 600 events/s.
+        conn.execute(_WALK_IN_ORDER)
     rows = conn.execute(query).all()
     if rows:
         conn.execute(update(events).where(e.id.in_([row.id for row in rows])).values(locked_until=lock_until))
