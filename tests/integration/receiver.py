@@ -65,6 +65,9 @@ class Receiver:
                 self.send_response(answer.status)
                 for name, value in answer.headers.items():
                     self.send_header(name, value)
+                if answer.status in (204, 304):  # no body, as HTTP requires (strict clients refuse one)
+                    self.end_headers()
+                    return
                 self.send_header("content-length", str(len(answer.body)))
                 self.end_headers()
                 self.wfile.write(answer.body)
