@@ -188,7 +188,7 @@ def decode_deliver(pdu: str) -> Deliver:
     )
 
 
-def status_of(code: int) -> ReportStatus:
+def _status_of(code: int) -> ReportStatus:
     if code < 0x20:
         return ReportStatus.DELIVERED
     if code < 0x40:
@@ -217,6 +217,6 @@ def decode_status_report(pdu: str) -> StatusReport:
         recipient=recipient,
         submitted=submitted,
         discharged=discharged,
-        status=status_of(code),
+        status=_status_of(code),
         status_code=code,
     )
