@@ -135,7 +135,7 @@ class AtChannel:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        self._lose(PortGone(f"{self.name}: channel closed"))
+        self._lose(PortGone(f"{self.name}: channel closed"), quiet=True)
         self._writer.close()
         with contextlib.suppress(Exception):
             await self._writer.wait_closed()
@@ -322,11 +322,12 @@ class AtChannel:
         log.debug("modem_urc", modem=self.name, urc=urc.name)
         self.urcs.put_nowait(urc)
 
-    def _lose(self, gone: PortGone) -> None:
+    def _lose(self, gone: PortGone, *, quiet: bool = False) -> None:
         if self._gone is not None:
             return
         self._gone = gone
-        log.warning("modem_port_gone", modem=self.name, reason=str(gone))
+        if not quiet:
+            log.warning("modem_port_gone", modem=self.name, reason=str(gone))
         running = self._running
         if running is not None and not running.done.done():
             running.done.set_exception(gone)
