@@ -44,7 +44,9 @@ ESC = b"\x1b"
 
 
 class AtTimeout(Exception):
-    """The modem did not finish a command (or send a URC) in time: hung, rebooting or unplugged."""
+    """The modem did not finish a command (or send a URC) in time: hung, rebooting or unplugged.
+    Its answer may still come later and be taken for the next command's: after a timeout the
+    host resyncs (power cycle or reopen) before trusting answers again."""
 
     def __init__(self, command: str, timeout: float) -> None:
         self.command = command
