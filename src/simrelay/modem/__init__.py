@@ -1,8 +1,10 @@
-"""The device side for USB GSM modems: the AT/PDU driver and the `simrelay modem` host (to come),
-and the pure codecs they stand on.
+"""The device side for USB GSM modems: the AT/PDU driver and the `simrelay modem` host, and
+the pure codecs they stand on.
 
-`pdu` encodes SMS-SUBMIT and decodes SMS-DELIVER and SMS-STATUS-REPORT (with `fields` and `gsm7`
-beneath it), `pdu_build` builds what a modem hands up for tests and fake modems, `reassembly`
-joins concatenated parts, `ussd` handles AT+CUSD strings. Like `agent/` and `client/`, this
+`at` is the AT command channel (unsolicited codes told from answers), `port` opens the serial
+port, `commands` the modem's operations on it. `pdu` encodes SMS-SUBMIT and decodes
+SMS-DELIVER and SMS-STATUS-REPORT (with `fields` and `gsm7` beneath it), `pdu_build` builds
+what a modem hands up for tests and fake modems, `reassembly` joins concatenated parts, `ussd`
+handles AT+CUSD strings, `state` is the host's state file. Like `agent/` and `client/`, this
 package never imports the server's modules (import-linter holds it to that).
 """
