@@ -37,7 +37,9 @@ async def connect(engine, device_id: str, *, can_ussd: bool = True, **values: An
         await conn.execute(
             update(Device)
             .where(Device.id == device_id)
-            .values(**{"connection_id": "c0ffee", "last_online_at": time.time(), "can_ussd": can_ussd, **values})
+            .values(
+                **{"connection_id": "c0ffee", "last_online_at": time.time(), "can_ussd": can_ussd, **values}
+            )
         )
 
 
