@@ -1,4 +1,5 @@
-"""USSD: the ussd_requests table, devices.can_ussd and devices.connection_id
+"""USSD: the ussd_requests table, devices.can_ussd and devices.connection_id, device.ussd for
+webhooks that took every event
 
 Revision ID: 0010
 Revises: 0009
@@ -7,6 +8,8 @@ Create Date: 2026-12-06
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -14,6 +17,9 @@ revision = "0010"
 down_revision = "0009"
 branch_labels = None
 depends_on = None
+
+WEBHOOKS = sa.table("webhooks", sa.column("id", sa.String), sa.column("events", sa.JSON))
+EVENTS_BEFORE = {"sms.status", "sms.received", "device.online", "device.offline", "device.low_battery"}
 
 
 def upgrade() -> None:
@@ -48,9 +54,26 @@ def upgrade() -> None:
     # Unknown until the device's next hello says: no USSD until then.
     op.add_column("devices", sa.Column("can_ussd", sa.Boolean(), nullable=False, server_default=sa.false()))
     op.add_column("devices", sa.Column("connection_id", sa.String(16), nullable=True))
+    # A webhook that took every event (the default, "all") takes the new one too.
+    webhooks = sa.table("webhooks", sa.column("id", sa.String), sa.column("events", sa.JSON))
+    conn = op.get_bind()
+    for webhook_id, events in conn.execute(sa.select(webhooks.c.id, webhooks.c.events)).all():
+        if EVENTS_BEFORE <= set(events or []):
+            conn.execute(
+                webhooks.update().where(webhooks.c.id == webhook_id).values(events=[*events, "device.ussd"])
+            )
+
+
+def _rewrite_events(change: Callable[[list[str]], list[str]]) -> None:
+    conn = op.get_bind()
+    for webhook_id, events in conn.execute(sa.select(WEBHOOKS.c.id, WEBHOOKS.c.events)).all():
+        names = list(events or [])
+        if change(names) != names:
+            conn.execute(WEBHOOKS.update().where(WEBHOOKS.c.id == webhook_id).values(events=change(names)))
 
 
 def downgrade() -> None:
+    _rewrite_events(lambda names: [name for name in names if name != "device.ussd"])
     with op.batch_alter_table("devices") as batch_op:
         batch_op.drop_column("connection_id")
         batch_op.drop_column("can_ussd")
