@@ -85,6 +85,11 @@ class Settings(BaseSettings):
     dispatch_tick_seconds: float = Field(default=1.0, gt=0)
     """Safety net: how often each node looks for work and expired leases without being woken."""
 
+    ussd_wait_seconds: float = Field(default=30.0, ge=0, le=600)
+    """POST /v1/devices/ussd waits this long for the device's answer, then answers `pending`."""
+    ussd_expire_seconds: float = Field(default=180.0, gt=0)
+    """A USSD request not answered this long after it was made ends as `timeout`."""
+
     # Pacing defaults for new devices: Android itself allows an app 30 SMS per 30 minutes
     # unless the user lifts it, and operators flag consumer SIMs that send in bursts, so a
     # new device sends at most a few a minute with human-looking gaps.

@@ -8,9 +8,10 @@ deactivated, 1003 401 unauthorized, 1004 400 no device, 1005 403 no send permiss
 1006 403 quota used up, 1007 403 no read permission, 1008 404 SMS not found, 1009 404
 device not found, 1010 404 webhook not found, 1011 429 rate limited (also too many
 connections from one address), 1012 413 body too large (431: request line and headers),
-1013 422 idempotency key reused, 1014 409 idempotency key in progress, 1016 400 the device
-cannot do this, 1017 408 request not received in time, 2001-2010 400 field errors (2010 also
-for malformed HTTP), 3000 403 account blocked.
+1013 422 idempotency key reused, 1014 409 idempotency key in progress, 1015 409 the device
+is offline (USSD), 1016 400 the device cannot do this (also: no USSD), 1017 408 request not
+received in time, 1018 404 USSD request not found, 2001-2010 400 field errors (2010 also for
+malformed HTTP), 2011 400 USSD `code` invalid, 3000 403 account blocked.
 """
 
 from __future__ import annotations
@@ -162,6 +163,19 @@ class ErrorCode(Enum):
         "Метод {method} не поддерживается для {path}; можно: {allowed}",
         "Method {method} is not allowed on {path}; allowed: {allowed}",
     )
+    INVALID_USSD_CODE = (
+        2011,
+        400,
+        "Неверный code: USSD-запрос из символов *, #, + и цифр, от 1 до 182",
+        "Invalid code: a USSD string of *, #, + and digits, 1 to 182 of them",
+    )
+    DEVICE_OFFLINE = (
+        1015,
+        409,
+        "Устройство не в сети",
+        "The device is offline",
+    )
+    USSD_NOT_FOUND = (1018, 404, "USSD-запрос не найден", "USSD request not found")
     DEVICE_CANNOT = (
         1016,
         400,

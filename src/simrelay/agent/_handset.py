@@ -1,5 +1,5 @@
 """`Handset`: a simulated phone's storage and its work on messages (offer, drop, send, delivery
-reports), apart from the connection. Its state plays the app's persistent storage: it survives
+reports) and USSD codes, apart from the connection. Its state plays the app's persistent storage: it survives
 disconnects and restarts, as the protocol's "Rules a device must follow" require.
 """
 
@@ -56,6 +56,8 @@ class Handset:
         self._keys = itertools.count()
         self._send_jobs: dict[str, asyncio.Task[None]] = {}
         self._delivery_jobs: dict[str, asyncio.Task[None]] = {}
+        self._ussd_jobs: dict[str, asyncio.Task[None]] = {}
+        self._ussd_seen: set[str] = set()
         self._next_welcome = asyncio.Event()
 
     def record(self, kind: str, message_id: str = "", detail: str = "") -> None:
@@ -125,6 +127,25 @@ class Handset:
         self._forget(message_id)
         self._release(message_id, detail=reason, attempt=attempt)
 
+    def on_ussd(self, frame: Frame) -> None:
+        """Dials the code: after a moment the (simulated) network answers with a balance. A
+        request is never dialled twice (a repeat of its id is ignored): the server sends each once."""
+        request_id, code = frame.get("id"), frame.get("code")
+        if not isinstance(request_id, str) or not isinstance(code, str) or request_id in self._ussd_seen:
+            return
+        self._ussd_seen.add(request_id)
+        self.record("ussd", request_id, code)
+        sim, slots = frame.get("sim"), max(self.options.sims, 1)
+        if sim is not None and not (isinstance(sim, int) and 0 <= sim < slots):
+            answer = {"status": "error", "response": f"no SIM in slot {sim}"}
+        else:
+            answer = {"status": "done", "response": f"Balance for {code}: 100.00"}
+        self._spawn(self._ussd_jobs, request_id, self._answer_ussd(request_id, answer))
+
+    async def _answer_ussd(self, request_id: str, answer: Frame) -> None:
+        await asyncio.sleep(self._draw_seconds(self.options.ussd_ms))
+        self.emit({"type": "ussd_result", "id": request_id, **answer})
+
     def on_answer(self, report: Report, frame: Frame) -> None:
         """`ack` or `error` for `report`: either way it is done and leaves the outbox."""
         self.outbox.pop(report.key, None)
@@ -156,7 +177,7 @@ class Handset:
             self._spawn_delivery(message_id)
 
     def cancel_jobs(self) -> None:
-        for job in [*self._send_jobs.values(), *self._delivery_jobs.values()]:
+        for job in [*self._send_jobs.values(), *self._delivery_jobs.values(), *self._ussd_jobs.values()]:
             job.cancel()
         self._send_jobs.clear()
         self._delivery_jobs.clear()

@@ -57,12 +57,17 @@ class SimulatorOptions:
     reconnect_min: float = 1.0
     reconnect_max: float = 60.0
     """Reconnect backoff: doubles from `reconnect_min` up to `reconnect_max`, with jitter."""
+    ussd: bool = True
+    """List the "ussd" feature in `hello` and answer `ussd` frames (False: a device without USSD)."""
+    ussd_ms: tuple[int, int] = (50, 150)
+    """Delay before the answer to a `ussd` frame."""
     seed: int | None = None
     """Seed for every random choice (each phone derives its own stream from it and its id)."""
 
     def __post_init__(self) -> None:
         _check_range("send_ms", self.send_ms)
         _check_range("delivery_delay_ms", self.delivery_delay_ms)
+        _check_range("ussd_ms", self.ussd_ms)
         _check_range("reconnect_min..reconnect_max", (self.reconnect_min, self.reconnect_max))
         for name in ("fail_rate", "undelivered_rate", "drop_after_take"):
             if not 0.0 <= getattr(self, name) <= 1.0:

@@ -251,6 +251,8 @@ class SimulatedPhone:
                     self._handset.on_offer(frame)
                 elif kind == "drop":
                     self._handset.on_drop(frame)
+                elif kind == "ussd" and self.options.ussd:
+                    self._handset.on_ussd(frame)
                 elif kind in ("ack", "error"):
                     seq = frame.get("seq")
                     report = self._inflight.pop(seq, None) if isinstance(seq, int) else None
@@ -308,6 +310,7 @@ class SimulatedPhone:
             "model": self.model,
             **self._vitals(),
             "held": self.held,
+            "features": ["ussd"] if self.options.ussd else [],
         }
 
     def _vitals(self) -> Frame:

@@ -111,6 +111,9 @@ def simulate(
         float, typer.Option(min=0.0, max=1.0, help="Chance the connection dies right after taken.")
     ] = 0.0,
     sims: Annotated[int, typer.Option(min=0, help="SIM slots each phone reports.")] = 1,
+    ussd: Annotated[
+        bool, typer.Option("--ussd/--no-ussd", help="Offer USSD and answer codes with a balance.")
+    ] = True,
     seed: Annotated[int | None, typer.Option(help="Seed for reproducible runs.")] = None,
 ) -> None:
     """Pairs COUNT virtual phones with one code and runs them until Ctrl-C, then prints a summary."""
@@ -121,6 +124,7 @@ def simulate(
         parts_from_length=parts_from_length,
         drop_after_take=drop_after_take,
         sims=sims,
+        ussd=ussd,
         seed=seed,
     )
     stats = asyncio.run(run_fleet(url, code, count=count, options=options))

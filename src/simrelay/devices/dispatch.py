@@ -20,7 +20,7 @@ from typing import Any
 import structlog
 from sqlalchemy.engine import Connection
 
-from simrelay.devices import presence, repository
+from simrelay.devices import presence, repository, ussd
 from simrelay.devices.assignment import Planner, Slot
 from simrelay.devices.health import Candidate, rank
 from simrelay.devices.policy import Policy
@@ -113,7 +113,7 @@ class Dispatcher:
         self._sessions[session.device_id] = session
         self._by_account.setdefault(session.account_id, set()).add(session.device_id)
         now = time.time()
-        values = device_status(hello)
+        values = device_status(hello) | {"can_ussd": session.can_ussd, "connection_id": session.connection_id}
         if hello.app_version is not None:
             values["app_version"] = hello.app_version
         if hello.model is not None:
@@ -151,6 +151,7 @@ class Dispatcher:
         # Only now may drops from the timer or from API changes reach it: after the frames
         # above, so that a device never sees a drop overtake the offer it is about.
         session.ready = True
+        await self._send_ussd(session)  # those it missed while away, if they have not expired
         log.info(
             "device_connected",
             device_id=session.device_id,
@@ -190,7 +191,9 @@ class Dispatcher:
                 if not devices:
                     del self._by_account[session.account_id]
             with contextlib.suppress(Exception):
-                await self.reports.update_device(session.device_id, {"last_online_at": time.time()})
+                await self.reports.update_device(
+                    session.device_id, {"last_online_at": time.time()}, release=session.connection_id
+                )
             log.info("device_disconnected", device_id=session.device_id, outstanding=len(session.outstanding))
 
     def _device_changed(self, device_id: str) -> None:
@@ -221,6 +224,15 @@ class Dispatcher:
             if row.lease_drop:
                 session.drop(row.id, _drop_reason(row), attempt=row.attempts)
         self.wake(session.account_id)
+        await self._send_ussd(session)
+
+    async def _send_ussd(self, session: DeviceSession) -> None:
+        """Sends the device its USSD requests that no node has sent (each at most once)."""
+        if session.can_ussd and session.ready:
+            try:
+                await ussd.send_unsent(self.db, session.device_id, session.send)
+            except Exception:
+                log.exception("ussd_send_failed", device_id=session.device_id)
 
     # --- assignment ------------------------------------------------------------------------
 
@@ -359,9 +371,10 @@ class Dispatcher:
                 self.wake(account_id)
 
     async def sweep(self, *, now: float) -> None:
-        """Ends leases past their hard timeout (sms/leases.py: end_lapsed), and expired waiting SMS."""
+        """Ends leases past their hard timeout (sms/leases.py: end_lapsed), expired waiting SMS and
+        USSD requests, and sends USSD requests whose signal went missing."""
 
-        def work(conn: Connection) -> list[Any]:
+        def work(conn: Connection) -> tuple[list[Any], set[str]]:
             lapsed = (
                 leases.find_lapsed(
                     conn,
@@ -377,9 +390,13 @@ class Dispatcher:
             leases.expire_waiting(conn, now=now)
             if now >= self._trust_silence_after:
                 presence.mark_offline(conn, silent_since=now - 2 * self.policy.heartbeat_seconds, now=now)
-            return list(lapsed)
+            ussd.expire(conn, now=now)
+            return list(lapsed), ussd.devices_with_unsent(conn, now=now)
 
-        for row in await self.db.run(work):
+        lapsed, unsent = await self.db.run(work)
+        for device_id in unsent & self._sessions.keys():
+            await self._send_ussd(self._sessions[device_id])
+        for row in lapsed:
             log.warning(
                 "lease_lapsed",
                 message_id=row.id,

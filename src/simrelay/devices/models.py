@@ -1,10 +1,10 @@
-"""Tables: devices and the pairing codes that enrol them."""
+"""Tables: devices, the pairing codes that enrol them, and USSD requests to them."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Double, ForeignKey, Integer, String
+from sqlalchemy import JSON, Boolean, Double, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from simrelay.storage.db import Base
@@ -42,6 +42,12 @@ class Device(Base):
     limit_per_minute: Mapped[int] = mapped_column(Integer, default=0)
     limit_per_hour: Mapped[int] = mapped_column(Integer, default=0)
     limit_per_day: Mapped[int] = mapped_column(Integer, default=0)
+    can_ussd: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Its last `hello` listed the "ussd" feature (docs/device-protocol.md)."""
+    connection_id: Mapped[str | None] = mapped_column(String(16))
+    """The live session's id, set on attach and cleared on detach by that session only (a
+    reconnect to another node may come first); None while no node holds it. A node that dies
+    leaves it set: last_online_at, refreshed by every heartbeat, then says the device is gone."""
 
 
 class PairingCode(Base):
@@ -54,3 +60,29 @@ class PairingCode(Base):
     uses_left: Mapped[int] = mapped_column(Integer)
     expires_at: Mapped[float] = mapped_column(Double)
     created_at: Mapped[float] = mapped_column(Double)
+
+
+class UssdRequest(Base):
+    """A USSD code sent (at most once) to a device, and the network's answer (devices/ussd.py)."""
+
+    __tablename__ = "ussd_requests"
+    __table_args__ = (
+        Index("ix_ussd_requests_device_id_status", "device_id", "status"),
+        Index("ix_ussd_requests_status_expires_at", "status", "expires_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    device_id: Mapped[str] = mapped_column(String(24))
+    """No foreign key: the request stays readable after its device is deleted."""
+    code: Mapped[str] = mapped_column(String(182))
+    sim: Mapped[int | None] = mapped_column(Integer)
+    """The slot to dial from; None for the device's own default."""
+    status: Mapped[str] = mapped_column(String(16))
+    """See devices/ussd.py, UssdStatus."""
+    response: Mapped[str] = mapped_column(Text, default="")
+    time_create: Mapped[float] = mapped_column(Double)
+    time_done: Mapped[float | None] = mapped_column(Double)
+    sent_at: Mapped[float | None] = mapped_column(Double)
+    """When a node handed it to the device; set once, so it is never sent twice."""
+    expires_at: Mapped[float] = mapped_column(Double)

@@ -50,6 +50,14 @@ def store_device_status(conn: Connection, device_id: str, values: dict[str, Any]
         queue_events(conn, [Event(row.account_id, kind, device_object(row), at=now) for kind in kinds])
 
 
+def release_connection(conn: Connection, device_id: str, connection_id: str) -> None:
+    """The session `connection_id` ended; a newer one (the device reconnected, perhaps to another
+    node, before this one noticed) keeps its own."""
+    conn.execute(
+        update(devices).where(d.id == device_id, d.connection_id == connection_id).values(connection_id=None)
+    )
+
+
 def mark_offline(conn: Connection, *, silent_since: float, now: float) -> Sequence[Row[Any]]:
     """Devices last heard from before `silent_since` (two heartbeat intervals: the contract's
     offline) go offline, announced once: the conditional update lets one node win."""

@@ -4,7 +4,7 @@ NUL is refused in identifiers and replaced in free text (simrelay/text.py)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -50,6 +50,10 @@ class Hello(Status):
         default_factory=list, max_length=10_000
     )
     """Ids that are not SMS ids are ignored, not refused: one bad entry must not lock a device out."""
+    features: list[Annotated[str, StringConstraints(max_length=64)]] = Field(
+        default_factory=list, max_length=64
+    )
+    """What the device can do beyond SMS ("ussd"); names the server does not know are ignored."""
 
 
 class Report(Frame):
@@ -88,6 +92,14 @@ class Received(Report):
     sim: int | None = Field(default=None, ge=0, le=255)
 
 
+class UssdResult(Report):
+    id: MessageId
+    """The `ussd` frame's id."""
+    status: Literal["done", "error"]
+    response: Annotated[str, Scrubbed, StringConstraints(max_length=1000)] = ""
+    """The network's answer; longer than 1000 characters makes the frame `invalid`."""
+
+
 REPORTS: dict[str, type[Report]] = {
     "taken": MessageReport,
     "sent": Sent,
@@ -96,6 +108,7 @@ REPORTS: dict[str, type[Report]] = {
     "dropped": MessageReport,
     "heartbeat": Heartbeat,
     "received": Received,
+    "ussd_result": UssdResult,
 }
 
 

@@ -1,5 +1,6 @@
 """What devices tell the server, stored with group commit: message reports, status updates
-(hello, heartbeat) and received SMS from every connected device share transactions."""
+(hello, heartbeat), received SMS and USSD answers from every connected device share
+transactions."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from simrelay.devices.presence import store_device_status
+from simrelay.devices import ussd
+from simrelay.devices.presence import release_connection, store_device_status
 from simrelay.inbox import service as inbox
 from simrelay.sms.reports import Applied, Report, ReportBatch
 from simrelay.storage.batch import BatchWriter
@@ -20,6 +22,8 @@ from simrelay.storage.database import Database
 class DeviceUpdate:
     device_id: str
     values: dict[str, Any]
+    release: str | None = None
+    """A session that ended: its connection id is cleared, unless a newer session's replaced it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +39,15 @@ class Incoming:
     sim: int | None
 
 
-Item = Report | DeviceUpdate | Incoming
+@dataclass(frozen=True, slots=True)
+class UssdAnswer:
+    device_id: str
+    request_id: str
+    status: ussd.UssdStatus
+    response: str
+
+
+Item = Report | DeviceUpdate | Incoming | UssdAnswer
 Outcome = Applied | bool
 
 
@@ -55,12 +67,18 @@ class ReportWriter:
         assert isinstance(outcome, Applied)
         return outcome
 
-    async def update_device(self, device_id: str, values: dict[str, Any]) -> None:
-        await self._writer.submit(DeviceUpdate(device_id, values))
+    async def update_device(
+        self, device_id: str, values: dict[str, Any], *, release: str | None = None
+    ) -> None:
+        await self._writer.submit(DeviceUpdate(device_id, values, release))
 
     async def receive(self, incoming: Incoming) -> bool:
         """True if the SMS is new (not a repeated report)."""
         return bool(await self._writer.submit(incoming))
+
+    async def answer_ussd(self, answer: UssdAnswer) -> bool:
+        """False if the device has no such request."""
+        return bool(await self._writer.submit(answer))
 
     def _store(self, conn: Connection, items: list[Item]) -> list[Outcome | BaseException]:
         now = time.time()
@@ -76,7 +94,20 @@ class ReportWriter:
                 outcomes.append(reports.apply(item))
             elif isinstance(item, DeviceUpdate):
                 store_device_status(conn, item.device_id, item.values, now=now)
+                if item.release is not None:
+                    release_connection(conn, item.device_id, item.release)
                 outcomes.append(True)
+            elif isinstance(item, UssdAnswer):
+                outcomes.append(
+                    ussd.store_result(
+                        conn,
+                        device_id=item.device_id,
+                        request_id=item.request_id,
+                        status=item.status,
+                        response=item.response,
+                        now=now,
+                    )
+                )
             else:
                 outcomes.append(
                     inbox.store_received(

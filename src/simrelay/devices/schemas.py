@@ -6,8 +6,19 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, Field, WithJsonSchema
 
+from simrelay.devices.ussd import CODE_MAX, CODE_PATTERN, UssdStatus, check_code
 from simrelay.errors import ErrorCode
-from simrelay.schemas import OBJECT_ID_SCHEMA, Out, OutId, Pagination, Request, check_required_id, nullable
+from simrelay.schemas import (
+    OBJECT_ID_SCHEMA,
+    ObjectId,
+    Out,
+    OutId,
+    Pagination,
+    Request,
+    UnixTime,
+    check_required_id,
+    nullable,
+)
 from simrelay.sms.schemas import SimSlot, check_sim
 from simrelay.timestamps import iso_millis
 
@@ -136,3 +147,47 @@ def device_object(row: Any) -> dict[str, Any]:
             for sim in (row.sim_list or [])
         ],
     }
+
+
+USSD_CODE_SCHEMA: dict[str, Any] = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": CODE_MAX,
+    "pattern": CODE_PATTERN,
+    "description": "A USSD string (GSM 02.90): `*`, `#`, `+` and digits, such as `*100#`",
+}
+
+
+class SendUssdRequest(Request):
+    device_id: DeviceId
+    code: Annotated[str, AfterValidator(check_code), WithJsonSchema(USSD_CODE_SCHEMA)]
+    to_sim: Annotated[SimSlot, AfterValidator(check_sim)] = None
+    """-2 or left out: the device's `to_sim`; -1 any of its SIMs; 0.. that slot (1016 if it has
+    none there)."""
+
+    field_errors: ClassVar[dict[str, ErrorCode]] = {
+        "device_id": ErrorCode.INVALID_DEVICE_ID,
+        "code": ErrorCode.INVALID_USSD_CODE,
+        "to_sim": ErrorCode.INVALID_SIM,
+    }
+
+
+class UssdIdRequest(Request):
+    id: ObjectId
+
+    field_errors: ClassVar[dict[str, ErrorCode]] = {"id": ErrorCode.INVALID_ID}
+
+
+class UssdObjectOut(Out):
+    id: OutId
+    device_id: OutId
+    code: str
+    status: UssdStatus
+    """`pending` until the device answers (`done`, `error`) or the request expires (`timeout`)."""
+    response: str
+    """The network's answer (`done`), or why not (`error`); `""` otherwise."""
+    time_create: UnixTime
+
+
+class UssdOut(Out):
+    ussd: UssdObjectOut

@@ -1,7 +1,8 @@
-"""Device use cases: pairing, and the records' add, read, edit, delete, list."""
+"""Device use cases: pairing, the records' add, read, edit, delete, list, and USSD requests."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -10,7 +11,7 @@ from sqlalchemy.engine import Connection, Row
 
 from simrelay.accounts import guessing
 from simrelay.accounts.guessing import Guesses
-from simrelay.devices import pairing, repository
+from simrelay.devices import pairing, repository, ussd
 from simrelay.devices.pacing import Pacing
 from simrelay.devices.pairing import IssuedCode
 from simrelay.errors import ApiError, ErrorCode
@@ -40,6 +41,7 @@ def _new_device(
         "token_hash": token_hash,
         "kind": "native",
         "can_cancel": True,
+        "can_ussd": False,
         "app_version": "",
         "signal": -1,
         "send_interval_min": pacing.interval_min,
@@ -201,3 +203,62 @@ async def all_devices(db: Database, *, account_id: str) -> list[Row[Any]]:
     """Every device of the account, oldest first (the GoSMS ext API lists them unpaged)."""
     rows = await db.read(lambda conn: repository.all_devices(conn, account_id=account_id))
     return list(rows)
+
+
+USSD_POLL_SECONDS = (0.1, 0.25)
+"""How often a waiting USSD request is read: quickly at first (an answer takes a few seconds),
+then more calmly (the answer is read from the database: any node may store it)."""
+
+
+async def request_ussd(
+    db: Database,
+    *,
+    account_id: str,
+    device_id: str,
+    code: str,
+    to_sim: int | None,
+    heartbeat_seconds: float,
+    expire_seconds: float,
+) -> Row[Any]:
+    """Stores a pending USSD request for a connected device that can dial it; the caller then
+    signals the device (storage/signals.py), whose node sends it. Raises 1009, 1015, 1016."""
+
+    def work(conn: Connection) -> Row[Any]:
+        now = time.time()
+        device = repository.get_device(conn, account_id=account_id, device_id=device_id)
+        if device is None:
+            raise ApiError(ErrorCode.DEVICE_NOT_FOUND)
+        ussd.check_device(device, heartbeat_seconds=heartbeat_seconds, now=now)
+        sim = ussd.choose_sim(device, to_sim)
+        return ussd.insert_request(conn, device, code=code, sim=sim, now=now, expire_seconds=expire_seconds)
+
+    return await db.run(work)
+
+
+async def read_ussd(db: Database, *, account_id: str, request_id: str) -> Row[Any]:
+    """The request as it is now; one past its expiry times out here, if no sweep came first."""
+    row = await db.read(lambda conn: ussd.find_request(conn, account_id=account_id, request_id=request_id))
+    if row is None:
+        raise ApiError(ErrorCode.USSD_NOT_FOUND)
+    if row.status == ussd.UssdStatus.PENDING and row.expires_at <= time.time():
+
+        def work(conn: Connection) -> Row[Any] | None:
+            ussd.expire(conn, now=time.time(), request_id=request_id)
+            return ussd.find_request(conn, account_id=account_id, request_id=request_id)
+
+        row = await db.run(work) or row
+    return row
+
+
+async def await_ussd(db: Database, row: Row[Any], *, wait_seconds: float) -> Row[Any]:
+    """Reads the request until it is no longer pending or `wait_seconds` have passed."""
+    deadline = time.monotonic() + wait_seconds
+    started = time.monotonic()
+    while row.status == ussd.UssdStatus.PENDING:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        quick, calm = USSD_POLL_SECONDS
+        await asyncio.sleep(min(left, quick if time.monotonic() - started < 1 else calm))
+        row = await read_ussd(db, account_id=row.account_id, request_id=row.id)
+    return row

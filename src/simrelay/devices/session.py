@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 from typing import Any, Protocol
 
@@ -12,11 +13,11 @@ import orjson
 import structlog
 from pydantic import ValidationError
 
-from simrelay.devices import protocol
+from simrelay.devices import protocol, ussd
 from simrelay.devices.health import Health
 from simrelay.devices.pacing import Pacer, Pacing
 from simrelay.devices.policy import Policy
-from simrelay.devices.reporting import Incoming, ReportWriter
+from simrelay.devices.reporting import Incoming, ReportWriter, UssdAnswer
 from simrelay.sms.reports import Report, Verdict
 
 log = structlog.get_logger(__name__)
@@ -84,6 +85,10 @@ class DeviceSession:
         self.drops_sent: set[str] = set()
         self.ready = False
         """hello done, leases resumed: the dispatcher may offer work."""
+        self.connection_id = os.urandom(8).hex()
+        """Names this session in the device's row (devices.connection_id)."""
+        self.can_ussd = False
+        """Its hello listed the "ussd" feature."""
         self.pulls = False
         """A pull device (the Android app): it has an offer only once a fetch listed it, and it
         is never offered again an SMS it let go (the app keeps a cancelled id: see let_go_by)."""
@@ -195,6 +200,7 @@ class DeviceSession:
             raise Closing(CLOSE_UNSUPPORTED)
         if hello.sims is not None:
             self.sim_slots = [sim.slot for sim in hello.sims]
+        self.can_ussd = ussd.FEATURE in hello.features
         self.battery = hello.battery if hello.battery is not None else self.battery
         self.charging = hello.charging if hello.charging is not None else self.charging
         return hello
@@ -232,6 +238,13 @@ class DeviceSession:
             await self._heartbeat(frame)
         elif isinstance(frame, protocol.Received):
             await self._received(frame)
+        elif isinstance(frame, protocol.UssdResult):
+            answer = UssdAnswer(
+                self.device_id, frame.id.lower(), ussd.UssdStatus(frame.status), frame.response
+            )
+            if not await self.dispatcher.reports.answer_ussd(answer):
+                self._error(seq, "unknown", "no such USSD request for this device")
+                return
         else:
             assert isinstance(frame, protocol.MessageReport)
             verdict = await self._report(str(data["type"]), frame)

@@ -6,7 +6,7 @@ from its file) and the tests import it; no module of the server does, so the fea
 above storage. pyproject.toml's import contracts exempt exactly these imports."""
 
 from simrelay.accounts.models import Account, ApiKey
-from simrelay.devices.models import Device, PairingCode
+from simrelay.devices.models import Device, PairingCode, UssdRequest
 from simrelay.inbox.models import OptOut, ReceivedMessage
 from simrelay.sms.models import IdempotencyKey, Message, MessageHistory, MessageTotal, MonthlyUsage
 from simrelay.storage.db import Base
@@ -27,5 +27,6 @@ __all__ = [
     "OptOut",
     "ReceivedMessage",
     "Webhook",
+    "UssdRequest",
     "WebhookEvent",
 ]

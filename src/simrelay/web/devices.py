@@ -1,6 +1,6 @@
 """Panel: devices. Pairing shows a QR code the native protocol accepts, the code as text and
 what to type into SMS Gateway for Android; the list shows each device's state, and each device
-can be switched on and off, renamed, given a default SIM, or deleted."""
+can be switched on and off, renamed, given a default SIM, deleted, or asked to dial a USSD code."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from simrelay.devices import service as devices
+from simrelay.devices import ussd
 from simrelay.devices.schemas import device_type
-from simrelay.errors import ApiError
+from simrelay.errors import ApiError, ErrorCode
 from simrelay.mobile import service as mobile
 from simrelay.mobile import versions
 from simrelay.text import scrub_text
@@ -86,8 +87,42 @@ async def change_device(page: SignedIn, form: FormData) -> Response:
     return page.back("/panel/devices")
 
 
+@form_view
+async def dial_ussd(page: SignedIn, form: FormData) -> Response:
+    """Waits for the answer as POST /v1/devices/ussd does. htmx swaps the device's USSD box from
+    the page this answers; a refusal is 400 only without htmx, which swaps no error answer."""
+    device_id = page.request.path_params["device_id"]
+    code = str(form.get("code", "")).strip()
+    sim = str(form.get("to_sim", "-2"))
+    settings = page.app.settings
+    try:
+        try:
+            ussd.check_code(code)
+        except ValueError:
+            raise ApiError(ErrorCode.INVALID_USSD_CODE) from None
+        row = await devices.request_ussd(
+            page.app.db,
+            account_id=page.account_id,
+            device_id=device_id,
+            code=code,
+            to_sim=int(sim) if sim.lstrip("-").isdigit() and -2 <= int(sim) < 256 else None,
+            heartbeat_seconds=settings.heartbeat_seconds,
+            expire_seconds=settings.ussd_expire_seconds,
+        )
+        page.app.signals.device_changed(device_id)
+        row = await devices.await_ussd(page.app.db, row, wait_seconds=settings.ussd_wait_seconds)
+    except ApiError as exc:
+        status = 200 if page.request.headers.get("hx-request") else 400
+        failure = page.failure(exc)
+        if exc.error is ErrorCode.DEVICE_NOT_FOUND:  # no box of its own on the page: say it on top
+            return await _render(page, status, failure=failure)
+        return await _render(page, status, ussd_device=device_id, ussd_code=code, ussd_failure=failure)
+    return await _render(page, ussd_device=device_id, ussd_code=code, ussd=ussd.ussd_object(row))
+
+
 ROUTES = [
     Route("/panel/devices", devices_page, methods=["GET"]),
     Route("/panel/devices/pair", pair, methods=["POST"]),
     Route("/panel/devices/{device_id}", change_device, methods=["POST"]),
+    Route("/panel/devices/{device_id}/ussd", dial_ussd, methods=["POST"]),
 ]

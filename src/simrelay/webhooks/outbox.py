@@ -35,6 +35,8 @@ class Kind(StrEnum):
     """Silent for two heartbeat intervals (the contract's meaning of offline)."""
     DEVICE_LOW_BATTERY = "device.low_battery"
     """Battery fell below the low mark while not charging, on a device with `low_battery_alert`."""
+    DEVICE_USSD = "device.ussd"
+    """A USSD request ended: done, error or timeout; data: the USSD object of /v1/devices/ussd/get."""
     PING = "ping"
     """Sent by /v1/webhooks/test only; nobody subscribes to it."""
 

@@ -19,7 +19,14 @@ from tests.integration.api.helpers import OBJECT_ID, UNKNOWN_ID, assert_error, s
 
 pytestmark = pytest.mark.integration
 
-ALL_EVENTS = ["sms.status", "sms.received", "device.online", "device.offline", "device.low_battery"]
+ALL_EVENTS = [
+    "sms.status",
+    "sms.received",
+    "device.online",
+    "device.offline",
+    "device.low_battery",
+    "device.ussd",
+]
 HOOK = "http://127.0.0.1:9/hook"
 """Loopback (allowed in these tests) and the discard port: nothing answers there."""
 WEBHOOK_KEYS = [

@@ -1,4 +1,4 @@
-"""Device endpoints: info, edit, delete, list."""
+"""Device endpoints: info, edit, delete, list, and USSD requests."""
 
 from __future__ import annotations
 
@@ -16,9 +16,13 @@ from simrelay.devices.schemas import (
     DeviceOut,
     DeviceSettingsOut,
     EditDeviceRequest,
+    SendUssdRequest,
+    UssdIdRequest,
+    UssdOut,
     device_object,
     settings_object,
 )
+from simrelay.devices.ussd import ussd_object
 from simrelay.errors import ErrorCode as E
 
 
@@ -61,6 +65,31 @@ async def list_devices(call: Call) -> Response:
     return responses.page(
         "device_list", [device_object(row) for row in rows], total=total, limit=limit, page_number=page
     )
+
+
+async def send_ussd(call: Call) -> Response:
+    raw = await read_body(call.request, limit=call.app.settings.max_body_bytes)
+    body = parse_model(raw, SendUssdRequest)
+    settings = call.app.settings
+    row = await service.request_ussd(
+        call.app.db,
+        account_id=call.account_id,
+        device_id=body.device_id,
+        code=body.code,
+        to_sim=body.to_sim,
+        heartbeat_seconds=settings.heartbeat_seconds,
+        expire_seconds=settings.ussd_expire_seconds,
+    )
+    call.app.signals.device_changed(body.device_id)
+    row = await service.await_ussd(call.app.db, row, wait_seconds=settings.ussd_wait_seconds)
+    return Json({"ussd": ussd_object(row)})
+
+
+async def get_ussd(call: Call) -> Response:
+    raw = await read_body(call.request, limit=call.app.settings.max_body_bytes)
+    body = parse_model(raw, UssdIdRequest)
+    row = await service.read_ussd(call.app.db, account_id=call.account_id, request_id=body.id)
+    return Json({"ussd": ussd_object(row)})
 
 
 ENDPOINTS = [
@@ -125,5 +154,36 @@ ENDPOINTS = [
             for name in ("info", "edit", "settings", "del")
         },
         errors=(E.INVALID_LIMIT, E.INVALID_OFFSET),
+    ),
+    Endpoint(
+        "POST",
+        "/devices/ussd",
+        send_ussd,
+        name="devices-ussd",
+        permission=Permission.SEND,
+        summary="Dial a USSD code on a connected device and wait (30 s by default) for the answer; "
+        "`pending` if none came by then (read it later with /devices/ussd/get)",
+        body=SendUssdRequest,
+        response=UssdOut,
+        links={"get": {"operationId": "devices-ussd-get", "requestBody": {"id": "$response.body#/ussd/id"}}},
+        errors=(
+            E.INVALID_DEVICE_ID,
+            E.INVALID_SIM,
+            E.INVALID_USSD_CODE,
+            E.DEVICE_NOT_FOUND,
+            E.DEVICE_OFFLINE,
+            E.DEVICE_CANNOT,
+        ),
+    ),
+    Endpoint(
+        "POST",
+        "/devices/ussd/get",
+        get_ussd,
+        name="devices-ussd-get",
+        permission=Permission.READ,
+        summary="One USSD request by id, as it is now",
+        body=UssdIdRequest,
+        response=UssdOut,
+        errors=(E.INVALID_ID, E.USSD_NOT_FOUND),
     ),
 ]
