@@ -268,7 +268,13 @@ class AtChannel:
         return buffer
 
     def _on_line(self, line: str) -> None:
-        if not line or line == ">":
+        if line == ">":
+            # The prompt with a URC right behind it in the same read ends up as a line of its own.
+            running = self._running
+            if running is not None and running.prompt is not None:
+                running.prompt.set()
+            return
+        if not line:
             return
         for waiting in self._two_line:
             if pdu_fits(line, waiting[1]):
