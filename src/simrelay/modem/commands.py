@@ -6,6 +6,8 @@ PDUs stay hex strings here: building and reading them is `modem/pdu.py`'s job.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -143,6 +145,7 @@ class Modem:
         self.timeouts = timeouts or Timeouts()
         self._iccid_command: str | None = None
         self._storage = "SM"
+        self._memory_lock = asyncio.Lock()
 
     async def _at(self, command: str, *, timeout: float | None = None, prefix: str | None = None) -> Response:
         return await self.channel.command(command, timeout=timeout or self.timeouts.command, prefix=prefix)
@@ -274,9 +277,26 @@ class Modem:
             raise AtError(None, f"no message reference in {response.lines}", kind=ErrorKind.ERROR)
         return reference
 
-    async def list_messages(self, stat: int = 4) -> list[StoredMessage]:
-        """AT+CMGL=<stat> (4: all) in PDU mode: each `+CMGL:` header is followed by its PDU."""
-        response = await self._at(f"AT+CMGL={stat}", timeout=self.timeouts.read)
+    @contextlib.asynccontextmanager
+    async def _memory(self, storage: str | None) -> AsyncIterator[None]:
+        """Holds the read memory for one operation: switched to `storage` and back around it, and
+        no other storage operation runs meanwhile (a CMGR of a +CDSI between someone else's
+        switch to "SR" and back would read the wrong memory)."""
+        async with self._memory_lock:
+            if storage is None or storage == self._storage:
+                yield
+                return
+            await self._at(f'AT+CPMS="{storage}"')
+            try:
+                yield
+            finally:
+                await self._at(f'AT+CPMS="{self._storage}"')
+
+    async def list_messages(self, stat: int = 4, *, storage: str | None = None) -> list[StoredMessage]:
+        """AT+CMGL=<stat> (4: all) in PDU mode: each `+CMGL:` header is followed by its PDU.
+        `storage="SR"` lists stored status reports, switching the read memory there and back."""
+        async with self._memory(storage):
+            response = await self._at(f"AT+CMGL={stat}", timeout=self.timeouts.read)
         messages = []
         lines = list(response.lines)
         for number, line in enumerate(lines):
@@ -291,17 +311,13 @@ class Modem:
     async def read_message(self, index: int, *, storage: str | None = None) -> StoredMessage | None:
         """AT+CMGR=<index>; None for an empty slot. `storage="SR"` reads a stored status report
         (a +CDSI), switching the read memory there and back."""
-        if storage is not None and storage != self._storage:
-            await self._at(f'AT+CPMS="{storage}"')
         try:
-            response = await self._at(f"AT+CMGR={index}")
+            async with self._memory(storage):
+                response = await self._at(f"AT+CMGR={index}")
         except AtError as error:
             if error.code == 321:  # invalid memory index: nothing stored there
                 return None
             raise
-        finally:
-            if storage is not None and storage != self._storage:
-                await self._at(f'AT+CPMS="{self._storage}"')
         lines = response.lines
         at = next((number for number, line in enumerate(lines) if line.startswith("+CMGR:")), None)
         if at is None or at + 1 >= len(lines):
@@ -312,8 +328,10 @@ class Modem:
             return None
         return StoredMessage(index, status, length, lines[at + 1])
 
-    async def delete_message(self, index: int) -> None:
-        await self._at(f"AT+CMGD={index}")
+    async def delete_message(self, index: int, *, storage: str | None = None) -> None:
+        """AT+CMGD=<index>; `storage="SR"` deletes a stored status report, switching there and back."""
+        async with self._memory(storage):
+            await self._at(f"AT+CMGD={index}")
 
     async def ussd(self, request: str, dcs: int = 15) -> UssdReply:
         """Sends a USSD request as given (a Huawei wants it packed GSM-7 hex already) and waits
