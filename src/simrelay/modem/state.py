@@ -46,6 +46,8 @@ class ModemState:
     """Reports not yet acknowledged, oldest first, sent again after every reconnect."""
     references: dict[str, Part] = field(default_factory=dict)
     """str(TP-MR) -> the part it was given to; the network reuses the 256 references in turn."""
+    next_reference: int = 0
+    """The concatenation reference (0-255) the next long SMS gets, so parts of two SMS never mix."""
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ModemState:
@@ -57,6 +59,7 @@ class ModemState:
             held=dict(data.get("held", {})),
             outbox=list(data.get("outbox", [])),
             references=references,
+            next_reference=int(data.get("next_reference", 0)) % 256,
         )
 
 
