@@ -93,9 +93,15 @@ class FakeModem(IdentityCommands):
         if banner:
             self._lines(*banner.lines)
 
-    def hang(self) -> None:
-        """Stops answering anything (and sending URCs) until `power_cycle` or `reappear`."""
+    def hang(self, seconds: float | None = None) -> None:
+        """Stops answering anything (and sending URCs) until `power_cycle` or `reappear`, or for
+        `seconds` (a firmware that recovers by itself; what it was sent meanwhile is lost)."""
         self.hung = True
+        if seconds is not None:
+            self._later(seconds, self._wake)
+
+    def _wake(self) -> None:
+        self.hung = False
 
     def power_cycle(self) -> None:
         """What a host's USB power switch does: the firmware restarts, the SIM keeps its SMS."""
