@@ -166,6 +166,7 @@ def probe(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Prints what the modem reports (IMEI, IMSI, ICCID, operator, signal, SMS memory); pairs nothing."""
+    configure_logging("WARNING")  # on stderr: stdout is the answer (JSON with --json)
     try:
         found = asyncio.run(probe_modem(port, baudrate=baud, pin=pin))
     except PortGone as error:
