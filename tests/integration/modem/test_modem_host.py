@@ -213,6 +213,7 @@ async def test_three_modems_one_code_send_receive_dial_and_survive_a_hang_and_a_
 
         # The middle: one modem hangs (and comes back by itself), one leaves USB and comes back
         # under another name; the second half is sent meanwhile.
+        before = {fake.imei: len(fake.submissions) for fake in fakes}
         sim800.hang(seconds=1.5)
         quectel.vanish()
         old_path = quectel.path
@@ -229,6 +230,8 @@ async def test_three_modems_one_code_send_receive_dial_and_survive_a_hang_and_a_
         sent |= await second
 
         await wait_delivered(TOTAL)
+        # Both came back into service: each sent part of the second half.
+        assert all(len(fake.submissions) > before[fake.imei] for fake in fakes)
 
         # Each SMS went on air exactly once: its recipient got exactly its parts, in order.
         by_recipient: dict[str, list[Any]] = {}
