@@ -209,6 +209,26 @@ def test_devices_are_read_edited_and_deleted(server: Server, client: Client, pho
     assert caught.value.code == 1009
 
 
+def test_a_ussd_code_is_dialled_and_read_back(client: Client, phone: str) -> None:
+    """The phone is `simrelay device simulate`, which answers USSD unless --no-ussd."""
+    ussd = client.dial_ussd(phone, "*100#", to_sim=0)
+    assert (ussd.device_id, ussd.code, ussd.status, ussd.response) == (
+        phone,
+        "*100#",
+        "done",
+        "Balance for *100#: 100.00",
+    )
+    assert OBJECT_ID.match(ussd.id) and ussd.time_create > 0
+    assert client.get_ussd(ussd.id) == ussd
+    for call, code in (
+        (lambda: client.dial_ussd(phone, "*100#x"), 2011),
+        (lambda: client.get_ussd(UNKNOWN_ID), 1018),
+    ):
+        with pytest.raises(SimrelayError) as caught:
+            call()
+        assert caught.value.code == code
+
+
 def test_optouts_are_added_listed_and_removed(client: Client) -> None:
     client.add_optout("+79990003344")
     listed = client.list_optouts(limit=100)
@@ -293,6 +313,9 @@ async def test_the_async_client_does_the_same(server: Server, account: dict[str,
             await client.edit_device(phone.device_id, to_sim=0, limit_per_day=7)
             assert (await client.get_device(phone.device_id)).to_sim == 0
             assert (await client.device_settings(phone.device_id)).limit_per_day == 7
+            ussd = await client.dial_ussd(phone.device_id, "*102#")
+            assert (ussd.status, ussd.response) == ("done", "Balance for *102#: 100.00")
+            assert await client.get_ussd(ussd.id) == ussd
 
             with Receiver() as hook:
                 created = await client.create_webhook(hook.url, events=["sms.received"])

@@ -27,6 +27,7 @@ PUBLIC = [
     "Sms",
     "SmsStatus",
     "StatusChange",
+    "Ussd",
     "Webhook",
     "WebhookVerificationError",
     "verify_webhook",

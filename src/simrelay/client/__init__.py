@@ -22,6 +22,7 @@ from simrelay.client._models import (
     Sms,
     SmsStatus,
     StatusChange,
+    Ussd,
     Webhook,
 )
 from simrelay.client._signing import verify_webhook
@@ -41,6 +42,7 @@ __all__ = [
     "Sms",
     "SmsStatus",
     "StatusChange",
+    "Ussd",
     "Webhook",
     "WebhookVerificationError",
     "verify_webhook",

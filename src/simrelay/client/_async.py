@@ -28,6 +28,7 @@ from simrelay.client._models import (
     ReceivedSms,
     Sms,
     StatusChange,
+    Ussd,
     Webhook,
 )
 
@@ -64,9 +65,17 @@ class AsyncClient:
         json: dict[str, Any] | None = None,
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
+        timeout: float | None = None,
     ) -> Any:
         for attempt in itertools.count():
-            response = await self._http.request(method, path, json=json, params=params, headers=headers)
+            response = await self._http.request(
+                method,
+                path,
+                json=json,
+                params=params,
+                headers=headers,
+                timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+            )
             if response.status_code == 429 and attempt < self.retries:
                 await asyncio.sleep(retry_delay(response))
                 continue
@@ -154,6 +163,16 @@ class AsyncClient:
     async def device_settings(self, device_id: str) -> DeviceSettings:
         data = await self._call("POST", "devices/settings", json={"device_id": device_id})
         return DeviceSettings.from_json(data)
+
+    async def dial_ussd(
+        self, device_id: str, code: str, *, to_sim: int | None = None, timeout: float = 45.0
+    ) -> Ussd:
+        body = {"device_id": device_id, "code": code, **without_none(to_sim=to_sim)}
+        data = await self._call("POST", "devices/ussd", json=body, timeout=timeout)
+        return Ussd.from_json(data["ussd"])
+
+    async def get_ussd(self, id: str) -> Ussd:
+        return Ussd.from_json((await self._call("POST", "devices/ussd/get", json={"id": id}))["ussd"])
 
     # Inbox and opt-outs
 

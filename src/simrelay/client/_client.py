@@ -21,6 +21,7 @@ from simrelay.client._models import (
     ReceivedSms,
     Sms,
     StatusChange,
+    Ussd,
     Webhook,
 )
 
@@ -108,10 +109,18 @@ class Client:
         json: dict[str, Any] | None = None,
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
+        timeout: float | None = None,
     ) -> Any:
         """The decoded JSON of a 2xx answer (None for 204)."""
         for attempt in itertools.count():
-            response = self._http.request(method, path, json=json, params=params, headers=headers)
+            response = self._http.request(
+                method,
+                path,
+                json=json,
+                params=params,
+                headers=headers,
+                timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+            )
             if response.status_code == 429 and attempt < self.retries:
                 time.sleep(retry_delay(response))
                 continue
@@ -211,6 +220,19 @@ class Client:
     def device_settings(self, device_id: str) -> DeviceSettings:
         """`POST /devices/settings`: the device's pacing."""
         return DeviceSettings.from_json(self._call("POST", "devices/settings", json={"device_id": device_id}))
+
+    def dial_ussd(
+        self, device_id: str, code: str, *, to_sim: int | None = None, timeout: float = 45.0
+    ) -> Ussd:
+        """`POST /devices/ussd`: dials `code` (such as `*100#`) on a connected device and returns the
+        request once answered, or `pending` after the server's wait (30 s by default, hence the
+        longer `timeout`); 1015 offline, 1016 the device cannot dial USSD."""
+        body = {"device_id": device_id, "code": code, **without_none(to_sim=to_sim)}
+        return Ussd.from_json(self._call("POST", "devices/ussd", json=body, timeout=timeout)["ussd"])
+
+    def get_ussd(self, id: str) -> Ussd:
+        """`POST /devices/ussd/get`: a USSD request as it is now (1018 if the account has none)."""
+        return Ussd.from_json(self._call("POST", "devices/ussd/get", json={"id": id})["ussd"])
 
     # Inbox and opt-outs
 

@@ -120,6 +120,19 @@ class DeviceSettings(_Wire):
 
 
 @dataclass(frozen=True)
+class Ussd(_Wire):
+    """A USSD request (`/devices/ussd`): `status` is `pending` (no answer yet), `done` (`response`
+    is the network's answer), `error` (`response` may say why) or `timeout`."""
+
+    id: str
+    device_id: str
+    code: str
+    status: str
+    response: str
+    time_create: int
+
+
+@dataclass(frozen=True)
 class ReceivedSms(_Wire):
     """An SMS a device received (`/inbox`); `phone_number` is the sender."""
 
