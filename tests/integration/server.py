@@ -20,12 +20,8 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import SECRET, reset_postgres, reset_redis, unavailable
+from tests.conftest import PG2_URL, REDIS2_URL, SECRET, reset_postgres, reset_redis, unavailable
 
-PG2_URL = os.environ.get(
-    "SIMRELAY_TEST_DATABASE_URL2", "postgresql+asyncpg://postgres@127.0.0.1:5432/simrelay_test2"
-)
-REDIS14_URL = os.environ.get("SIMRELAY_TEST_REDIS_URL2", "redis://127.0.0.1:6379/14")
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 40.0
 CLI_TIMEOUT = 60.0
@@ -288,7 +284,8 @@ class Server:
 
 
 def reset_postgres2() -> str:
-    """An empty `simrelay_test2` for server processes (skips or fails like conftest if unreachable)."""
+    """An empty `simrelay_test2` (this xdist worker's: `simrelay_test2_gw0`, ...) for server
+    processes; skips or fails like conftest if unreachable."""
     try:
         asyncio.run(asyncio.wait_for(reset_postgres(PG2_URL), 10))
     except Exception as exc:
@@ -297,4 +294,5 @@ def reset_postgres2() -> str:
 
 
 def reset_redis14() -> str:
-    return reset_redis(REDIS14_URL, "Redis (db 14)")
+    """The emptied second Redis database (db 14; under xdist this worker's) for server processes."""
+    return reset_redis(REDIS2_URL, f"Redis ({REDIS2_URL})")
