@@ -1,8 +1,12 @@
 # make run: a server on SQLite in ./data, with a first account and token printed.
 # make test: lint, type check and the whole test suite (PostgreSQL tests skip if none is reachable).
+# pytest runs the tests in PYTEST_WORKERS processes at once (pytest-xdist; each takes its own
+# databases, see tests/conftest.py); PYTEST_WORKERS=0 runs them one by one in pytest's own.
 VENV ?= .venv
 PYTHON ?= python3
 BIN = $(VENV)/bin
+PYTEST_WORKERS ?= 3
+PYTEST_ARGS ?=
 
 .PHONY: install run test lint format typecheck pytest check bench
 
@@ -30,7 +34,7 @@ typecheck: install
 	$(BIN)/mypy src
 
 pytest: install
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 

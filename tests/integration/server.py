@@ -6,36 +6,73 @@ All traffic goes to 127.0.0.1. Every wait is bounded in time and in iterations.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
+import random
 import signal
 import socket
 import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from tests.conftest import SECRET, reset_postgres, reset_redis, unavailable
+from tests.conftest import PG2_URL, REDIS2_URL, SECRET, WORKER, reset_postgres, reset_redis, unavailable
 
-PG2_URL = os.environ.get(
-    "SIMRELAY_TEST_DATABASE_URL2", "postgresql+asyncpg://postgres@127.0.0.1:5432/simrelay_test2"
-)
-REDIS14_URL = os.environ.get("SIMRELAY_TEST_REDIS_URL2", "redis://127.0.0.1:6379/14")
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 40.0
 CLI_TIMEOUT = 60.0
 
 
+PORT_BLOCK = 1000
+PORT_BLOCKS_START = 20000
+
+
+def _worker_ports() -> Iterator[int]:
+    """Under xdist, the ports of this worker's own block (gw0: 20000-20999, gw1: 21000-21999, ...),
+    from a random start, round and round; nothing if the block reaches into the range the kernel
+    hands out to bind(0) and connect(), or without xdist.
+
+    A port from bind(0) is free when the socket closes, so another worker may get it too before
+    the server that it is for listens (a second or so), or while a killed server restarts on it:
+    workers take ports from blocks of their own that the kernel never hands out by itself.
+    """
+    if not WORKER:
+        return
+    first = PORT_BLOCKS_START + PORT_BLOCK * int(WORKER.removeprefix("gw"))
+    try:
+        ephemeral_low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return
+    if first + PORT_BLOCK > ephemeral_low:
+        return
+    offset = random.randrange(PORT_BLOCK)  # two test runs on one machine don't march in step
+    while True:
+        offset = (offset + 1) % PORT_BLOCK
+        yield first + offset
+
+
+_PORTS = _worker_ports()
+
+
 def free_port() -> int:
+    """A port on 127.0.0.1 that nothing is bound to (so nothing listens on it) at the moment."""
+    for port in itertools.islice(_PORTS, PORT_BLOCK):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # in use, or in TIME_WAIT after an earlier test
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+        found: int = sock.getsockname()[1]
+        return found
 
 
 def server_env(data_dir: Path, *, database_url: str = "", **settings: str | None) -> dict[str, str]:
@@ -288,7 +325,8 @@ class Server:
 
 
 def reset_postgres2() -> str:
-    """An empty `simrelay_test2` for server processes (skips or fails like conftest if unreachable)."""
+    """An empty `simrelay_test2` (this xdist worker's: `simrelay_test2_gw0`, ...) for server
+    processes; skips or fails like conftest if unreachable."""
     try:
         asyncio.run(asyncio.wait_for(reset_postgres(PG2_URL), 10))
     except Exception as exc:
@@ -297,4 +335,5 @@ def reset_postgres2() -> str:
 
 
 def reset_redis14() -> str:
-    return reset_redis(REDIS14_URL, "Redis (db 14)")
+    """The emptied second Redis database (db 14; under xdist this worker's) for server processes."""
+    return reset_redis(REDIS2_URL, f"Redis ({REDIS2_URL})")
