@@ -22,38 +22,48 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import PG2_URL, REDIS2_URL, SECRET, WORKER, reset_postgres, reset_redis, unavailable
+from tests.conftest import (
+    PG2_URL,
+    REDIS2_URL,
+    SECRET,
+    WORKER,
+    WORKER_COUNT,
+    reset_postgres,
+    reset_redis,
+    unavailable,
+)
 
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 40.0
 CLI_TIMEOUT = 60.0
 
 
-PORT_BLOCK = 1000
-PORT_BLOCKS_START = 20000
+PORTS_START = 10000
 
 
 def _worker_ports() -> Iterator[int]:
-    """Under xdist, the ports of this worker's own block (gw0: 20000-20999, gw1: 21000-21999, ...),
-    from a random start, round and round; nothing if the block reaches into the range the kernel
-    hands out to bind(0) and connect(), or without xdist.
+    """Under xdist, the ports of this worker's own block, from a random start, round and round:
+    the ports from 10000 up to the range that the kernel hands out to bind(0) and connect()
+    (32768 on Linux), in one block per worker (gw0 gets the first); nothing without xdist.
 
     A port from bind(0) is free when the socket closes, so another worker may get it too before
     the server that it is for listens (a second or so), or while a killed server restarts on it:
-    workers take ports from blocks of their own that the kernel never hands out by itself.
+    workers take ports from blocks of their own that the kernel never hands out by itself. The
+    random start keeps two test runs on one machine apart.
     """
     if not WORKER:
         return
-    first = PORT_BLOCKS_START + PORT_BLOCK * int(WORKER.removeprefix("gw"))
     try:
         ephemeral_low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
     except (OSError, ValueError, IndexError):
         return
-    if first + PORT_BLOCK > ephemeral_low:
+    size = (ephemeral_low - PORTS_START) // WORKER_COUNT
+    if size < 100:
         return
-    offset = random.randrange(PORT_BLOCK)  # two test runs on one machine don't march in step
+    first = PORTS_START + size * int(WORKER.removeprefix("gw"))
+    offset = random.randrange(size)
     while True:
-        offset = (offset + 1) % PORT_BLOCK
+        offset = (offset + 1) % size
         yield first + offset
 
 
@@ -62,7 +72,7 @@ _PORTS = _worker_ports()
 
 def free_port() -> int:
     """A port on 127.0.0.1 that nothing is bound to (so nothing listens on it) at the moment."""
-    for port in itertools.islice(_PORTS, PORT_BLOCK):
+    for port in itertools.islice(_PORTS, 1000):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
             try:
                 sock.bind(("127.0.0.1", port))
