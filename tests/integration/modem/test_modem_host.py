@@ -31,7 +31,11 @@ pytestmark = pytest.mark.integration
 
 TOTAL = 300
 DELIVERED = 4
-HOST_TIMEOUTS = Timeouts(command=0.5, send=2.0, ussd=3.0, read=2.0)
+HOST_TIMEOUTS = Timeouts(command=1.5, send=5.0, ussd=5.0, read=3.0)
+"""Short enough that the hang below (HANG seconds) is seen as one; long enough that a CI machine
+running three workers on two cores does not time out an AT+CMGS the fake answers late: an
+AT+CMGS that times out ends its SMS in 3 ("may have been sent"), as it must."""
+HANG = 4.0
 LONG_LATIN = "Long message {n}: " + "the quick brown fox jumps over the lazy dog; " * 8
 LONG_CYRILLIC = "Длинное сообщение {n}: " + "съешь же ещё этих мягких французских булок. " * 3
 
@@ -214,7 +218,7 @@ async def test_three_modems_one_code_send_receive_dial_and_survive_a_hang_and_a_
         # The middle: one modem hangs (and comes back by itself), one leaves USB and comes back
         # under another name; the second half is sent meanwhile.
         before = {fake.imei: len(fake.submissions) for fake in fakes}
-        sim800.hang(seconds=1.5)
+        sim800.hang(seconds=HANG)
         quectel.vanish()
         old_path = quectel.path
         second = asyncio.create_task(send_all(rig, range(TOTAL // 2, TOTAL)))
