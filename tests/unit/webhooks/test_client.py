@@ -12,21 +12,9 @@ import aiohttp
 import pytest
 
 from simrelay.webhooks.client import Refused, WebhookClient
+from tests.unit.webhooks.test_guard import PUBLIC, Resolver
 
-PUBLIC = "93.184.216.34"
 OTHER = "93.184.216.35"
-
-
-class Resolver:
-    """Answers from a dict; `answers` can change between calls, as DNS can."""
-
-    def __init__(self, answers: dict[str, list[str]]) -> None:
-        self.answers = answers
-        self.asked: list[str] = []
-
-    async def __call__(self, host: str, port: int) -> list[str]:
-        self.asked.append(host)
-        return self.answers[host]
 
 
 @dataclass
