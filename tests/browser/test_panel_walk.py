@@ -115,6 +115,16 @@ async def test_walk_every_page(server: Server, page) -> None:  # type: ignore[no
             await page.screenshot(path=str(SHOTS / "pairing.png"), full_page=True)
             await page.goto("/panel/devices")
             await page.wait_for_selector("text=online")
+
+            # Dial a USSD code; htmx swaps the phone's answer into the box without a reload.
+            await page.click("details.ussd summary")
+            await page.fill("details.ussd input[name=code]", "*100#")
+            navigations: list[str] = []
+            page.on("framenavigated", lambda frame: navigations.append(frame.url))
+            await page.click("details.ussd button[type=submit]")
+            answer = page.locator(".ussd-answer [data-status='done'] .ussd-response")
+            await expect(answer).to_contain_text("*100#")
+            assert navigations == []
             await page.screenshot(path=str(SHOTS / "devices.png"), full_page=True)
 
             # A webhook; its test event shows in the delivery log.
@@ -139,8 +149,7 @@ async def test_walk_every_page(server: Server, page) -> None:  # type: ignore[no
             await page.click("#send-form button[type=submit]")
             await page.wait_for_url("**/panel/messages?sent=*")
             badge = page.locator("#messages tr:has-text('Hello from the panel') [data-status]")
-            navigations: list[str] = []
-            page.on("framenavigated", lambda frame: navigations.append(frame.url))
+            navigations.clear()
             await badge.and_(page.locator("[data-status='4']")).wait_for(timeout=20_000)
             assert navigations == []  # no reload: the server-sent events changed it
             await page.screenshot(path=str(SHOTS / "messages.png"), full_page=True)
