@@ -83,6 +83,15 @@ class QuectelStoredStatusReports(Quirk):
 
 
 @dataclass(frozen=True, slots=True)
+class TextModeOnly(Quirk):
+    """AT+CMGF=0 is refused (+CMS ERROR: 303) and AT+CMGF=? offers (1): SMS only in text mode.
+    A synthetic quirk: no manual found documents a current module without PDU mode, but hosts meet
+    it (firmware builds or configurations that lock text mode; an AI-Thinker A6 user needed
+    AT+CMGF=1 to send at all, github.com/oakkar7/ATester/issues/1; ATLib users kept a text mode
+    for a Telit xe910 whose PDU sends failed, github.com/hbjorgo/ATLib/issues/35)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Profile:
     """One family as the fake plays it: identity strings, line ending and quirks."""
 
@@ -144,3 +153,12 @@ QUECTEL_EC25 = Profile(
 )
 
 PROFILES = (SIM800, HUAWEI_E3372, QUECTEL_EC25)
+
+# A SIM800 that only speaks text mode; not in PROFILES, whose tests speak PDU mode.
+SIM800_TEXT_ONLY = Profile(
+    family="SIM800 (text mode only)",
+    manufacturer=SIM800.manufacturer,
+    model=SIM800.model,
+    quirks=(*SIM800.quirks, TextModeOnly()),
+    storage_total=SIM800.storage_total,
+)
