@@ -15,7 +15,7 @@ Sources (public copies of the vendors' manuals):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 
@@ -154,11 +154,9 @@ QUECTEL_EC25 = Profile(
 
 PROFILES = (SIM800, HUAWEI_E3372, QUECTEL_EC25)
 
-# A SIM800 that only speaks text mode; not in PROFILES, whose tests speak PDU mode.
-SIM800_TEXT_ONLY = Profile(
-    family="SIM800 (text mode only)",
-    manufacturer=SIM800.manufacturer,
-    model=SIM800.model,
-    quirks=(*SIM800.quirks, TextModeOnly()),
-    storage_total=SIM800.storage_total,
+# Families locked to text mode, status reports direct (+CDS) and stored (+CDSI); not in PROFILES,
+# whose tests speak PDU mode.
+SIM800_TEXT_ONLY = replace(SIM800, family="SIM800 (text mode only)", quirks=(*SIM800.quirks, TextModeOnly()))
+EC25_TEXT_ONLY = replace(
+    QUECTEL_EC25, family="Quectel EC25 (text mode only)", quirks=(*QUECTEL_EC25.quirks, TextModeOnly())
 )

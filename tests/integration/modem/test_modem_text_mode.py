@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -24,16 +23,12 @@ from simrelay.modem.text import decode_text_deliver
 from tests.fakes.modem import FakeModem
 from tests.fakes.modem_identity import _Fail
 from tests.fakes.modem_text import Content
-from tests.fakes.quirks import QUECTEL_EC25, SIM800, SIM800_TEXT_ONLY, TextModeOnly
+from tests.fakes.quirks import EC25_TEXT_ONLY, SIM800, SIM800_TEXT_ONLY
 
 pytestmark = pytest.mark.integration
 
 QUICK = Timeouts(command=0.5, send=1.0, ussd=0.5, read=1.0)
 IMEI = "867856030123456"
-# An EC25 locked to text mode: its status reports are stored ("SR") and announced +CDSI.
-EC25_TEXT_ONLY = dataclasses.replace(
-    QUECTEL_EC25, family="Quectel EC25 (text mode only)", quirks=(*QUECTEL_EC25.quirks, TextModeOnly())
-)
 RECIPIENT = "+79990001122"
 
 
