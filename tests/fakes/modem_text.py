@@ -4,9 +4,10 @@ Sources: SIMCom, "SIM800 Series_AT Command Manual_V1.09" (2015-08-03): AT+CMGL (
 `+CMGL: <index>,<stat>,<oa/da>[,<alpha>][,<scts>][,<tooa/toda>,<length>]<CR><LF><data>`, and
 `+CMGL: <index>,<stat>,<fo>,<mr>[,<ra>][,<tora>],<scts>,<dt>,<st>` for status reports, no data
 line), AT+CMGR (p. 118, the same shapes without <index>; with AT+CSDH=1 a received SMS adds
-`<tooa>,<fo>,<pid>,<dcs>,<sca>,<tosca>,<length>`), §4.2.15 AT+CSMP ("status report is supported
-under text mode if <fo> is set to 49"), and 27.005 §3.1 <data>: GSM text converted to the TE
-character set (AT+CSCS), 8-bit and UCS2 data as hex octets whatever the set.
+`<tooa>,<fo>,<pid>,<dcs>,<sca>,<tosca>,<length>`, and p. 118 on <data>: GSM text converted to the
+TE character set of AT+CSCS, 8-bit and UCS2 data, or any with a UDH, as hex octets whatever the
+set); manual V1.05 §4.2.15 AT+CSMP ("status report is supported under text mode if <fo> is set
+to 49", default 17,167,0,0).
 
 Written apart from `simrelay.modem.text`, so each checks the other. Text mode carries no UDH: the
 fake shows each stored part's own text, and a text-mode submission is one SMS, never a part.

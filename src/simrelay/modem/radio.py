@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import structlog
@@ -236,7 +236,7 @@ class ModemRadio(LeaseBook):
         self.send_errors = 0
         self._finish(message_id, held, sent=len(parts))
 
-    def _encode(self, modem: Modem, offer: Frame) -> list[SubmitPart] | list[TextPart]:
+    def _encode(self, modem: Modem, offer: Frame) -> Sequence[SubmitPart | TextPart]:
         """The offer's parts as the modem takes them. In text mode each part is an SMS of its own
         (no concatenation header), split where the server counts parts; ValueError if it cannot be."""
         number = international(str(offer.get("phone_number", "")))

@@ -36,8 +36,8 @@ __all__ = [
 ]
 
 SUBMIT_FO = 0x31
-"""<fo> of AT+CSMP: SMS-SUBMIT, TP-VPF relative, TP-SRR. The SIM800 manual (V1.09 §4.2.15): "SMS
-status report is supported under text mode if <fo> is set to 49"."""
+"""<fo> of AT+CSMP: SMS-SUBMIT, TP-VPF relative, TP-SRR. The SIM800 Series AT Command Manual
+(V1.05, §4.2.15 AT+CSMP): "SMS status report is supported under text mode if <fo> is set to 49"."""
 VALIDITY = 167
 """<vp> of AT+CSMP: TP-VP relative, 24 hours, the default the manuals give."""
 READ_CHARSET = "UCS2"

@@ -190,7 +190,7 @@ async def test_gsm_and_cyrillic_sms_go_out_in_text_mode_and_text_reports_deliver
         ("sms-3", 1, 2, True),
     }
     assert radio.state.references == {}
-    assert fake.memories.slots["SR"] == {}  # stored reports were read and deleted
+    await until(lambda: fake.memories.slots["SR"] == {})  # stored reports were read and deleted
 
 
 async def test_an_undelivered_text_report_and_a_send_error_fail_their_sms(fake, device):
@@ -232,7 +232,9 @@ async def test_a_refused_csmp_fails_that_sms_and_the_next_one_sets_it_again(fake
 async def test_incoming_text_mode_sms_reach_the_inbox_and_leave_the_sim_after_the_ack(fake, device, modem):
     radio = device.radio
     assert radio is not None
+    fake.cnmi_mt = 0  # no +CMTI: it came while nobody listened
     fake.receive_sms("+4915100001", "stored while away")
+    fake.cnmi_mt = 1
     assert await radio.inbox.take_all(modem) == 1  # AT+CMGL="ALL"
     radio.on_offer(offer("sms-1", "GSM set now"))  # the modem is left in the "GSM" set
     await until(lambda: radio.held["sms-1"].final is not None)
