@@ -246,7 +246,7 @@ async def test_incoming_text_mode_sms_reach_the_inbox_and_leave_the_sim_after_th
     reads = under_settings(fake, "AT+CMGL=") + under_settings(fake, "AT+CMGR=")
     assert 'AT+CMGL="ALL"' in [command for _, _, command in reads]
     assert {charset for charset, _, _ in reads} == {"UCS2"}
-    for number, report in enumerate(r for r in radio.outbox.values() if r.payload["type"] == "received"):
+    for number, report in enumerate([r for r in radio.outbox.values() if r.payload["type"] == "received"]):
         radio.on_answer(report, {"type": "ack", "seq": number + 1})
     await until(lambda: not fake.memories.slots["SM"])
 

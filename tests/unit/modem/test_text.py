@@ -142,10 +142,10 @@ def test_a_cmt_in_the_gsm_set_keeps_the_text_and_adds_the_plus_of_an_internation
 
 
 def test_8_bit_data_and_user_data_with_a_header_stay_hex():
-    header = ("+4915100001", "", "26/12/05,14:30:15+00", 145, 4, 0, 4, "", 145, 2)
+    header = (ucs2("+4915100001"), "", "26/12/05,14:30:15+00", 145, 4, 0, 4, "", 145, 2)
     sms = decode_text_deliver(header, "c0ff")
     assert (sms.text, sms.alphabet, sms.smsc) == ("C0FF", Alphabet.DATA8, None)
-    with_udh = ("+4915100001", "", "26/12/05,14:30:15+00", 145, 0x44, 0, 0, "", 145, 9)
+    with_udh = (ucs2("+4915100001"), "", "26/12/05,14:30:15+00", 145, 0x44, 0, 0, "", 145, 9)
     assert decode_text_deliver(with_udh, "050003420201C834").text == "050003420201C834"
 
 
