@@ -1,9 +1,10 @@
 """`FakeModem`: a GSM modem of one family (`quirks.PROFILES`) behind a pty, for the AT driver's tests.
 
 It reads commands (CR ends one), echoes while ATE1, answers in V.25ter framing, takes AT+CMGS
-PDUs after a `> ` prompt, keeps SMS in SIM memory, and plays the network: message references,
-status reports, incoming SMS, USSD. Tests steer it: `hang`, `fail_sends`, `vanish`/`reappear`,
-`interleave` (URCs inside the next answer), `emit` (URCs now), `receive_sms`, `power_cycle`.
+PDUs after a `> ` prompt (texts in text mode, `modem_text.py`), keeps SMS in SIM memory, and
+plays the network: message references, status reports, incoming SMS, USSD. Tests steer it: `hang`,
+`fail_sends`, `vanish`/`reappear`, `interleave` (URCs inside the next answer), `emit` (URCs now),
+`receive_sms`, `power_cycle`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Callable
 
 from tests.fakes.modem_identity import IdentityCommands, _Fail
 from tests.fakes.modem_sms import Air, Memories, StatusOf, Submission
+from tests.fakes.modem_text import TextModeCommands
 from tests.fakes.pty_link import PtyLink
 from tests.fakes.quirks import (
     BootBanner,
@@ -22,17 +24,19 @@ from tests.fakes.quirks import (
     HuaweiPackedUssd,
     Profile,
     QuectelStoredStatusReports,
+    TextModeOnly,
 )
 from tests.fakes.sms_pdus import encode_deliver, encode_status_report, pack_ussd, read_submit, unpack_ussd
 
 _VERBOSE = {3: "operation not allowed", 4: "operation not supported", 16: "incorrect password",
             303: "operation not supported", 304: "invalid PDU mode parameter",
-            321: "invalid memory index", 322: "memory full", 500: "unknown error",
+            305: "invalid text mode parameter", 321: "invalid memory index", 322: "memory full",
+            500: "unknown error",
             38: "network out of order", 42: "congestion"}  # fmt: skip
 _EXTENDED = re.compile(r"^([+^][A-Z]+)(=\?|\?|=)?(.*)$", re.IGNORECASE)
 
 
-class FakeModem(IdentityCommands):
+class FakeModem(TextModeCommands, IdentityCommands):
     """One fake modem. `async with FakeModem(SIM800) as fake:` opens its pty (`fake.path`)."""
 
     def __init__(
@@ -136,7 +140,11 @@ class FakeModem(IdentityCommands):
 
     def receive_sms(self, sender: str, *parts: str) -> list[int]:
         """An SMS from the network; several `parts` make one concatenated message. Stored with
-        +CMTI per part (CNMI mt=1), or routed as two-line +CMT (mt=2). Returns the indexes."""
+        +CMTI per part (CNMI mt=1), or routed as two-line +CMT (mt=2). Returns the indexes. In
+        text mode each part comes as an SMS of its own (`receive_text`)."""
+        if self.cmgf == 1:
+            stored = [self.receive_text(sender, text) for text in parts]
+            return [index for index in stored if index is not None]
         indexes = []
         for number, text in enumerate(parts, start=1):
             concat = (0x42, len(parts), number) if len(parts) > 1 else None
@@ -152,6 +160,9 @@ class FakeModem(IdentityCommands):
 
     def report(self, submission: Submission, *, delivered: bool) -> None:
         """The network's status report for `submission`, routed as +CNMI <ds> says."""
+        if self.cmgf == 1:
+            self.report_text(submission, delivered=delivered)
+            return
         pdu = encode_status_report(submission.reference, submission.recipient, 0x00 if delivered else 0x41)
         if self.cnmi_ds == 1:
             self._lines(f"+CDS: {pdu.tpdu_length}", pdu.hex)
@@ -170,6 +181,7 @@ class FakeModem(IdentityCommands):
         self.unlocked = self.pin is None
         self.read_memory = "SM"
         self.cops_format = 0
+        self._reset_text_mode()
         self._input = b""
         self._prompt_length = None
 
@@ -196,7 +208,7 @@ class FakeModem(IdentityCommands):
             self._send(data.decode("latin-1"))
         self._input += data
         while self._input:
-            if self._prompt_length is not None:
+            if self._prompt_length is not None or self._text_address is not None:
                 if not self._take_pdu():
                     return
                 continue
@@ -213,11 +225,15 @@ class FakeModem(IdentityCommands):
         """Consumes a PDU up to Ctrl-Z (send) or ESC (abandon); False while it is incomplete."""
         for at, byte in enumerate(self._input):
             if byte in (0x1A, 0x1B):
-                pdu = self._input[:at].decode("latin-1").strip()
+                raw = self._input[:at].decode("latin-1")
+                pdu = raw.strip()
                 self._input = self._input[at + 1 :]
                 length, self._prompt_length = self._prompt_length, None
                 if byte == 0x1B:
+                    self._text_address = None
                     self._answer(["OK"])
+                elif self._text_address is not None:
+                    self._submit_text(raw)  # a text's own spaces count
                 else:
                     assert length is not None
                     self._submit(pdu, length)
@@ -295,10 +311,13 @@ class FakeModem(IdentityCommands):
         return ["OK"]
 
     def _at_cmgf(self, mode: str, args: str) -> list[str]:
+        text_only = self.profile.has(TextModeOnly)
         if mode == "=?":
-            return ["+CMGF: (0,1)", "OK"]
+            return ["+CMGF: (1)" if text_only else "+CMGF: (0,1)", "OK"]
         if mode == "?":
             return [f"+CMGF: {self.cmgf}", "OK"]
+        if text_only and int(args) == 0:
+            raise _Fail(303)
         self.cmgf = int(args)
         return ["OK"]
 
@@ -335,7 +354,10 @@ class FakeModem(IdentityCommands):
         return ["OK"]
 
     def _at_cmgs(self, mode: str, args: str) -> list[str] | None:
-        if self.cmgf != 0 or not args.isdigit():
+        if self.cmgf == 1:
+            self._text_cmgs(args)
+            return None
+        if not args.isdigit():
             raise _Fail(302)
         self._prompt_length = int(args)
         self._send(f"{self.profile.eol}> ")
@@ -360,6 +382,8 @@ class FakeModem(IdentityCommands):
             self._later(self.report_delay, lambda: self.report(submission, delivered=delivered))
 
     def _at_cmgl(self, mode: str, args: str) -> list[str]:
+        if self.cmgf == 1:
+            return self._text_cmgl(args)
         stat = int(args or 0)
         lines = []
         for index, stored in self.memories.listing(self.read_memory, stat):
@@ -372,6 +396,8 @@ class FakeModem(IdentityCommands):
         stored = self.memories.slots[self.read_memory].get(int(args))
         if stored is None:
             raise _Fail(321)
+        if self.cmgf == 1:
+            return self._text_cmgr(stored)
         line = f"+CMGR: {stored.stat},,{stored.pdu.tpdu_length}"
         stored.stat = StatusOf.READ if stored.stat == StatusOf.UNREAD else stored.stat
         return [line, stored.pdu.hex, "OK"]

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from tests.fakes.sms_pdus import Pdu, Submitted
+
+if TYPE_CHECKING:
+    from tests.fakes.modem_text import Content
 
 
 class StatusOf:
@@ -21,6 +25,7 @@ class StatusOf:
 class Stored:
     stat: int
     pdu: Pdu
+    content: Content | None = None  # what text mode lists (modem_text.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,12 +48,14 @@ class Memories:
     total: int
     slots: dict[str, dict[int, Stored]] = field(default_factory=lambda: {"SM": {}, "SR": {}})
 
-    def store(self, memory: str, pdu: Pdu, stat: int = StatusOf.UNREAD) -> int:
+    def store(
+        self, memory: str, pdu: Pdu, stat: int = StatusOf.UNREAD, *, content: Content | None = None
+    ) -> int:
         slots = self.slots[memory]
         index = next(number for number in range(1, self.total + 2) if number not in slots)
         if index > self.total:
             raise MemoryError(memory)
-        slots[index] = Stored(stat, pdu)
+        slots[index] = Stored(stat, pdu, content)
         return index
 
     def listing(self, memory: str, stat: int) -> list[tuple[int, Stored]]:

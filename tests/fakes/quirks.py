@@ -15,7 +15,7 @@ Sources (public copies of the vendors' manuals):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 
@@ -83,6 +83,15 @@ class QuectelStoredStatusReports(Quirk):
 
 
 @dataclass(frozen=True, slots=True)
+class TextModeOnly(Quirk):
+    """AT+CMGF=0 is refused (+CMS ERROR: 303) and AT+CMGF=? offers (1): SMS only in text mode.
+    A synthetic quirk: no manual found documents a current module without PDU mode, but hosts meet
+    it (firmware builds or configurations that lock text mode; an AI-Thinker A6 user needed
+    AT+CMGF=1 to send at all, github.com/oakkar7/ATester/issues/1; ATLib users kept a text mode
+    for a Telit xe910 whose PDU sends failed, github.com/hbjorgo/ATLib/issues/35)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Profile:
     """One family as the fake plays it: identity strings, line ending and quirks."""
 
@@ -144,3 +153,10 @@ QUECTEL_EC25 = Profile(
 )
 
 PROFILES = (SIM800, HUAWEI_E3372, QUECTEL_EC25)
+
+# Families locked to text mode, status reports direct (+CDS) and stored (+CDSI); not in PROFILES,
+# whose tests speak PDU mode.
+SIM800_TEXT_ONLY = replace(SIM800, family="SIM800 (text mode only)", quirks=(*SIM800.quirks, TextModeOnly()))
+EC25_TEXT_ONLY = replace(
+    QUECTEL_EC25, family="Quectel EC25 (text mode only)", quirks=(*QUECTEL_EC25.quirks, TextModeOnly())
+)

@@ -1,7 +1,7 @@
 """`simrelay modem run | probe`: USB GSM modems as devices (see simrelay.modem.host, docs/modems.md).
 
 Exit codes: 0 done, 1 refused (pairing code, no code for a new modem), 3 the port cannot be
-opened, 4 the modem does not answer AT, 5 the modem cannot be set up (SIM PIN, no PDU mode).
+opened, 4 the modem does not answer AT, 5 the modem cannot be set up (SIM PIN, neither PDU nor text mode).
 """
 
 from __future__ import annotations
@@ -153,6 +153,7 @@ async def probe_modem(path: str, *, baudrate: int, pin: str | None) -> dict[str,
             if memory
             else None,
             "status_reports": "stored (+CDSI)" if setup.status_reports_stored else "direct (+CDS)",
+            "sms_mode": str(setup.mode),
         }
     finally:
         await channel.close()

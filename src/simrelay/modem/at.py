@@ -3,7 +3,9 @@
 A reader task splits what the modem sends into lines (CR, LF or both end a line; blank lines are
 dropped) and sorts each one, in this order:
 
-1. the hex PDU of a two-line URC header seen before (+CMT/+CDS/+CBM): it must have the length the
+1. the line right after a text-mode +CMT/+CBM header: its data (unless it is a result code or a
+   known URC: blank lines are dropped, so an empty text shows as no line at all); then the hex PDU
+   of a PDU-mode two-line URC header seen before (+CMT/+CDS/+CBM): it must have the length the
    header announced, so an ICCID or a listed PDU is never taken for it;
 2. the echo of the running command (before ATE0), dropped once;
 3. a line starting with the running command's prefix (`+CPIN:` for `AT+CPIN?`): its answer;
@@ -29,9 +31,11 @@ from simrelay.modem.results import (
     ErrorKind,
     Final,
     Urc,
+    data_follows,
     parse_final,
     parse_urc,
     pdu_fits,
+    pdu_length,
     urc_name,
 )
 
@@ -116,6 +120,7 @@ class AtChannel:
         self._lock = asyncio.Lock()
         self._running: _Running | None = None
         self._two_line: list[tuple[str, int]] = []  # (header line, TPDU length) awaiting a PDU
+        self._text_urc: Urc | None = None  # a text-mode +CMT/+CBM header awaiting its data line
         self._watches: dict[str, list[asyncio.Future[Urc]]] = {}
         self._task: asyncio.Task[None] | None = None
         self._gone: PortGone | None = None
@@ -276,6 +281,12 @@ class AtChannel:
             return
         if not line:
             return
+        if self._text_urc is not None:
+            header, self._text_urc = self._text_urc, None
+            if urc_name(line) is None and parse_final(line) is None:
+                self._emit(header, pdu=line)
+                return
+            self._emit(header, pdu="")  # its text was empty: this line is something else
         for waiting in self._two_line:
             if pdu_fits(line, waiting[1]):
                 self._two_line.remove(waiting)
@@ -312,11 +323,14 @@ class AtChannel:
     def _on_urc(self, line: str, name: str) -> None:
         if name in TWO_LINE_URCS:
             urc = parse_urc(line, name)
-            length = urc.values[-1] if urc.values else None
-            if isinstance(length, int):
+            length = pdu_length(urc)
+            if length is not None:
                 self._two_line.append((line, length))
                 if len(self._two_line) > 4:  # a header whose PDU never came: pass it on bare
                     self._emit(parse_urc(self._two_line.pop(0)[0]))
+                return
+            if data_follows(urc):
+                self._text_urc = urc
                 return
         self._emit(parse_urc(line, name))
 

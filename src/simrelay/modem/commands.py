@@ -1,6 +1,8 @@
 """`Modem`: the AT commands a gateway needs, over an `AtChannel`, with the families' variants tried in turn.
 
-PDUs stay hex strings here: building and reading them is `modem/pdu.py`'s job.
+PDUs stay hex strings here: building and reading them is `modem/pdu.py`'s job. A modem that
+refuses PDU mode runs in text mode (`SmsMode.TEXT`); its listings are split here and decoded by
+`modem/text.py`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from enum import StrEnum
 import structlog
 
 from simrelay.modem.at import AtChannel, AtTimeout, Response
-from simrelay.modem.results import AtError, ErrorKind, answer_body, split_values
+from simrelay.modem.results import AtError, AtValue, ErrorKind, answer_body, split_values
+from simrelay.modem.text import READ_CHARSET, SUBMIT_FO, TEXT_STATS, VALIDITY, TextPart, read_text_entries
 
 log = structlog.get_logger(__name__)
 
@@ -44,8 +47,15 @@ class PinState(StrEnum):
     PIN_ENTERED = "PIN_ENTERED"  # SIM PIN was asked and given
 
 
+class SmsMode(StrEnum):
+    """How SMS cross the AT interface (AT+CMGF, 27.005 §3.2.3)."""
+
+    PDU = "pdu"  # AT+CMGF=0: hex TPDUs (pdu.py), preferred
+    TEXT = "text"  # AT+CMGF=1: the fallback for modems that refuse PDU mode (text.py)
+
+
 class ModemSetupError(Exception):
-    """`initialize` cannot bring the modem to a usable state (PIN needed, no PDU mode...)."""
+    """`initialize` cannot bring the modem to a usable state (PIN needed, no SMS mode...)."""
 
     def __init__(self, step: str, detail: str) -> None:
         self.step = step
@@ -71,6 +81,7 @@ class ModemSetup:
     status_reports_stored: bool  # True when reports come as +CDSI (stored), not +CDS (direct)
     sms_service: str | None  # AT+CSMS? answer, for the log
     memory: Memory | None
+    mode: SmsMode = SmsMode.PDU
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,13 +113,23 @@ class Operator:
 
 @dataclass(frozen=True, slots=True)
 class StoredMessage:
-    """A message in the modem's memory (AT+CMGL/AT+CMGR in PDU mode); `stat` 0 unread, 1 read,
-    2 unsent, 3 sent; `pdu` with the SMSC address in front, as the modem gives it."""
+    """A message in the modem's memory (AT+CMGL/AT+CMGR); `stat` 0 unread, 1 read, 2 unsent, 3 sent.
+    PDU mode: `pdu` with the SMSC address in front, as the modem gives it. Text mode: `header` holds
+    the values after <stat> and `pdu` the data line (see `text.TextEntry`)."""
 
     index: int
     stat: int
     length: int
     pdu: str
+    header: tuple[AtValue, ...] | None = None
+
+    @property
+    def content(self) -> str:
+        """What tells this message from another in the same slot: the PDU, or in text mode the
+        address, time stamp and data (the first three header values of +CMGR and +CMGL agree)."""
+        if self.header is None:
+            return self.pdu
+        return "\n".join([*(str(value) for value in self.header[:3:2]), self.pdu])
 
 
 class UssdStatus(StrEnum):
@@ -146,12 +167,22 @@ class Modem:
         self._iccid_command: str | None = None
         self._storage = "SM"
         self._memory_lock = asyncio.Lock()
+        self.mode = SmsMode.PDU
+        self._charset: str | None = None  # text mode: the AT+CSCS set last, None when unknown
+        self._csmp: str | None = None
+        self._text_lock = asyncio.Lock()  # text mode: a charset switch and the commands under it
+
+    @property
+    def charset(self) -> str:
+        """Text mode: the TE character set the modem writes addresses and texts in now."""
+        return self._charset or READ_CHARSET
 
     async def _at(self, command: str, *, timeout: float | None = None, prefix: str | None = None) -> Response:
         return await self.channel.command(command, timeout=timeout or self.timeouts.command, prefix=prefix)
 
     async def initialize(self, pin: str | None = None) -> ModemSetup:
-        """Echo off, numeric errors, SIM unlocked, PDU mode, new-message URCs, SIM storage."""
+        """Echo off, numeric errors, SIM unlocked, PDU mode (else text mode), new-message URCs,
+        SIM storage."""
         await self._at("AT")
         await self._at("ATE0")
         try:
@@ -159,11 +190,7 @@ class Modem:
         except AtError:
             log.info("modem_no_cmee", modem=self.channel.name)
         pin_state = await self._unlock(pin)
-        try:
-            await self._at("AT+CMGF=0")
-        except AtError as error:
-            supported = await self._optional("AT+CMGF=?")
-            raise ModemSetupError("AT+CMGF=0", f"no PDU mode ({error}); supported: {supported}") from error
+        mode = await self._choose_mode()
         cnmi = await self._choose_cnmi()
         service = await self._optional("AT+CSMS?")
         memory = None
@@ -178,7 +205,43 @@ class Modem:
             status_reports_stored=cnmi.split(",")[3] == "2",
             sms_service=service,
             memory=memory,
+            mode=mode,
         )
+
+    async def _choose_mode(self) -> SmsMode:
+        """PDU mode; text mode with detailed headers (AT+CSDH=1, where taken) and UCS2 as the read
+        character set when PDU mode is refused."""
+        self.mode, self._charset, self._csmp = SmsMode.PDU, None, None  # a reboot resets them
+        try:
+            await self._at("AT+CMGF=0")
+            return SmsMode.PDU
+        except AtError as error:
+            no_pdu = error
+        try:
+            await self._at("AT+CMGF=1")
+        except AtError as error:
+            supported = await self._optional("AT+CMGF=?")
+            raise ModemSetupError(
+                "AT+CMGF", f"neither PDU mode ({no_pdu}) nor text mode ({error}); supported: {supported}"
+            ) from error
+        log.warning("modem_text_mode", modem=self.channel.name, error=str(no_pdu))
+        try:
+            await self._at("AT+CSDH=1")
+        except AtError:
+            log.info("modem_no_csdh", modem=self.channel.name)  # no <dcs> then: texts read as UCS2
+        try:
+            await self._use_charset(READ_CHARSET)
+        except AtError as error:
+            # Read in "GSM", a text could hold CR, LF or a result code's words: no safe reading.
+            raise ModemSetupError(f'AT+CSCS="{READ_CHARSET}"', f"text mode without UCS2 ({error})") from error
+        self.mode = SmsMode.TEXT
+        return SmsMode.TEXT
+
+    async def _use_charset(self, charset: str) -> None:
+        if charset != self._charset:
+            self._charset = None  # unknown until the modem said OK
+            await self._at(f'AT+CSCS="{charset}"')
+            self._charset = charset
 
     async def _unlock(self, pin: str | None) -> PinState:
         state = await self._pin_state()
@@ -272,10 +335,34 @@ class Modem:
         response = await self.channel.command_with_prompt(
             f"AT+CMGS={length}", pdu, timeout=self.timeouts.send
         )
-        reference = split_values(response.first("+CMGS") or "")[0]
-        if not isinstance(reference, int):
-            raise AtError(None, f"no message reference in {response.lines}", kind=ErrorKind.ERROR)
-        return reference
+        return _reference(response)
+
+    async def send_text(self, part: TextPart) -> int:
+        """Submits one SMS in text mode: its character set and AT+CSMP (status report requested)
+        first, where they differ from the last ones; returns the message reference, as send_pdu."""
+        async with self._text_lock:
+            await self._use_charset(part.charset)
+            csmp = f"{SUBMIT_FO},{VALIDITY},0,{part.dcs}"
+            if csmp != self._csmp:
+                self._csmp = None
+                await self._at(f"AT+CSMP={csmp}")
+                self._csmp = csmp
+            response = await self.channel.command_with_prompt(
+                f'AT+CMGS="{part.address}",{part.toda}', part.data, timeout=self.timeouts.send
+            )
+        return _reference(response)
+
+    @contextlib.asynccontextmanager
+    async def _reading(self, storage: str | None) -> AsyncIterator[None]:
+        """`_memory`, and in text mode the read character set held around it."""
+        if self.mode is SmsMode.PDU:
+            async with self._memory(storage):
+                yield
+            return
+        async with self._text_lock:
+            await self._use_charset(READ_CHARSET)
+            async with self._memory(storage):
+                yield
 
     @contextlib.asynccontextmanager
     async def _memory(self, storage: str | None) -> AsyncIterator[None]:
@@ -293,8 +380,18 @@ class Modem:
                 await self._at(f'AT+CPMS="{self._storage}"')
 
     async def list_messages(self, stat: int = 4, *, storage: str | None = None) -> list[StoredMessage]:
-        """AT+CMGL=<stat> (4: all) in PDU mode: each `+CMGL:` header is followed by its PDU.
-        `storage="SR"` lists stored status reports, switching the read memory there and back."""
+        """AT+CMGL=<stat> (4: all): in PDU mode each `+CMGL:` header is followed by its PDU; text
+        mode lists by name (`AT+CMGL="ALL"`). `storage="SR"` lists stored status reports,
+        switching the read memory there and back."""
+        if self.mode is SmsMode.TEXT:
+            name = next(name for name, number in TEXT_STATS.items() if number == stat)
+            async with self._reading(storage):
+                response = await self._at(f'AT+CMGL="{name}"', timeout=self.timeouts.read)
+            return [
+                StoredMessage(entry.index, entry.stat, len(entry.data), entry.data, entry.header)
+                for entry in read_text_entries(response.lines, "+CMGL")
+                if entry.index is not None
+            ]
         async with self._memory(storage):
             response = await self._at(f"AT+CMGL={stat}", timeout=self.timeouts.read)
         messages = []
@@ -312,12 +409,17 @@ class Modem:
         """AT+CMGR=<index>; None for an empty slot. `storage="SR"` reads a stored status report
         (a +CDSI), switching the read memory there and back."""
         try:
-            async with self._memory(storage):
+            async with self._reading(storage):
                 response = await self._at(f"AT+CMGR={index}")
         except AtError as error:
             if error.code == 321:  # invalid memory index: nothing stored there
                 return None
             raise
+        if self.mode is SmsMode.TEXT:
+            entry = next(iter(read_text_entries(response.lines, "+CMGR")), None)
+            if entry is None:
+                return None
+            return StoredMessage(index, entry.stat, len(entry.data), entry.data, entry.header)
         lines = response.lines
         at = next((number for number, line in enumerate(lines) if line.startswith("+CMGR:")), None)
         if at is None or at + 1 >= len(lines):
@@ -368,6 +470,14 @@ class Modem:
         return Memory(storage=str(values[0]), used=values[1], total=values[2])
 
 
+def _reference(response: Response) -> int:
+    """<mr> of `+CMGS: <mr>[,<scts>]`."""
+    reference = split_values(response.first("+CMGS") or "")[0]
+    if not isinstance(reference, int):
+        raise AtError(None, f"no message reference in {response.lines}", kind=ErrorKind.ERROR)
+    return reference
+
+
 def _digits(text: str | None) -> str | None:
     if text is None:
         return None
@@ -397,6 +507,7 @@ __all__ = [
     "Operator",
     "PinState",
     "Signal",
+    "SmsMode",
     "StoredMessage",
     "Timeouts",
     "UssdReply",

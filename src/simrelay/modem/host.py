@@ -23,13 +23,14 @@ from simrelay.agent._ledger import Ledger
 from simrelay.agent._link import DeviceLink
 from simrelay.agent._pairing import pair_device
 from simrelay.modem.at import AtChannel, AtTimeout, PortGone
-from simrelay.modem.commands import Identity, Modem, ModemSetupError, Timeouts
+from simrelay.modem.commands import Identity, Modem, ModemSetupError, SmsMode, StoredMessage, Timeouts
 from simrelay.modem.discovery import DEFAULT_GLOBS, Candidates, find_modem, glob_candidates, scan
-from simrelay.modem.pdu import PduError, decode_status_report
+from simrelay.modem.pdu import PduError, StatusReport, decode_status_report
 from simrelay.modem.port import DEFAULT_BAUDRATE, open_channel
 from simrelay.modem.radio import APP_VERSION, ModemRadio, RadioOptions, signal_bars
 from simrelay.modem.results import AtError, Urc
 from simrelay.modem.state import ModemState, StateFile
+from simrelay.modem.text import decode_text_report
 
 log = structlog.get_logger(__name__)
 
@@ -249,11 +250,13 @@ class ModemDevice:
             await radio.inbox.take(modem, values[1])
         elif urc.name == "+CDS" and urc.pdu:
             radio.on_status_report(decode_status_report(urc.pdu))
+        elif urc.name == "+CDS" and modem.mode is SmsMode.TEXT:
+            radio.on_status_report(decode_text_report(urc.values, charset=modem.charset))
         elif urc.name == "+CDSI" and len(values) >= 2 and isinstance(values[1], int):
             storage = str(values[0]) or "SR"
             stored = await modem.read_message(values[1], storage=storage)
             if stored is not None:
-                radio.on_status_report(decode_status_report(stored.pdu))
+                radio.on_status_report(_report_of(stored))
                 # The `delivery` report is in the state file's outbox now: the copy can go.
                 await modem.delete_message(values[1], storage=storage)
 
@@ -262,7 +265,7 @@ class ModemDevice:
         assert self.radio is not None
         for stored in await modem.list_messages(4, storage="SR"):
             try:
-                self.radio.on_status_report(decode_status_report(stored.pdu))
+                self.radio.on_status_report(_report_of(stored))
             except PduError as error:
                 log.warning("modem_report_unreadable", imei=self.imei, index=stored.index, error=str(error))
                 continue
@@ -395,6 +398,12 @@ class ModemHost:
     async def _close_all(self) -> None:
         for device in self.devices:
             await device._close()
+
+
+def _report_of(stored: StoredMessage) -> StatusReport:
+    if stored.header is None:
+        return decode_status_report(stored.pdu)
+    return decode_text_report(stored.header)  # read in text.READ_CHARSET
 
 
 def ports_of(values: Iterable[str]) -> tuple[str, ...]:

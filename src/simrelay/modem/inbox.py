@@ -17,8 +17,9 @@ import structlog
 
 from simrelay.agent._lease import Frame, Report
 from simrelay.modem.commands import Modem, StoredMessage
-from simrelay.modem.pdu import PduError, decode_deliver
+from simrelay.modem.pdu import Deliver, PduError, decode_deliver
 from simrelay.modem.reassembly import Assembled, Reassembler
+from simrelay.modem.text import decode_text_deliver
 
 log = structlog.get_logger(__name__)
 
@@ -37,7 +38,7 @@ def received_id(imei: str, *, originator: str, timestamp: datetime, text: str) -
 @dataclass(frozen=True, slots=True)
 class _Copy:
     index: int
-    pdu: str
+    content: str  # StoredMessage.content
 
 
 class Inbox:
@@ -48,7 +49,7 @@ class Inbox:
         self._emit = emit
         self._record = record
         self._reassembler = Reassembler()
-        self._pdus: dict[int, str] = {}  # storage index -> the PDU read there
+        self._pdus: dict[int, str] = {}  # storage index -> the content read there (the PDU)
         self._deletions: dict[int, tuple[_Copy, ...]] = {}  # report key -> what to delete after its ack
 
     async def take(self, modem: Modem, index: int) -> None:
@@ -72,27 +73,28 @@ class Inbox:
             self._report(assembled)
 
     def acknowledged(self, report: Report) -> list[tuple[int, str]]:
-        """The (index, PDU) copies to delete now that `report` was answered."""
-        return [(copy.index, copy.pdu) for copy in self._deletions.pop(report.key, ())]
+        """The (index, content) copies to delete now that `report` was answered."""
+        return [(copy.index, copy.content) for copy in self._deletions.pop(report.key, ())]
 
     async def delete(self, modem: Modem, copies: list[tuple[int, str]]) -> None:
-        """Deletes each copy if its slot still holds that PDU: after a delete the modem reuses the
-        index, and a late second ack of the same SMS must not delete a newer one unread."""
-        for index, pdu in copies:
+        """Deletes each copy if its slot still holds that PDU (in text mode: sender, time stamp and
+        text): after a delete the modem reuses the index, and a late second ack of the same SMS
+        must not delete a newer one unread."""
+        for index, content in copies:
             stored = await modem.read_message(index)
-            if stored is not None and stored.pdu.upper() == pdu.upper():
+            if stored is not None and stored.content.upper() == content.upper():
                 await modem.delete_message(index)
                 self._pdus.pop(index, None)
                 log.debug("modem_sms_deleted", imei=self.imei, index=index)
 
     def _add(self, stored: StoredMessage) -> None:
         try:
-            sms = decode_deliver(stored.pdu)
+            sms = _deliver_of(stored)
         except PduError as error:
             # Not an SMS-DELIVER (a stored submit or report) or damaged: left where it is.
             log.warning("modem_sms_unreadable", imei=self.imei, index=stored.index, error=str(error))
             return
-        self._pdus[stored.index] = stored.pdu
+        self._pdus[stored.index] = stored.content
         assembled = self._reassembler.add(sms, index=stored.index, now=time.time())
         if assembled is not None:
             self._report(assembled)
@@ -114,3 +116,9 @@ class Inbox:
         copies = tuple(_Copy(index, self._pdus[index]) for index in assembled.indexes if index in self._pdus)
         self._deletions[report.key] = copies
         self._record("received", inbox_id, f"{len(copies)} part(s)")
+
+
+def _deliver_of(stored: StoredMessage) -> Deliver:
+    if stored.header is None:
+        return decode_deliver(stored.pdu)
+    return decode_text_deliver(stored.header, stored.pdu)  # read in text.READ_CHARSET

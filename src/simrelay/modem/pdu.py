@@ -41,6 +41,7 @@ __all__ = [
     "decode_status_report",
     "encode_submit",
     "join_texts",
+    "status_of",
     "tpdu_length",
 ]
 
@@ -188,7 +189,8 @@ def decode_deliver(pdu: str) -> Deliver:
     )
 
 
-def _status_of(code: int) -> ReportStatus:
+def status_of(code: int) -> ReportStatus:
+    """TP-ST as the outcome the server tells apart."""
     if code < 0x20:
         return ReportStatus.DELIVERED
     if code < 0x40:
@@ -217,6 +219,6 @@ def decode_status_report(pdu: str) -> StatusReport:
         recipient=recipient,
         submitted=submitted,
         discharged=discharged,
-        status=_status_of(code),
+        status=status_of(code),
         status_code=code,
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import structlog
@@ -17,13 +17,14 @@ from simrelay import __version__
 from simrelay.agent._lease import Frame, Held, LeaseBook, Report
 from simrelay.agent._ledger import Ledger
 from simrelay.modem.at import AtTimeout, PortGone
-from simrelay.modem.commands import Identity, Modem
+from simrelay.modem.commands import Identity, Modem, SmsMode
 from simrelay.modem.dialer import Dialer
 from simrelay.modem.inbox import Inbox
-from simrelay.modem.pdu import ReportStatus, StatusReport, encode_submit
+from simrelay.modem.pdu import ReportStatus, StatusReport, SubmitPart, encode_submit
 from simrelay.modem.reasons import MAY_HAVE_BEEN_SENT, PORT_LOST_WHILE_SENDING, send_failure
 from simrelay.modem.results import AtError
 from simrelay.modem.state import ModemState, Part, StateFile
+from simrelay.modem.text import TextPart, encode_text_submit
 
 log = structlog.get_logger(__name__)
 
@@ -206,11 +207,7 @@ class ModemRadio(LeaseBook):
             self._finish(message_id, held, failed=f"no SIM in slot {offer.get('sim')}")
             return
         try:
-            parts = encode_submit(
-                international(str(offer.get("phone_number", ""))),
-                str(offer.get("message", "")),
-                reference=self._next_reference(),
-            )
+            parts = self._encode(modem, offer)
         except ValueError as error:
             self._finish(message_id, held, failed=f"cannot encode the SMS: {error}")
             return
@@ -218,7 +215,10 @@ class ModemRadio(LeaseBook):
         self._save()  # rule 1: "sending" is on disk before the modem has the SMS
         for number, part in enumerate(parts):
             try:
-                reference = await modem.send_pdu(part.hex, part.length)
+                if isinstance(part, TextPart):
+                    reference = await modem.send_text(part)
+                else:
+                    reference = await modem.send_pdu(part.hex, part.length)
             except AtError as error:
                 self._finish(
                     message_id, held, failed=send_failure(error, sent_parts=number, parts=len(parts))
@@ -235,6 +235,15 @@ class ModemRadio(LeaseBook):
             self._remember(reference, Part(message_id, part.seq - 1, len(parts), time.time()))
         self.send_errors = 0
         self._finish(message_id, held, sent=len(parts))
+
+    def _encode(self, modem: Modem, offer: Frame) -> Sequence[SubmitPart | TextPart]:
+        """The offer's parts as the modem takes them. In text mode each part is an SMS of its own
+        (no concatenation header), split where the server counts parts; ValueError if it cannot be."""
+        number = international(str(offer.get("phone_number", "")))
+        text = str(offer.get("message", ""))
+        if modem.mode is SmsMode.TEXT:
+            return encode_text_submit(number, text)
+        return encode_submit(number, text, reference=self._next_reference())
 
     def _finish(self, message_id: str, held: Held, *, sent: int = 0, failed: str = "") -> None:
         held.started = True

@@ -142,7 +142,8 @@ def answer_body(line: str, prefix: str) -> str:
 @dataclass(frozen=True, slots=True)
 class Urc:
     """An unsolicited result code. `name` is what precedes the colon (`+CMTI`, `^RSSI`) or the whole
-    line (`RING`, `Call Ready`); `pdu` is the second line of the two-line ones (+CMT, +CDS, +CBM)."""
+    line (`RING`, `Call Ready`); `pdu` is the second line of the two-line ones (+CMT, +CDS, +CBM):
+    the hex PDU in PDU mode, the data line (text, or hex) of a text-mode +CMT or +CBM."""
 
     name: str
     values: tuple[AtValue, ...]
@@ -169,6 +170,7 @@ URC_LINES = frozenset(
     }
 )  # fmt: skip
 # Two-line URCs: a header with the TPDU length last, then the PDU on its own line (27.005 §3.4.1).
+# In text mode +CMT and +CBM are a header and a data line, +CDS a single line (see `data_follows`).
 TWO_LINE_URCS = frozenset({"+CMT", "+CDS", "+CBM"})
 
 _NAME = re.compile(r"^([+^*$%!]?[A-Za-z][A-Za-z0-9_]*):")
@@ -206,3 +208,19 @@ def pdu_fits(line: str, tpdu_length: int) -> bool:
     if octets == tpdu_length:
         return True
     return octets == tpdu_length + 1 + int(line[:2], 16)
+
+
+def pdu_length(urc: Urc) -> int | None:
+    """The TPDU length a PDU-mode header announces: `+CMT: [<alpha>],<length>`, `+CDS: <length>`,
+    `+CBM: <length>` (27.005 §3.4.1); None for any other line, text-mode headers included (those
+    have three values or more: +CDS ends with <st>, a number, and must not wait for a PDU)."""
+    if urc.name not in TWO_LINE_URCS or not 1 <= len(urc.values) <= 2:
+        return None
+    length = urc.values[-1]
+    return length if isinstance(length, int) else None
+
+
+def data_follows(urc: Urc) -> bool:
+    """Whether a text-mode header is followed by a data line: +CMT (`"<oa>",[<alpha>],"<scts>"...`)
+    and +CBM (`<sn>,<mid>,<dcs>,<page>,<pages>`) are; text-mode +CDS is one line (27.005 §3.4.1)."""
+    return urc.name in ("+CMT", "+CBM") and len(urc.values) >= 3

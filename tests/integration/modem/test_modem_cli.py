@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.modem import FakeModem
-from tests.fakes.quirks import SIM800, Profile
+from tests.fakes.quirks import SIM800, SIM800_TEXT_ONLY, Profile
 
 pytestmark = pytest.mark.integration
 
@@ -42,6 +42,14 @@ async def test_probe_prints_what_each_family_reports(profile: Profile) -> None:
     assert (found["manufacturer"], found["model"]) == (profile.manufacturer, profile.model)
     assert (found["operator"], found["signal_rssi"], found["signal_dbm"]) == ("MTS", 21, -71)
     assert found["sms_memory"] == {"storage": "SM", "used": 0, "total": profile.storage_total}
+    assert found["sms_mode"] == "pdu"
+
+
+async def test_probe_says_when_a_modem_runs_in_text_mode() -> None:
+    async with FakeModem(SIM800_TEXT_ONLY) as fake:
+        code, out, err = await simrelay("modem", "probe", "--port", fake.path, "--json")
+    assert code == 0, err
+    assert json.loads(out)["sms_mode"] == "text"
 
 
 async def test_probe_errors_exit_with_their_code_and_no_traceback(tmp_path: Path) -> None:
