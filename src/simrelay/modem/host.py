@@ -90,6 +90,7 @@ class ModemDevice:
         self.resets = 0
         self.rediscoveries = 0
         self._busy = busy
+        self._held = ""  # the real path this device holds in `busy`; its name may go first
         self._channel: AtChannel | None = None
         self._modem: Modem | None = None
         self._reports_stored = False  # status reports come as +CDSI, kept in "SR" until deleted
@@ -175,7 +176,8 @@ class ModemDevice:
     async def _connect(self, path: str) -> Modem:
         await self._close()
         self.path = path
-        self._busy.add(os.path.realpath(path))
+        self._held = os.path.realpath(path)
+        self._busy.add(self._held)
         self._channel = await open_channel(
             path, baudrate=self.options.baudrate, timeout=self.options.timeouts.command
         )
@@ -320,21 +322,21 @@ class ModemDevice:
 
     async def _rediscover(self) -> None:
         """Waits until the modem with this IMEI answers on some candidate port, and takes it."""
-        self._busy.discard(os.path.realpath(self.path))
+        self._busy.discard(self._held)
         search = self.options.search()
         while True:
             candidates = list(dict.fromkeys([self.path, *search()]))
             path = await find_modem(
                 self.imei,
                 candidates=candidates,
-                busy=lambda candidate: os.path.realpath(candidate) in self._busy,
+                busy=self._busy,
                 baudrate=self.options.baudrate,
             )
             if path is not None:
                 self.rediscoveries += 1
                 log.info("modem_found", imei=self.imei, path=path)
-                self.path = path
-                self._busy.add(os.path.realpath(path))
+                self.path, self._held = path, os.path.realpath(path)
+                self._busy.add(self._held)
                 return
             await asyncio.sleep(self.options.retry_seconds)
 
