@@ -91,13 +91,3 @@ async def find_modem(
         if found:
             return path
     return None
-
-
-async def scan(*, candidates: Candidates, baudrate: int = DEFAULT_BAUDRATE) -> dict[str, str]:
-    """IMEI -> the first port it answered on, for `--port auto`."""
-    found: dict[str, str] = {}
-    for path in candidates():
-        imei = await read_imei(path, baudrate=baudrate)
-        if imei and imei not in found:
-            found[imei] = path
-    return found
