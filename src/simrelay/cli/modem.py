@@ -52,6 +52,9 @@ def print_event(event: LedgerEvent) -> None:
 async def run_host(options: HostOptions, store: StateFile) -> None:
     ledger = Ledger(listeners=[print_event])
     host = ModemHost(options, store=store, ledger=ledger)
+    host.on_join = lambda device: typer.echo(
+        f"modem {device.imei} on {device.path}: device {device.device_id}"
+    )
     try:
         await host.start()
     except PairingError as error:
@@ -63,8 +66,9 @@ async def run_host(options: HostOptions, store: StateFile) -> None:
     except HostError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(EXIT_REFUSED) from None
-    for device in host.devices:
-        typer.echo(f"modem {device.imei} on {device.path}: device {device.device_id}")
+    if host.watch is not None and not host.devices:
+        where, every = ", ".join(options.port_globs), f"{options.scan_seconds:g}"
+        typer.echo(f"no modem running yet: waiting for modems under {where} (a look every {every} s)")
     interrupted = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -108,6 +112,10 @@ def run(
     failing_after: Annotated[
         int, typer.Option("--failing-after", min=1, help="Send errors in a row that mark a SIM failing.")
     ] = 5,
+    scan_every: Annotated[
+        float,
+        typer.Option("--scan-every", min=0.1, help="With --port auto, seconds between looks for new modems."),
+    ] = 5.0,
 ) -> None:
     """Pairs each modem as its own device and runs them until Ctrl-C."""
     configure_logging("INFO")
@@ -120,6 +128,7 @@ def run(
         pin=pin,
         name=name,
         radio=RadioOptions(failing_after=failing_after),
+        scan_seconds=scan_every,
     )
     path = state or default_state_path()
     try:

@@ -10,6 +10,7 @@ handles AT+CUSD strings, `state` is the host's state file.
 The host: `host` runs each modem as its own device (a `DeviceLink` from `agent/` over a
 `radio.ModemRadio`), `radio` sends and turns status reports into `delivery` reports, `inbox`
 reports incoming SMS and deletes them after the server's ack, `dialer` answers USSD requests,
-`reasons` words +CMS errors, `discovery` finds ports and modems by IMEI. Like `agent/` and
-`client/`, this package never imports the server's modules (import-linter holds it to that).
+`reasons` words +CMS errors, `discovery` finds ports and modems by IMEI, `watch` finds modems
+plugged in later. Like `agent/` and `client/`, this package never imports the server's modules
+(import-linter holds it to that).
 """

@@ -71,24 +71,23 @@ async def find_modem(
     imei: str,
     *,
     candidates: Iterable[str],
-    busy: Callable[[str], bool],
+    busy: set[str],
     baudrate: int = DEFAULT_BAUDRATE,
 ) -> str | None:
-    """The first candidate port, not `busy` (open by another modem of this host), whose modem has
-    this IMEI; None when none has (yet)."""
+    """The first candidate port whose modem has this IMEI, left claimed in `busy`; None when none
+    has (yet). `busy` holds the real paths the host's modems hold or probe: those are skipped, and
+    each port is claimed there while it is probed, so the host's watch never opens it meanwhile."""
     for path in candidates:
-        if busy(path) or not os.path.exists(path):
+        real = os.path.realpath(path)
+        if real in busy or not os.path.exists(path):
             continue
-        if await read_imei(path, baudrate=baudrate) == imei:
+        busy.add(real)
+        found = False
+        try:
+            found = await read_imei(path, baudrate=baudrate) == imei
+        finally:
+            if not found:
+                busy.discard(real)
+        if found:
             return path
     return None
-
-
-async def scan(*, candidates: Candidates, baudrate: int = DEFAULT_BAUDRATE) -> dict[str, str]:
-    """IMEI -> the first port it answered on, for `--port auto`."""
-    found: dict[str, str] = {}
-    for path in candidates():
-        imei = await read_imei(path, baudrate=baudrate)
-        if imei and imei not in found:
-            found[imei] = path
-    return found

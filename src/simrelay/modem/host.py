@@ -3,9 +3,10 @@ over a `ModemRadio`) and `ModemHost` runs them all with one pairing code.
 
 Never jams: every AT command has a timeout. A modem that stops answering is restarted
 (AT+CFUN=1,1 on a reopened port, tried again every second while it stays silent) and set up
-again; a port that vanishes is looked for by IMEI under the configured ports and patterns. While
-a modem is away its device stays connected: what it holds waits for the modem while the lease
-lasts and is answered `dropped` after (never started), so the lease rule lives in one place.
+again; a port that vanishes is looked for by IMEI under the configured ports and patterns, where
+with "auto" modems plugged in later are found too (`watch`). While a modem is away its device
+stays connected: what it holds waits for the modem while the lease lasts and is answered
+`dropped` after (never started), so the lease rule lives in one place.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import httpx
@@ -24,13 +25,14 @@ from simrelay.agent._link import DeviceLink
 from simrelay.agent._pairing import pair_device
 from simrelay.modem.at import AtChannel, AtTimeout, PortGone
 from simrelay.modem.commands import Identity, Modem, ModemSetupError, SmsMode, StoredMessage, Timeouts
-from simrelay.modem.discovery import DEFAULT_GLOBS, Candidates, find_modem, glob_candidates, scan
+from simrelay.modem.discovery import DEFAULT_GLOBS, Candidates, find_modem, glob_candidates
 from simrelay.modem.pdu import PduError, StatusReport, decode_status_report
 from simrelay.modem.port import DEFAULT_BAUDRATE, open_channel
 from simrelay.modem.radio import APP_VERSION, ModemRadio, RadioOptions, signal_bars
 from simrelay.modem.results import AtError, Urc
 from simrelay.modem.state import ModemState, StateFile
 from simrelay.modem.text import decode_text_report
+from simrelay.modem.watch import ModemWatch
 
 log = structlog.get_logger(__name__)
 
@@ -46,7 +48,7 @@ class HostOptions:
     url: str
     """The server's base URL."""
     ports: tuple[str, ...] = (AUTO,)
-    """Serial ports; "auto" adds every modem found under `port_globs`."""
+    """Serial ports; "auto" adds every modem found under `port_globs`, now and later."""
     code: str | None = None
     """Pairing code for modems the state file has no token for (one code with N uses pairs N)."""
     port_globs: tuple[str, ...] = DEFAULT_GLOBS
@@ -66,6 +68,8 @@ class HostOptions:
     poll_seconds: float = 30.0
     """Signal refresh, which also finds a modem that hung while idle."""
     reconnect: tuple[float, float] = (1.0, 60.0)
+    scan_seconds: float = 5.0
+    """With "auto", the pause between two looks for modems plugged in since."""
 
     def search(self) -> Candidates:
         if self.candidates is not None:
@@ -91,6 +95,7 @@ class ModemDevice:
         self.resets = 0
         self.rediscoveries = 0
         self._busy = busy
+        self._held = ""  # the real path this device holds in `busy`; its name may go first
         self._channel: AtChannel | None = None
         self._modem: Modem | None = None
         self._reports_stored = False  # status reports come as +CDSI, kept in "SR" until deleted
@@ -176,7 +181,8 @@ class ModemDevice:
     async def _connect(self, path: str) -> Modem:
         await self._close()
         self.path = path
-        self._busy.add(os.path.realpath(path))
+        self._held = os.path.realpath(path)
+        self._busy.add(self._held)
         self._channel = await open_channel(
             path, baudrate=self.options.baudrate, timeout=self.options.timeouts.command
         )
@@ -323,70 +329,110 @@ class ModemDevice:
 
     async def _rediscover(self) -> None:
         """Waits until the modem with this IMEI answers on some candidate port, and takes it."""
-        self._busy.discard(os.path.realpath(self.path))
+        self._busy.discard(self._held)
         search = self.options.search()
         while True:
             candidates = list(dict.fromkeys([self.path, *search()]))
             path = await find_modem(
                 self.imei,
                 candidates=candidates,
-                busy=lambda candidate: os.path.realpath(candidate) in self._busy,
+                busy=self._busy,
                 baudrate=self.options.baudrate,
             )
             if path is not None:
                 self.rediscoveries += 1
                 log.info("modem_found", imei=self.imei, path=path)
-                self.path = path
-                self._busy.add(os.path.realpath(path))
+                self.path, self._held = path, os.path.realpath(path)
+                self._busy.add(self._held)
                 return
             await asyncio.sleep(self.options.retry_seconds)
 
 
 class ModemHost:
     """Every modem of this host, each its own device. `start()` opens, identifies and pairs them
-    (HostError if one cannot be used), then serves them until `stop()`."""
+    (HostError if a named port cannot be used), then serves them until `stop()`; with "auto" it
+    keeps watching for modems plugged in later. `on_join` is told of each device it serves."""
 
     def __init__(self, options: HostOptions, *, store: StateFile, ledger: Ledger | None = None) -> None:
         self.options = options
         self.store = store
         self.ledger = ledger
+        self.on_join: Callable[[ModemDevice], None] = lambda device: None
         self.devices: list[ModemDevice] = []
+        self.watch: ModemWatch | None = None
         self._busy: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
+        self._joined = asyncio.Event()
 
     async def start(self) -> None:
-        paths = await self._ports()
-        if not paths:
+        named = [port for port in self.options.ports if port != AUTO]
+        if not named and AUTO not in self.options.ports:
             raise HostError("no modem found (give --port PATH, or check /dev/serial/by-id)")
         async with httpx.AsyncClient(timeout=30.0) as http:
-            for path in paths:
-                device = ModemDevice(
-                    path, options=self.options, store=self.store, busy=self._busy, ledger=self.ledger
-                )
+            for path in named:
                 try:
-                    await device.open(http)
+                    await self._open(path, http)
                 except BaseException:
                     await self._close_all()
                     raise
-                if any(other.imei == device.imei for other in self.devices):
-                    await device._close()  # a second AT port of a modem already taken
-                    continue
-                self.devices.append(device)
         for device in self.devices:
-            self._tasks.append(asyncio.create_task(device.run(), name=f"modem {device.imei}"))
+            self._serve(device)
+        if AUTO in self.options.ports:
+            self.watch = ModemWatch(
+                candidates=self.options.search(),
+                busy=self._busy,
+                running=lambda: {device.imei for device in self.devices},
+                paired=lambda imei: self.store.get(imei) is not None,
+                can_pair=bool(self.options.code),
+                join=self._join,
+                every=self.options.scan_seconds,
+                baudrate=self.options.baudrate,
+            )
+            await self.watch.rescan()
+            self._tasks.append(asyncio.create_task(self.watch.run(), name="modem watch"))
 
-    async def _ports(self) -> list[str]:
-        named = [port for port in self.options.ports if port != AUTO]
-        if AUTO not in self.options.ports:
-            return named
-        search = self.options.candidates or glob_candidates(self.options.port_globs)
-        found = await scan(candidates=lambda: [path for path in search() if path not in named])
-        return [*named, *found.values()]
+    async def _open(self, path: str, http: httpx.AsyncClient) -> ModemDevice | None:
+        """The modem on `path`, opened and in `devices`; None (closed, its port let go) if its IMEI
+        is there already: another AT port of a modem taken. Raises what `ModemDevice.open` raises."""
+        device = ModemDevice(
+            path, options=self.options, store=self.store, busy=self._busy, ledger=self.ledger
+        )
+        taken = False
+        try:
+            await device.open(http)
+            taken = all(other.imei != device.imei for other in self.devices)
+        finally:
+            if not taken:
+                await device._close()
+                self._busy.discard(device._held)
+        if not taken:
+            return None
+        self.devices.append(device)
+        return device
+
+    async def _join(self, path: str) -> bool:
+        """The watch's way in: opens the modem on `path` and serves it (False if its IMEI runs)."""
+        async with httpx.AsyncClient(timeout=30.0) as http:
+            device = await self._open(path, http)
+        if device is not None:
+            self._serve(device)
+        return device is not None
+
+    def _serve(self, device: ModemDevice) -> None:
+        self._tasks.append(asyncio.create_task(device.run(), name=f"modem {device.imei}"))
+        self._joined.set()
+        self.on_join(device)
 
     async def wait(self) -> None:
-        """Returns when every device stopped for good (a terminal close, such as a revoked token)."""
-        links = [device.link for device in self.devices if device.link is not None]
-        await asyncio.gather(*(link.wait() for link in links))
+        """Returns when every device stopped for good (a terminal close, such as a revoked token);
+        with "auto", not before a first device joined, and one that joins meanwhile counts too."""
+        while True:
+            self._joined.clear()
+            devices = list(self.devices)
+            await asyncio.gather(*(device.link.wait() for device in devices if device.link is not None))
+            if devices and not self._joined.is_set():
+                return
+            await self._joined.wait()
 
     async def stop(self) -> None:
         for task in self._tasks:
