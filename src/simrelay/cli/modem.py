@@ -23,11 +23,13 @@ from simrelay.agent._pairing import PairingError
 from simrelay.agent.simulator import Ledger, LedgerEvent
 from simrelay.log import configure_logging
 from simrelay.modem.at import AtTimeout, PortGone
-from simrelay.modem.commands import Modem, ModemSetupError, Timeouts
+from simrelay.modem.commands import Modem
+from simrelay.modem.device import AUTO, HostError, HostOptions, ports_of
 from simrelay.modem.discovery import DEFAULT_GLOBS
-from simrelay.modem.host import AUTO, HostError, HostOptions, ModemHost, ports_of
+from simrelay.modem.host import ModemHost
 from simrelay.modem.port import DEFAULT_BAUDRATE, open_channel
 from simrelay.modem.radio import RadioOptions
+from simrelay.modem.readings import ModemSetupError, Timeouts
 from simrelay.modem.results import AtError
 from simrelay.modem.state import StateFile
 

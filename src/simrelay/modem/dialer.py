@@ -10,7 +10,8 @@ import structlog
 
 from simrelay.agent._lease import Frame, Report
 from simrelay.modem.at import AtTimeout, PortGone
-from simrelay.modem.commands import Identity, Modem, UssdReply, UssdStatus
+from simrelay.modem.commands import Modem
+from simrelay.modem.readings import Identity, UssdReply, UssdStatus
 from simrelay.modem.reasons import describe_error
 from simrelay.modem.results import AtError
 from simrelay.modem.ussd import REQUEST_DCS, decode_ussd, encode_ussd

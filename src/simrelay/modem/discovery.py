@@ -15,8 +15,9 @@ from collections.abc import Callable, Iterable
 import structlog
 
 from simrelay.modem.at import AtTimeout, PortGone
-from simrelay.modem.commands import Modem, Timeouts
+from simrelay.modem.commands import Modem
 from simrelay.modem.port import DEFAULT_BAUDRATE, open_channel
+from simrelay.modem.readings import Timeouts
 from simrelay.modem.results import AtError
 
 log = structlog.get_logger(__name__)

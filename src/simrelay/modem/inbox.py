@@ -16,8 +16,9 @@ from datetime import datetime
 import structlog
 
 from simrelay.agent._lease import Frame, Report
-from simrelay.modem.commands import Modem, StoredMessage
+from simrelay.modem.commands import Modem
 from simrelay.modem.pdu import Deliver, PduError, decode_deliver
+from simrelay.modem.readings import StoredMessage
 from simrelay.modem.reassembly import Assembled, Reassembler
 from simrelay.modem.text import decode_text_deliver
 

@@ -17,10 +17,11 @@ from simrelay import __version__
 from simrelay.agent._lease import Frame, Held, LeaseBook, Report
 from simrelay.agent._ledger import Ledger
 from simrelay.modem.at import AtTimeout, PortGone
-from simrelay.modem.commands import Identity, Modem, SmsMode
+from simrelay.modem.commands import Modem
 from simrelay.modem.dialer import Dialer
 from simrelay.modem.inbox import Inbox
 from simrelay.modem.pdu import ReportStatus, StatusReport, SubmitPart, encode_submit
+from simrelay.modem.readings import Identity, SmsMode
 from simrelay.modem.reasons import MAY_HAVE_BEEN_SENT, PORT_LOST_WHILE_SENDING, send_failure
 from simrelay.modem.results import AtError
 from simrelay.modem.state import ModemState, Part, StateFile

@@ -7,8 +7,9 @@ from collections.abc import AsyncIterator
 import pytest
 
 from simrelay.modem.at import AtChannel
-from simrelay.modem.commands import Modem, Timeouts
+from simrelay.modem.commands import Modem
 from simrelay.modem.port import open_channel
+from simrelay.modem.readings import Timeouts
 from tests.fakes.modem import FakeModem
 from tests.fakes.quirks import HUAWEI_E3372, PROFILES, QUECTEL_EC25, SIM800, Profile
 

@@ -7,8 +7,9 @@ import asyncio
 import pytest
 
 from simrelay.modem.at import AtTimeout, PortGone
-from simrelay.modem.commands import Modem, Timeouts
+from simrelay.modem.commands import Modem
 from simrelay.modem.port import open_channel, open_port
+from simrelay.modem.readings import Timeouts
 from tests.fakes.sms_pdus import encode_submit
 
 from .conftest import FAST

@@ -8,8 +8,9 @@ import pytest
 from smspdudecoder.easy import read_incoming_sms
 
 from simrelay.modem.at import AtChannel
-from simrelay.modem.commands import Modem, ModemSetupError, PinState, UssdStatus
+from simrelay.modem.commands import Modem
 from simrelay.modem.port import open_channel
+from simrelay.modem.readings import ModemSetupError, PinState, UssdStatus
 from simrelay.modem.results import AtError, ErrorKind
 from tests.fakes.modem import FakeModem
 from tests.fakes.quirks import HUAWEI_E3372, QUECTEL_EC25, SIM800, EchoOnBoot, HuaweiPackedUssd

@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 
 from simrelay.devices import service as devices
-from simrelay.modem.commands import Timeouts
-from simrelay.modem.host import HostOptions, ModemHost
+from simrelay.modem.device import HostOptions
+from simrelay.modem.host import ModemHost
 from simrelay.modem.pdu import encode_submit
+from simrelay.modem.readings import Timeouts
 from simrelay.modem.state import StateFile
 from simrelay.storage.database import Database
 from simrelay.storage.db import create_engine

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from simrelay.modem.host import HostOptions, ModemHost
+from simrelay.modem.device import HostOptions
+from simrelay.modem.host import ModemHost
 from simrelay.modem.state import StateFile
 from simrelay.modem.text import encode_text_submit
 from tests.fakes.modem import FakeModem

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from simrelay.modem import watch
-from simrelay.modem.host import AUTO, HostOptions, ModemDevice, ModemHost
+from simrelay.modem.device import AUTO, HostOptions, ModemDevice
+from simrelay.modem.host import ModemHost
 from simrelay.modem.state import ModemState, StateFile
 from tests.fakes.modem import FakeModem
 from tests.fakes.pty_link import PtyLink

@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 
-from simrelay.modem.commands import Modem, Timeouts
+from simrelay.modem.commands import Modem
 from simrelay.modem.pdu import decode_status_report
 from simrelay.modem.port import open_channel
 from simrelay.modem.radio import ModemRadio, RadioOptions
+from simrelay.modem.readings import Timeouts
 from simrelay.modem.reasons import MAY_HAVE_BEEN_SENT
 from simrelay.modem.state import ModemState, StateFile
 from tests.fakes.modem import FakeModem

@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 
 from simrelay.modem.at import AtChannel
-from simrelay.modem.commands import Modem, ModemSetupError, SmsMode, Timeouts
-from simrelay.modem.host import HostOptions, ModemDevice
+from simrelay.modem.commands import Modem
+from simrelay.modem.device import HostOptions, ModemDevice
 from simrelay.modem.port import open_channel
 from simrelay.modem.radio import ModemRadio
+from simrelay.modem.readings import ModemSetupError, SmsMode, Timeouts
 from simrelay.modem.state import ModemState, StateFile
 from simrelay.modem.text import decode_text_deliver
 from tests.fakes.modem import FakeModem
