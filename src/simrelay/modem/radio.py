@@ -267,10 +267,10 @@ class ModemRadio(LeaseBook):
         """The rest is over: the server may offer this SIM work again (the next send error
         marks it failing again at once)."""
         self._recovery = None
-        if not self.failing:
-            log.info("modem_sim_rested", imei=self.identity.imei)
-            self.record("sim_rested")
-            self.emit({"type": "heartbeat", **self.vitals()}, keep=False)
+        self.failing_until = min(self.failing_until, time.monotonic())  # a timer may fire a hair early
+        log.info("modem_sim_rested", imei=self.identity.imei)
+        self.record("sim_rested")
+        self.emit({"type": "heartbeat", **self.vitals()}, keep=False)
 
     def _next_reference(self) -> int:
         reference = self.state.next_reference
