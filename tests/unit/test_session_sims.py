@@ -62,10 +62,10 @@ async def test_a_heartbeat_marks_sims_failing_and_one_that_recovers_wakes_dispat
     assert device.failing_sims == set() and hub.wakes == ["acc"]
 
 
-async def test_sims_without_the_flag_are_not_failing_and_a_flag_that_is_no_boolean_is_invalid() -> None:
+async def test_sims_without_the_flag_or_with_null_are_not_failing_and_other_values_are_invalid() -> None:
     device, _ = session()
-    await device._handle(heartbeat({"slot": 0, "name": "MTS"}, {"slot": 1, "name": "B"}))
-    assert device.failing_sims == set()
+    await device._handle(heartbeat({"slot": 0, "name": "MTS"}, {"slot": 1, "name": "B", "failing": None}))
+    assert device.sim_slots == [0, 1] and device.failing_sims == set()
     await device._handle(heartbeat({"slot": 0, "failing": "maybe"}))
     errors = [json.loads(text) for text in _sent(device)]
     assert errors[-1]["type"] == "error" and errors[-1]["code"] == "invalid"

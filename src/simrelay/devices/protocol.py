@@ -31,8 +31,8 @@ class PairRequest(Frame):
 class Sim(Frame):
     slot: int = Field(ge=0, le=255)
     name: Text200 = ""
-    failing: bool = False
-    """The device sends nothing on this SIM for now (its sends keep failing): offer it none."""
+    failing: bool | None = None
+    """True: the device sends nothing on this SIM for now (its sends keep failing)."""
 
 
 class Status(Frame):
