@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import structlog
 
 from simrelay import __version__
-from simrelay.agent._lease import Frame, Held, LeaseBook, Report
+from simrelay.agent._lease import SIM_FAILING, Frame, Held, LeaseBook, Report
 from simrelay.agent._ledger import Ledger
 from simrelay.modem.at import AtTimeout, PortGone
 from simrelay.modem.commands import Identity, Modem
@@ -189,6 +189,13 @@ class ModemRadio(LeaseBook):
                     return
                 if modem is None or self._release_if_late(message_id, held):
                     continue
+                if self.failing:
+                    # Taken before the SIM was found failing, and not started: a healthy SIM
+                    # sends it instead, at no cost of an attempt.
+                    self._forget(message_id)
+                    attempt = held.offer.get("attempt")
+                    self._release(message_id, detail="SIM failing", attempt=attempt, reason=SIM_FAILING)
+                    return
                 # A hang found now costs nothing: the SMS waits for the reset, not started.
                 try:
                     await modem.channel.command("AT", timeout=modem.timeouts.command)

@@ -147,6 +147,27 @@ async def test_a_failing_sim_is_marked_in_a_heartbeat_at_once_and_again_when_its
     assert radio.held["sms-4"].final == {"type": "sent", "id": "sms-4", "parts": 1}
 
 
+async def test_sms_taken_before_the_sim_was_found_failing_are_let_go_unstarted(fake, modem, tmp_path):
+    fake.fail_sends(38)
+    radio = await make_radio(modem, tmp_path / "state.json", failing_after=2)
+    for number in (1, 2, 3):
+        radio.on_offer(offer(f"sms-{number}", attempt=number))
+    await until(lambda: "sms-3" not in radio.held)
+    assert kinds(radio) == [
+        *[("taken", f"sms-{n}") for n in (1, 2, 3)],
+        ("failed", "sms-1"),
+        ("failed", "sms-2"),
+        ("dropped", "sms-3"),
+    ]
+    assert radio.outbox[max(radio.outbox)].payload == {
+        "type": "dropped",
+        "id": "sms-3",
+        "attempt": 3,
+        "reason": "sim_failing",
+    }
+    assert sum(command.startswith("AT+CMGS") for command in fake.commands) == 2, "sms-3 never started"
+
+
 async def test_a_long_sms_is_one_cmgs_per_part_and_each_status_report_a_delivery(fake, modem, tmp_path):
     radio = await make_radio(modem, tmp_path / "state.json")
 
