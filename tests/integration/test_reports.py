@@ -134,6 +134,50 @@ async def test_dropped_after_taken_moves_back_to_waiting_and_out_of_attempts_to_
     assert await steps(engine, spent) == [(1, ""), (3, "not sent after 3 attempts")]
 
 
+async def test_an_offer_declined_for_a_failing_sim_is_no_attempt_but_keeps_its_number(engine, client) -> None:
+    """Five declines and two plain drops: the SMS waits still; the attempt numbers go on, so a
+    late repeat of an earlier `dropped` never ends a newer lease; the third counted one ends it."""
+    message_id = await leased(engine, client, attempts=0)
+    for attempt in range(1, 8):
+        await lease_again(engine, message_id, attempts=attempt)
+        declined = attempt not in (3, 6)
+        applied = await report(engine, "dropped", message_id, attempt=attempt, declined=declined)
+        assert applied.lease_ended
+        found = await row(engine, message_id)
+        assert (found.status, found.lease_device_id, found.attempts) == (0, "", attempt)
+    assert (await row(engine, message_id)).declines == 5
+    await lease_again(engine, message_id, attempts=8)
+    await report(engine, "dropped", message_id, attempt=3, declined=True)  # a late repeat
+    assert (await row(engine, message_id)).lease_device_id == PHONE_A, "attempt 8 holds"
+    await report(engine, "taken", message_id)
+    await report(engine, "dropped", message_id, attempt=8)
+    found = await row(engine, message_id)
+    assert (found.status, found.reason, found.declines) == (3, "not sent after 3 attempts", 5)
+
+
+async def test_declines_past_the_free_ones_count_as_attempts(engine, client) -> None:
+    message_id = await leased(
+        engine, client, attempts=leases.FREE_DECLINES + 2, declines=leases.FREE_DECLINES
+    )
+    await report(engine, "dropped", message_id, declined=True)
+    found = await row(engine, message_id)
+    assert (found.status, found.declines) == (0, leases.FREE_DECLINES), "2 counted: it waits"
+    await lease_again(engine, message_id, attempts=leases.FREE_DECLINES + 3)
+    await report(engine, "dropped", message_id, declined=True)
+    assert (await row(engine, message_id)).status == 3
+
+
+async def lease_again(engine, message_id: str, *, attempts: int, device: str = PHONE_A) -> None:
+    """The next offer of a waiting SMS, as a grant writes it."""
+    now = time.time()
+    async with engine.begin() as conn:
+        await conn.execute(
+            update(Message)
+            .where(Message.id == message_id)
+            .values(lease_device_id=device, lease_until=now + 60, lease_expires=now + 600, attempts=attempts)
+        )
+
+
 async def test_a_deleted_or_expired_sms_that_is_let_go_ends_cancelled_or_expired(engine, client) -> None:
     deleted = await leased(engine, client, deleted_at=time.time())
     await report(engine, "dropped", deleted)

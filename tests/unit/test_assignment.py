@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Collection
 from types import SimpleNamespace
 from typing import Any
+
+import pytest
 
 from simrelay.devices.assignment import Planner, Slot
 from simrelay.devices.health import Candidate
 from simrelay.devices.policy import Policy
+from simrelay.inbox import repository as optouts
+from simrelay.sms import leases
 
 NOW = 1_800_000_000.0
 
@@ -23,10 +28,21 @@ def slot(
     ready: dict[Any, float] | None = None,
     paced: bool = False,
     pulls: bool = False,
+    failing: Collection[int] = (),
+    declined: dict[str, float] | None = None,
 ) -> Slot:
     session = SimpleNamespace(device_id=device_id, sim_slots=list(sims), default_sim=default_sim, pulls=pulls)
     candidate = Candidate(device_id, 0.0, 0, NOW, 100, False)
-    return Slot(session, free, ready or {}, paced, resting, candidate)  # type: ignore[arg-type]
+    return Slot(
+        session,  # type: ignore[arg-type]
+        free,
+        ready or {},
+        paced,
+        resting,
+        candidate,
+        frozenset(failing),
+        declined or {},
+    )
 
 
 def sms(
@@ -113,3 +129,71 @@ def test_a_device_that_takes_back_may_be_offered_an_sms_it_let_go() -> None:
     phone = slot("phone")
     choice, _ = planner.choose(sms(let_go_by="phone,"), [phone], NOW)
     assert choice is not None and choice[0] is phone
+
+
+# --- failing SIMs -----------------------------------------------------------------------------
+
+
+def test_a_failing_sim_gets_nothing_and_an_sms_for_any_sim_goes_out_on_another() -> None:
+    phone = slot("a", sims=[0, 1], failing={1})
+    for _ in range(20):  # the SIM of an SMS for any SIM is drawn at random
+        choice, _ = planner.choose(sms(to_sim=-1), [phone], NOW)
+        assert choice is not None and choice[1] == 0
+    assert planner.sims_for(sms(to_sim=1), phone) == []
+    assert planner.sims_for(sms(to_sim=0), phone) == [0]
+
+
+def test_an_sms_for_the_devices_own_default_names_a_healthy_sim_while_one_fails() -> None:
+    assert planner.sims_for(sms(), slot("a", sims=[0, 1])) == [None]
+    assert planner.sims_for(sms(), slot("a", sims=[0, 1], failing={0})) == [1]
+    assert planner.sims_for(sms(to_sim=-2), slot("a", sims=[0, 1], failing={1})) == [0]
+    assert planner.sims_for(sms(), slot("a", sims=[0, 1], failing={0, 1})) == []
+
+
+def test_an_sms_for_a_failing_slot_the_account_chose_goes_to_another_device() -> None:
+    failing = slot("a", sims=[0, 1], default_sim=1, failing={1})
+    healthy = slot("b", sims=[0, 1], default_sim=1)
+    for row in (sms(), sms(to_sim=1)):  # the device's setting, or the SMS's own
+        choice, _ = planner.choose(row, [failing, healthy], NOW)
+        assert choice is not None and choice[0] is healthy and choice[1] == 1
+
+
+def test_a_device_whose_every_sim_fails_gets_no_unpinned_work() -> None:
+    dead = slot("a", sims=[0, 1], failing={0, 1})
+    other = slot("b", sims=[0])
+    for row in (sms(), sms(to_sim=-1), sms(to_sim=0)):
+        choice, _ = planner.choose(row, [dead, other], NOW)
+        assert choice is not None and choice[0] is other
+        assert planner.choose(row, [dead], NOW) == (None, None)
+
+
+def test_an_sms_pinned_to_a_failing_sim_waits_and_is_not_failed(monkeypatch: pytest.MonkeyPatch) -> None:
+    row = sms(pinned="a", to_sim=1)
+    phone = slot("a", sims=[0, 1], failing={1})
+    assert planner.choose(row, [phone, slot("b", sims=[0, 1])], NOW) == (None, None)
+    assert planner.missing_sim(row, [phone]) is None, "failing is not missing: it may recover"
+
+    failed: list[Any] = []
+    granted: list[Any] = []
+    monkeypatch.setattr(leases, "find_offerable", lambda conn, account_id, **kw: [row])
+    monkeypatch.setattr(optouts, "opted_out_numbers", lambda conn, account_id, numbers: set())
+    monkeypatch.setattr(leases, "fail_waiting", lambda conn, failures, now: failed.extend(failures))
+    monkeypatch.setattr(leases, "grant_leases", lambda conn, grants: granted.extend(grants))
+    planned, _, next_ready = planner.plan(None, "acc", [phone], ["a"], limit=10, now=NOW)  # type: ignore[arg-type]
+    assert (planned, failed, granted, next_ready) == ([], [], [], None)
+
+    recovered = slot("a", sims=[0, 1])
+    planned, _, _ = planner.plan(None, "acc", [recovered], ["a"], limit=10, now=NOW)  # type: ignore[arg-type]
+    assert [frame["sim"] for _, frame in planned] == [1] and failed == []
+
+
+def test_a_device_is_not_offered_straight_back_an_sms_it_declined() -> None:
+    until = NOW + 30
+    declined = slot("a", sims=[0, 1], declined={"m" * 24: until})
+    other = slot("b", sims=[0])
+    choice, _ = planner.choose(sms(), [declined, other], NOW)
+    assert choice is not None and choice[0] is other
+    choice, ready = planner.choose(sms(), [declined], NOW)
+    assert choice is None and ready == until, "looked at again when the hold ends"
+    choice, _ = planner.choose(sms(), [slot("a", sims=[0, 1], declined={"n" * 24: until})], NOW)
+    assert choice is not None, "only the SMS it declined"

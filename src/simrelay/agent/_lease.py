@@ -16,6 +16,7 @@ from simrelay.agent._ledger import Ledger
 
 Frame = dict[str, Any]
 
+SIM_FAILING = "sim_failing"  # the `dropped` reason of an offer declined for a failing SIM
 FINISHED_KEPT = 10_000  # finished messages remembered, to answer a late offer or drop with the report
 
 
@@ -104,7 +105,7 @@ class LeaseBook:
             return
         refusal = self._refusal(frame)
         if refusal is not None:
-            self._release(message_id, detail=refusal, attempt=frame.get("attempt"))
+            self._release(message_id, detail=refusal, attempt=frame.get("attempt"), reason=SIM_FAILING)
             return
         lease = frame.get("lease_seconds")
         seconds = float(lease) if isinstance(lease, int | float) and lease > 0 else self.lease_seconds
@@ -183,9 +184,12 @@ class LeaseBook:
         if job is not None and job is not asyncio.current_task():
             job.cancel()
 
-    def _release(self, message_id: str, *, detail: str, attempt: object = None) -> None:
+    def _release(self, message_id: str, *, detail: str, attempt: object = None, reason: str = "") -> None:
         # The attempt names the lease let go, so a late repeat cannot end a newer one.
-        self.emit({"type": "dropped", "id": message_id, "attempt": attempt})
+        frame: Frame = {"type": "dropped", "id": message_id, "attempt": attempt}
+        if reason:
+            frame["reason"] = reason
+        self.emit(frame)
         self.record("dropped", message_id, detail)
 
     def _release_if_late(self, message_id: str, held: Held) -> bool:
@@ -211,7 +215,9 @@ class LeaseBook:
         raise NotImplementedError
 
     def _refusal(self, frame: Frame) -> str | None:
-        """A reason to answer a new offer with `dropped` at once (a radio that cannot send)."""
+        """Why to decline a new offer at once, unstarted, because its SIM is failing: the `dropped`
+        says "sim_failing", and the server spends no attempt on it (the radio's heartbeat has
+        marked the SIM failing, so the server offers it nothing more)."""
         return None
 
     def _abort_after_take(self) -> bool:

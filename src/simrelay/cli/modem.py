@@ -37,7 +37,8 @@ app = typer.Typer(no_args_is_help=True)
 
 EXIT_REFUSED, EXIT_NO_PORT, EXIT_NO_ANSWER, EXIT_SETUP = 1, 3, 4, 5
 SHOWN = ("connected", "disconnected", "stopped", "sent", "failed", "delivered", "undelivered", "dropped",
-         "received", "ussd_done", "ussd_error", "modem_down", "modem_up", "sim_failing")  # fmt: skip
+         "received", "ussd_done", "ussd_error", "modem_down", "modem_up", "sim_failing",
+         "sim_rested")  # fmt: skip
 
 
 def default_state_path() -> Path:

@@ -2,13 +2,13 @@
 
 One round runs inside one database transaction, off the event loop on SQLite, so it sees the
 devices through `Slot` snapshots taken on the loop beforehand (free window, SIM readiness,
-health), never the live sessions' mutable state.
+failing SIMs, health), never the live sessions' mutable state.
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
@@ -32,6 +32,35 @@ class Slot:
     paced: bool
     resting: bool
     candidate: Candidate
+    failing: frozenset[int] = frozenset()
+    """SIM slots the device reports failing: nothing goes out on them."""
+    declined: dict[str, float] = field(default_factory=dict)
+    """SMS it declined for a failing SIM, and until when they are not offered to it again."""
+
+    @classmethod
+    def of(cls, session: DeviceSession, free: int, now: float) -> Slot:
+        # Every SIM an offer can name (see Planner.sims_for). The round runs off the event
+        # loop, so budgets are read here, not there.
+        sims: set[int | None] = {None, *session.sim_slots}
+        ready = {sim: session.pacer.ready_at(sim, now) for sim in sims}
+        candidate = Candidate(
+            device_id=session.device_id,
+            failure_rate=session.health.failure_rate,
+            outstanding=len(session.outstanding),
+            ready_at=min(ready.values()),
+            battery=session.battery,
+            charging=session.charging,
+        )
+        return cls(
+            session,
+            free,
+            ready,
+            not session.pacer.pacing.is_off,
+            session.health.is_resting(now),
+            candidate,
+            session.failing_sims,
+            session.declined_now(now),
+        )
 
 
 class Planner:
@@ -111,6 +140,10 @@ class Planner:
                 continue
             if slot.session.pulls and slot.session.device_id in row.let_go_by:
                 continue
+            declined = slot.declined.get(row.id)
+            if declined is not None:
+                next_ready = declined if next_ready is None else min(next_ready, declined)
+                continue
             sims = self.sims_for(row, slot)
             ready_now = [sim for sim in sims if slot.ready.get(sim, now) <= now]
             if ready_now:
@@ -121,10 +154,23 @@ class Planner:
                     next_ready = ready if next_ready is None else min(next_ready, ready)
         return None, next_ready
 
+    @classmethod
+    def sims_for(cls, row: Any, slot: Slot) -> list[int | None]:
+        """The SIM slots this SMS may go out on from this device now (None: the device's own
+        default), leaving out those it reports failing. One for the device's own default goes
+        out, while a SIM fails, on a healthy one named in the offer: the default may be the one
+        failing. A slot the account chose stays chosen: the SMS waits, or goes to another device."""
+        sims = cls.wanted_sims(row, slot)
+        if not slot.failing:
+            return sims
+        if sims == [None]:
+            sims = list(slot.session.sim_slots)
+        return [sim for sim in sims if sim not in slot.failing]
+
     @staticmethod
-    def sims_for(row: Any, slot: Slot) -> list[int | None]:
-        """The SIM slots this SMS may go out on from this device (None: the device's default).
-        A device that reported no SIMs chooses itself; one without the slot asked for: none."""
+    def wanted_sims(row: Any, slot: Slot) -> list[int | None]:
+        """The SIM slots this SMS may use on this device, failing or not. A device that reported
+        no SIMs chooses itself; one without the slot asked for: none."""
         session = slot.session
         wanted = row.to_sim if row.to_sim is not None and row.to_sim != -2 else session.default_sim
         if not session.sim_slots or wanted == -2:
@@ -136,9 +182,9 @@ class Planner:
     @classmethod
     def missing_sim(cls, row: Any, slots: list[Slot]) -> int | None:
         """The slot an SMS pinned to a connected device asks for, if that device lacks it: it
-        could wait forever, so it fails instead."""
+        could wait forever, so it fails instead (a failing SIM is not missing: it may recover)."""
         for slot in slots:
-            if row.requested_device_id == slot.session.device_id and not cls.sims_for(row, slot):
+            if row.requested_device_id == slot.session.device_id and not cls.wanted_sims(row, slot):
                 return int(
                     row.to_sim if row.to_sim is not None and row.to_sim != -2 else slot.session.default_sim
                 )

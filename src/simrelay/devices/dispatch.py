@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 
 from simrelay.devices import presence, repository, ussd
 from simrelay.devices.assignment import Planner, Slot
-from simrelay.devices.health import Candidate, rank
+from simrelay.devices.health import rank
 from simrelay.devices.policy import Policy
 from simrelay.devices.protocol import Hello
 from simrelay.devices.reporting import ReportWriter
@@ -290,30 +290,8 @@ class Dispatcher:
         for device_id in self._by_account.get(account_id, ()):
             session = self._sessions[device_id]
             free = session.free_slots()
-            if not session.ready or not session.is_active or free <= 0:
-                continue
-            # Every SIM an offer can name (see Planner.sims_for). The round runs off the event
-            # loop, so budgets are read here, not there.
-            sims: set[int | None] = {None, *session.sim_slots}
-            ready = {sim: session.pacer.ready_at(sim, now) for sim in sims}
-            candidate = Candidate(
-                device_id=device_id,
-                failure_rate=session.health.failure_rate,
-                outstanding=len(session.outstanding),
-                ready_at=min(ready.values()),
-                battery=session.battery,
-                charging=session.charging,
-            )
-            slots.append(
-                Slot(
-                    session,
-                    free,
-                    ready,
-                    not session.pacer.pacing.is_off,
-                    session.health.is_resting(now),
-                    candidate,
-                )
-            )
+            if session.ready and session.is_active and free > 0:
+                slots.append(Slot.of(session, free, now))
         slots.sort(key=lambda slot: rank(slot.candidate, now))
         return slots
 

@@ -31,6 +31,8 @@ class PairRequest(Frame):
 class Sim(Frame):
     slot: int = Field(ge=0, le=255)
     name: Text200 = ""
+    failing: bool | None = None
+    """True: the device sends nothing on this SIM for now (its sends keep failing)."""
 
 
 class Status(Frame):
@@ -74,6 +76,15 @@ class Failed(MessageReport):
     reason: Annotated[str, Scrubbed, StringConstraints(max_length=1000)] = ""
 
 
+SIM_FAILING = "sim_failing"
+"""A `dropped` reason: the device declined the offer, unstarted, because its SIM is failing."""
+
+
+class Dropped(MessageReport):
+    reason: Annotated[str, Scrubbed, StringConstraints(max_length=1000)] = ""
+    """Why the device let the SMS go; only SIM_FAILING means something to the server."""
+
+
 class Delivery(MessageReport):
     part: int = Field(default=0, ge=0, le=254)
     parts: int | None = Field(default=None, ge=1, le=255)
@@ -105,7 +116,7 @@ REPORTS: dict[str, type[Report]] = {
     "sent": Sent,
     "failed": Failed,
     "delivery": Delivery,
-    "dropped": MessageReport,
+    "dropped": Dropped,
     "heartbeat": Heartbeat,
     "received": Received,
     "ussd_result": UssdResult,

@@ -76,6 +76,11 @@ class DeviceSession:
         self.is_active = bool(device.is_active)
         self.default_sim = int(device.to_sim)
         self.sim_slots: list[int] = [int(sim.get("slot_index", 0)) for sim in (device.sim_list or [])]
+        self.failing_sims: frozenset[int] = frozenset()
+        """Slots its last hello or heartbeat said are failing: offered nothing until they recover."""
+        self.declined: dict[str, float] = {}
+        """SMS it declined because their SIM was failing, and until when it is not offered them
+        again (by then a heartbeat has said which SIMs fail): not straight back to it."""
         self.battery = int(device.battery)
         self.charging = bool(device.is_charging)
         self.pacer = Pacer(Pacing.of(device))
@@ -199,7 +204,7 @@ class DeviceSession:
             self._error(None, "unsupported", f"protocol {hello.protocol} is not spoken here; use 1")
             raise Closing(CLOSE_UNSUPPORTED)
         if hello.sims is not None:
-            self.sim_slots = [sim.slot for sim in hello.sims]
+            self._take_sims(hello.sims)
         self.can_ussd = ussd.FEATURE in hello.features
         self.battery = hello.battery if hello.battery is not None else self.battery
         self.charging = hello.charging if hello.charging is not None else self.charging
@@ -258,9 +263,25 @@ class DeviceSession:
             self.battery = frame.battery
         if frame.charging is not None:
             self.charging = frame.charging
-        if frame.sims is not None:
-            self.sim_slots = [sim.slot for sim in frame.sims]
+        if frame.sims is not None and self._take_sims(frame.sims):
+            self.dispatcher.wake(self.account_id)  # work may wait for the SIM that recovered
         await self.dispatcher.reports.update_device(self.device_id, device_status(frame))
+
+    def _take_sims(self, sims: list[protocol.Sim]) -> bool:
+        """The SIMs a hello or heartbeat lists; True if one that was failing no longer is."""
+        self.sim_slots = [sim.slot for sim in sims]
+        failing = frozenset(sim.slot for sim in sims if sim.failing)
+        recovered = bool(self.failing_sims - failing)
+        if failing != self.failing_sims:
+            log.info("device_sims_failing", device_id=self.device_id, slots=sorted(failing))
+        self.failing_sims = failing
+        return recovered
+
+    def declined_now(self, now: float) -> dict[str, float]:
+        """The SMS it declined that it is not offered yet (those whose time is up are forgotten)."""
+        if self.declined:
+            self.declined = {message_id: until for message_id, until in self.declined.items() if until > now}
+        return dict(self.declined)
 
     async def _received(self, frame: protocol.Received) -> None:
         await self.dispatcher.reports.receive(
@@ -276,6 +297,10 @@ class DeviceSession:
         )
 
     async def _report(self, kind: str, frame: protocol.MessageReport) -> Verdict:
+        declined = isinstance(frame, protocol.Dropped) and frame.reason == protocol.SIM_FAILING
+        if declined:
+            # Before the lease ends: a round running meanwhile must not offer it straight back.
+            self.declined[frame.id.lower()] = time.time() + self.dispatcher.policy.heartbeat_seconds
         report = Report(
             kind=kind,
             message_id=frame.id.lower(),
@@ -285,6 +310,7 @@ class DeviceSession:
             delivered=getattr(frame, "delivered", None),
             reason=getattr(frame, "reason", ""),
             attempt=getattr(frame, "attempt", None),
+            declined=declined,
         )
         applied = await self.dispatcher.reports.report(report)
         now = time.time()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import structlog
 
 from simrelay import __version__
-from simrelay.agent._lease import Frame, Held, LeaseBook, Report
+from simrelay.agent._lease import SIM_FAILING, Frame, Held, LeaseBook, Report
 from simrelay.agent._ledger import Ledger
 from simrelay.modem.at import AtTimeout, PortGone
 from simrelay.modem.commands import Modem
@@ -82,6 +82,7 @@ class ModemRadio(LeaseBook):
         self.signal = -1
         self.send_errors = 0
         self.failing_until = 0.0
+        self._recovery: asyncio.TimerHandle | None = None
         self.inbox = Inbox(imei=identity.imei, emit=self.emit, record=self.record)
         self.dialer = Dialer(self)
         self._send_lock = asyncio.Lock()
@@ -121,10 +122,11 @@ class ModemRadio(LeaseBook):
         }
 
     def vitals(self) -> Frame:
-        name = self.operator or "SIM"
-        if self.failing:
-            name = f"{name} (failing)"
-        return {"signal": self.signal if self.modem is not None else -1, "sims": [{"slot": 0, "name": name}]}
+        name, failing = self.operator or "SIM", self.failing
+        if failing:
+            name = f"{name} (failing)"  # the server keeps only names: the panel shows it so
+        sims = [{"slot": 0, "name": name, "failing": failing}]
+        return {"signal": self.signal if self.modem is not None else -1, "sims": sims}
 
     # Storage: the state file.
 
@@ -189,6 +191,13 @@ class ModemRadio(LeaseBook):
                     return
                 if modem is None or self._release_if_late(message_id, held):
                     continue
+                if self.failing:
+                    # Taken before the SIM was found failing, and not started: a healthy SIM
+                    # sends it instead, at no cost of an attempt.
+                    self._forget(message_id)
+                    attempt = held.offer.get("attempt")
+                    self._release(message_id, detail="SIM failing", attempt=attempt, reason=SIM_FAILING)
+                    return
                 # A hang found now costs nothing: the SMS waits for the reset, not started.
                 try:
                     await modem.channel.command("AT", timeout=modem.timeouts.command)
@@ -265,9 +274,20 @@ class ModemRadio(LeaseBook):
             self.failing_until = time.monotonic() + self.options.failing_rest
             log.warning("modem_sim_failing", imei=self.identity.imei, errors=self.send_errors)
             self.record("sim_failing", detail=f"{self.send_errors} send errors in a row")
-            # Heartbeats carry "(failing)" in the SIM's name; the server's health check already
-            # rests a device whose sends mostly fail.
+            # Told at once, the server offers this SIM nothing more; the offers already on their
+            # way are declined ("sim_failing"), which costs them no attempt.
             self.emit({"type": "heartbeat", **self.vitals()}, keep=False)
+            loop = asyncio.get_running_loop()
+            self._recovery = loop.call_later(self.options.failing_rest, self._rested)
+
+    def _rested(self) -> None:
+        """The rest is over: the server may offer this SIM work again (the next send error
+        marks it failing again at once)."""
+        self._recovery = None
+        self.failing_until = min(self.failing_until, time.monotonic())  # a timer may fire a hair early
+        log.info("modem_sim_rested", imei=self.identity.imei)
+        self.record("sim_rested")
+        self.emit({"type": "heartbeat", **self.vitals()}, keep=False)
 
     def _next_reference(self) -> int:
         reference = self.state.next_reference
@@ -334,6 +354,9 @@ class ModemRadio(LeaseBook):
 
     def cancel_jobs(self) -> None:
         super().cancel_jobs()
+        if self._recovery is not None:
+            self._recovery.cancel()
+            self._recovery = None
         self.dialer.cancel()
         for task in list(self._delete_jobs):
             task.cancel()

@@ -13,6 +13,10 @@ handed over whose device vanished ends, at the hard timeout, in status 3 "device
 later report of that device still counts: it sent it after all (3 -> 2), or it let it go
 unsent (3 -> 0, and another device may send it). An account may opt into resending such SMS
 at once instead (`accounts.resend_lost`): they may then be sent twice.
+
+`attempts` counts leases, and names each one (a late `dropped` about an earlier lease must not
+end a newer one); offers a device declined because its SIM was failing (`declines`) are leases
+but not attempts: an SMS fails after `max_attempts` of `attempts - declines`.
 """
 
 from __future__ import annotations
@@ -47,6 +51,9 @@ REQUEUED = "device lost, then let it go unsent"
 UNSENT_NOT_STORED = "device lost, then let it go unsent; its text was not kept (no_store)"
 LAPSED = "lease lapsed"
 LAPSED_RESENT = "device lost, sent again (may send twice)"
+FREE_DECLINES = 100
+"""Declined offers that cost an SMS no attempt; later ones count (`attempts` is a small integer,
+and a device that declines without saying its SIM is failing must not keep an SMS forever)."""
 
 _CLEAR_LEASE: dict[str, Any] = {
     "lease_device_id": "",
@@ -64,6 +71,7 @@ _LEASE_COLUMNS = (
     c.lease_handed,
     c.sim,
     c.attempts,
+    c.declines,
     c.deleted_at,
     c.valid_until,
 )
@@ -392,18 +400,23 @@ def extend_leases(conn: Connection, message_ids: Sequence[str], *, device_id: st
         )
 
 
-def release_lease(conn: Connection, row: Any, *, now: float, max_attempts: int, why: str) -> list[Change]:
+def release_lease(
+    conn: Connection, row: Any, *, now: float, max_attempts: int, why: str, declined: bool = False
+) -> list[Change]:
     """Ends `row`'s lease. The SMS waits again, unless it was deleted, expired or has used up its
     attempts: then it ends in status 3. An offer never handed over (a pull device that did not
-    fetch it) is no attempt: it is taken back. Returns the status changes made."""
+    fetch it) is no attempt: it is taken back. Nor is one the device `declined` unstarted, its
+    SIM failing; that one still counts as a lease, so that its number is never used again.
+    Returns the status changes made."""
     status = Status(row.status)
     attempts = row.attempts if row.lease_handed else max(0, row.attempts - 1)
+    declines = row.declines + int(declined and row.lease_handed and row.declines < FREE_DECLINES)
     if row.deleted_at is not None:
         new, reason = Status.SEND_FAILED, CANCELLED
     elif row.valid_until is not None and row.valid_until <= now:
         new, reason = Status.SEND_FAILED, EXPIRED
-    elif attempts >= max_attempts:
-        new, reason = Status.SEND_FAILED, f"not sent after {row.attempts} attempts"
+    elif attempts - declines >= max_attempts:
+        new, reason = Status.SEND_FAILED, f"not sent after {row.attempts - declines} attempts"
     else:
         new, reason = Status.WAITING, why
     values: dict[str, Any] = dict(_CLEAR_LEASE)
@@ -413,6 +426,8 @@ def release_lease(conn: Connection, row: Any, *, now: float, max_attempts: int, 
             values["let_go_by"] = c.let_go_by + (row.lease_device_id + ",")
         else:
             values["attempts"] = attempts
+        if declines != row.declines:
+            values["declines"] = declines
     else:
         values["reason"] = reason
     if new is not status:
@@ -459,8 +474,8 @@ def requeue_lost(conn: Connection, row: Any, *, now: float, max_attempts: int) -
         new, reason = Status.SEND_FAILED, CANCELLED
     elif row.valid_until is not None and row.valid_until <= now:
         new, reason = Status.SEND_FAILED, EXPIRED
-    elif row.attempts >= max_attempts:
-        new, reason = Status.SEND_FAILED, f"not sent after {row.attempts} attempts"
+    elif row.attempts - row.declines >= max_attempts:
+        new, reason = Status.SEND_FAILED, f"not sent after {row.attempts - row.declines} attempts"
     elif row.no_store:
         new, reason = Status.SEND_FAILED, UNSENT_NOT_STORED
     else:

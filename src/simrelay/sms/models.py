@@ -76,7 +76,9 @@ class Message(Base):
     reason: Mapped[str] = mapped_column(String(200), default="")
     """Why it failed (status 3) or was taken back."""
     attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
-    """Offers made so far."""
+    """Offers made so far (leases granted: each offer's `attempt` is this, plus one)."""
+    declines: Mapped[int] = mapped_column(SmallInteger, default=0)
+    """Of those, offers a device declined unstarted because its SIM was failing: no attempts."""
     sim: Mapped[int | None] = mapped_column(Integer)
     """The SIM slot of the current or last offer; None for the device's own default."""
     lease_device_id: Mapped[str] = mapped_column(String(24), default="")

@@ -49,6 +49,9 @@ class Report:
     delivered: bool | None = None
     reason: str = ""
     attempt: int | None = None
+    declined: bool = False
+    """A `dropped` of an offer the device declined unstarted because its SIM is failing: the
+    offer was no attempt (sms/leases.py: release_lease)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +77,7 @@ class ReportRow(NamedTuple):
     parts: int
     part_states: str
     attempts: int
+    declines: int
     deleted_at: float | None
     valid_until: int | None
     no_store: bool
@@ -140,8 +144,9 @@ class ReportBatch:
             # about an earlier lease (a late repeat) must not end the current one.
             if not holds or (report.attempt is not None and report.attempt != row.attempts):
                 return Applied(Verdict.OK, [])
-            why = "lease expired" if status is Status.TAKEN else ""
-            return Applied(Verdict.OK, self._through_leases(row, release_lease, why=why), lease_ended=True)
+            why = "SIM failing" if report.declined else "lease expired" if status is Status.TAKEN else ""
+            changes = self._through_leases(row, release_lease, why=why, declined=report.declined)
+            return Applied(Verdict.OK, changes, lease_ended=True)
         if not holds and not (mine and status is not Status.WAITING):
             return Applied(Verdict.NOT_LEASED, [])
         if lost and report.kind != "taken":

@@ -54,6 +54,7 @@ async def send_message(
         "part_states": "",
         "reason": "",
         "attempts": 0,
+        "declines": 0,
         "sim": None,
         "lease_device_id": "",
         "lease_until": None,

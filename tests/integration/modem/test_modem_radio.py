@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from simrelay.agent._lease import Report
 from simrelay.modem.commands import Modem
 from simrelay.modem.pdu import decode_status_report
 from simrelay.modem.port import open_channel
@@ -108,7 +109,64 @@ async def test_cms_errors_fail_with_their_reason_and_a_failing_sim_lets_new_offe
     assert reasons == {"+CMS ERROR 38: network out of order"}
     assert radio.failing and radio.vitals()["sims"][0]["name"].endswith("(failing)")
     radio.on_offer(offer("sms-3", attempt=2))
-    assert [r.payload for r in radio.outbox.values()][-1] == {"type": "dropped", "id": "sms-3", "attempt": 2}
+    declined = {"type": "dropped", "id": "sms-3", "attempt": 2, "reason": "sim_failing"}
+    assert [r.payload for r in radio.outbox.values()][-1] == declined
+
+
+async def test_a_failing_sim_is_marked_in_a_heartbeat_at_once_and_again_when_its_rest_is_over(
+    fake, modem, tmp_path
+):
+    fake.fail_sends(38)
+    radio = await make_radio(modem, tmp_path / "state.json", failing_after=2, failing_rest=0.5)
+    link: asyncio.Queue[Report] = asyncio.Queue()
+    radio.connect(link)  # as after `welcome`: what it emits goes out on this link
+    sent: list[dict[str, Any]] = []
+
+    def frames() -> list[dict[str, Any]]:
+        while not link.empty():
+            sent.append(link.get_nowait().payload)
+        return sent
+
+    radio.on_offer(offer("sms-1"))
+    await until(lambda: radio.held["sms-1"].final is not None)
+    assert [f for f in frames() if f["type"] == "heartbeat"] == [], "one error is no failing SIM"
+    radio.on_offer(offer("sms-2"))
+    await until(lambda: radio.held["sms-2"].final is not None)
+    beats = [f["sims"] for f in frames() if f["type"] == "heartbeat"]
+    assert beats == [[{"slot": 0, "name": "SIM (failing)", "failing": True}]]
+    assert radio.hello()["sims"] == beats[0], "and so does a hello after a reconnect"
+
+    radio.on_offer(offer("sms-3", attempt=2))
+    assert frames()[-1] == {"type": "dropped", "id": "sms-3", "attempt": 2, "reason": "sim_failing"}
+    assert "sms-3" not in radio.held, "declined unstarted"
+
+    await until(lambda: frames()[-1]["type"] == "heartbeat")
+    assert frames()[-1]["sims"] == [{"slot": 0, "name": "SIM", "failing": False}] and not radio.failing
+    fake.fail_sends(None)
+    radio.on_offer(offer("sms-4"))  # the rest is over: the next offer tries the SIM again
+    await until(lambda: radio.held["sms-4"].final is not None)
+    assert radio.held["sms-4"].final == {"type": "sent", "id": "sms-4", "parts": 1}
+
+
+async def test_sms_taken_before_the_sim_was_found_failing_are_let_go_unstarted(fake, modem, tmp_path):
+    fake.fail_sends(38)
+    radio = await make_radio(modem, tmp_path / "state.json", failing_after=2)
+    for number in (1, 2, 3):
+        radio.on_offer(offer(f"sms-{number}", attempt=number))
+    await until(lambda: "sms-3" not in radio.held)
+    assert kinds(radio) == [
+        *[("taken", f"sms-{n}") for n in (1, 2, 3)],
+        ("failed", "sms-1"),
+        ("failed", "sms-2"),
+        ("dropped", "sms-3"),
+    ]
+    assert radio.outbox[max(radio.outbox)].payload == {
+        "type": "dropped",
+        "id": "sms-3",
+        "attempt": 3,
+        "reason": "sim_failing",
+    }
+    assert sum(command.startswith("AT+CMGS") for command in fake.commands) == 2, "sms-3 never started"
 
 
 async def test_a_long_sms_is_one_cmgs_per_part_and_each_status_report_a_delivery(fake, modem, tmp_path):
