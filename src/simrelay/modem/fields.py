@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 
-from simrelay.modem import gsm7
+from simrelay import gsm7
 
 
 class PduError(ValueError):

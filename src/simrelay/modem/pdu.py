@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from simrelay.modem import gsm7
+from simrelay import gsm7
 from simrelay.modem.fields import (
     Alphabet,
     Concat,

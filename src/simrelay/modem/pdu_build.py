@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from simrelay.modem import gsm7
+from simrelay import gsm7
 from simrelay.modem.fields import (
     Alphabet,
     Concat,

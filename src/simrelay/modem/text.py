@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from simrelay.modem import gsm7
+from simrelay import gsm7
 from simrelay.modem.fields import Alphabet, PduError, coding_of, encode_address, split_text
 from simrelay.modem.pdu import Deliver, StatusReport, status_of
 from simrelay.modem.results import AtValue, answer_body, split_values

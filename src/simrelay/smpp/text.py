@@ -13,18 +13,13 @@ SMPP are vendor-specific and not supported.
 
 from __future__ import annotations
 
-import codecs
 from dataclasses import dataclass
 from enum import StrEnum
 
-# Imported for its side effect: it registers the "gsm03.38" codec looked up below.
-import gsm0338  # type: ignore[import-untyped]  # noqa: F401
-
+from simrelay import gsm7
 from simrelay.smpp.codes import CommandStatus, DataCoding
 from simrelay.smpp.fields import PduError
 from simrelay.smpp.tlv import Options
-
-ESC = 0x1B
 
 
 class DefaultAlphabet(StrEnum):
@@ -34,44 +29,14 @@ class DefaultAlphabet(StrEnum):
     LATIN1 = "latin1"  # ISO-8859-1, one character per octet
 
 
-def _tables() -> tuple[dict[int, str], dict[int, str]]:
-    # gsm0338 owns the characters of the 23.038 tables; ESC is left out of the basic table since
-    # a literal U+001B cannot be sent (the server counts texts the same way).
-    codec = codecs.lookup("gsm03.38")
-    basic = {code: codec.decode(bytes([code]))[0] for code in range(0x80) if code != ESC}
-    extension: dict[int, str] = {}
-    for code in range(0x80):
-        try:
-            extension[code] = codec.decode(bytes([ESC, code]))[0]
-        except UnicodeDecodeError:
-            continue
-    return basic, extension
-
-
-_BASIC, _EXTENSION = _tables()
-_SEPTETS: dict[str, bytes] = {char: bytes([code]) for code, char in _BASIC.items()}
-_SEPTETS.update({char: bytes([ESC, code]) for code, char in _EXTENSION.items()})
-
-
 def _gsm7_decode(data: bytes) -> str:
-    chars: list[str] = []
-    escaped = False
-    for octet in data:
-        if octet > 0x7F:
-            raise PduError(
-                f"octet {octet:#04x} is no GSM 7-bit code: does the client send Latin-1 as data_coding 0?",
-                status=CommandStatus.ESME_RINVDCS,
-            )
-        if escaped:
-            escaped = False
-            # 23.038 6.2.1.1: ESC ESC shows as a space; ESC and a code the extension table lacks
-            # shows the default alphabet's character. A lone ESC at the end shows nothing.
-            chars.append(" " if octet == ESC else _EXTENSION.get(octet) or _BASIC[octet])
-        elif octet == ESC:
-            escaped = True
-        else:
-            chars.append(_BASIC[octet])
-    return "".join(chars)
+    octet = max(data, default=0)
+    if octet > 0x7F:
+        raise PduError(
+            f"octet {octet:#04x} is no GSM 7-bit code: does the client send Latin-1 as data_coding 0?",
+            status=CommandStatus.ESME_RINVDCS,
+        )
+    return gsm7.decode_septets(data)
 
 
 def _ucs2_decode(data: bytes) -> str:
@@ -175,7 +140,7 @@ def sar_concat(options: Options) -> Concat | None:
 
 
 def gsm7_fits(text: str) -> bool:
-    return all(char in _SEPTETS for char in text)
+    return gsm7.fits(text)
 
 
 def encode_text(text: str, *, default_alphabet: DefaultAlphabet = DefaultAlphabet.GSM7) -> tuple[int, bytes]:
@@ -200,7 +165,7 @@ def _pieces(text: str, data_coding: int, default_alphabet: DefaultAlphabet) -> l
         return [char.encode("utf-16-be") for char in text]
     if default_alphabet is DefaultAlphabet.LATIN1:
         return [char.encode("latin-1") for char in text]
-    return [_SEPTETS[char] for char in text]
+    return [gsm7.septets_of(char) for char in text]
 
 
 # Units a part holds, alone and with a concatenation UDH: septets (or Latin-1 characters, which

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from smspdudecoder.easy import read_incoming_sms  # type: ignore[import-untyped]
 
-from simrelay.modem import gsm7
+from simrelay import gsm7
 from simrelay.modem.fields import encode_timestamp
 from simrelay.modem.pdu import (
     Alphabet,

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from smspdudecoder.easy import read_outgoing_sms  # type: ignore[import-untyped]
 
-from simrelay.modem import gsm7
+from simrelay import gsm7
 from simrelay.modem.fields import Alphabet, decode_user_data
 from simrelay.modem.pdu import SubmitPart, encode_submit, tpdu_length
 from simrelay.sms.encoding import encoding_of

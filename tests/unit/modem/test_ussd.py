@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from simrelay.modem import gsm7
+from simrelay import gsm7
 from simrelay.modem.ussd import decode_ussd, encode_ussd
 
 GSM7_CHARS = sorted(gsm7.BASIC | gsm7.EXTENSION)

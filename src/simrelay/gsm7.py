@@ -1,4 +1,5 @@
-"""The GSM 7-bit default alphabet (3GPP TS 23.038 6.2.1) and its packing into octets (6.1.2.1).
+"""The GSM 7-bit default alphabet (3GPP TS 23.038 6.2.1) and its packing into octets (6.1.2.1),
+for the modem host's PDUs and SMPP's data_coding 0 alike.
 
 Text becomes septet codes (an extension-table character is ESC + code); `pack` and `unpack` move
 septets in and out of octets, least significant bit first, after any fill bits a UDH leaves.
