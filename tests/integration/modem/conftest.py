@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
@@ -28,6 +29,18 @@ def profile(request: pytest.FixtureRequest) -> Profile:
 async def fake(profile: Profile) -> AsyncIterator[FakeModem]:
     async with FakeModem(profile) as modem:
         yield modem
+
+
+@contextlib.contextmanager
+def plugged_in(*modems: FakeModem) -> Iterator[list[FakeModem]]:
+    """Fakes answering on their ptys for the block, unplugged after it (also when it fails)."""
+    for modem in modems:
+        modem.start()
+    try:
+        yield list(modems)
+    finally:
+        for modem in modems:
+            modem.vanish()
 
 
 @pytest.fixture

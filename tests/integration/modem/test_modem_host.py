@@ -26,6 +26,7 @@ from simrelay.storage.db import create_engine
 from tests.fakes.modem import FakeModem
 from tests.fakes.quirks import HUAWEI_E3372, QUECTEL_EC25, SIM800
 from tests.integration.gateway import gateway_env
+from tests.integration.modem.conftest import plugged_in
 from tests.integration.rig import Rig, open_rig
 
 pytestmark = pytest.mark.integration
@@ -72,16 +73,12 @@ async def rig(env: dict[str, str], tmp_path: Path) -> AsyncIterator[Rig]:
 
 @pytest.fixture
 async def fakes() -> AsyncIterator[list[FakeModem]]:
-    modems = [
+    with plugged_in(
         FakeModem(SIM800, imei="867856030000001", operator="MTS"),
         FakeModem(HUAWEI_E3372, imei="867856030000002", operator="Beeline"),
         FakeModem(QUECTEL_EC25, imei="867856030000003", operator="MegaFon"),
-    ]
-    for modem in modems:
-        modem.start()
-    yield modems
-    for modem in modems:
-        modem.vanish()
+    ) as modems:
+        yield modems
 
 
 async def pairing_code(rig: Rig, uses: int) -> str:

@@ -17,6 +17,7 @@ from simrelay.modem.text import encode_text_submit
 from tests.fakes.modem import FakeModem
 from tests.fakes.quirks import EC25_TEXT_ONLY, SIM800_TEXT_ONLY
 from tests.integration.gateway import gateway_env
+from tests.integration.modem.conftest import plugged_in
 from tests.integration.modem.test_modem_host import DELIVERED, HOST_TIMEOUTS, all_sms, inbox, wait_until
 from tests.integration.rig import Rig, open_rig
 
@@ -47,15 +48,11 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
 
 @pytest.fixture
 async def fakes() -> AsyncIterator[list[FakeModem]]:
-    modems = [
+    with plugged_in(
         FakeModem(SIM800_TEXT_ONLY, imei="867856030000011", operator="MTS"),
         FakeModem(EC25_TEXT_ONLY, imei="867856030000012", operator="Beeline"),
-    ]
-    for modem in modems:
-        modem.start()
-    yield modems
-    for modem in modems:
-        modem.vanish()
+    ) as modems:
+        yield modems
 
 
 async def test_text_only_modems_send_get_reports_and_receive_through_the_host(

@@ -20,6 +20,7 @@ from simrelay.modem.state import StateFile
 from tests.fakes.modem import FakeModem
 from tests.fakes.quirks import HUAWEI_E3372, SIM800
 from tests.integration.gateway import gateway_env
+from tests.integration.modem.conftest import plugged_in
 from tests.integration.modem.test_modem_host import host_options, pairing_code, wait_until
 from tests.integration.rig import Rig, open_rig
 
@@ -47,15 +48,11 @@ async def rig(env: dict[str, str], tmp_path: Path) -> AsyncIterator[Rig]:
 
 @pytest.fixture
 async def fakes() -> AsyncIterator[list[FakeModem]]:
-    modems = [
+    with plugged_in(
         FakeModem(SIM800, imei="867856030000011", operator="MTS"),
         FakeModem(HUAWEI_E3372, imei="867856030000012", operator="Beeline"),
-    ]
-    for modem in modems:
-        modem.start()
-    yield modems
-    for modem in modems:
-        modem.vanish()
+    ) as modems:
+        yield modems
 
 
 async def test_a_modem_whose_sim_fails_gets_no_offers_until_its_rest_is_over(

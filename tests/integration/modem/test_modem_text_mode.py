@@ -13,22 +13,21 @@ from typing import Any
 
 import pytest
 
-from simrelay.modem.at import AtChannel
 from simrelay.modem.commands import Modem
 from simrelay.modem.device import HostOptions, ModemDevice
 from simrelay.modem.port import open_channel
 from simrelay.modem.radio import ModemRadio
-from simrelay.modem.readings import ModemSetupError, SmsMode, Timeouts
+from simrelay.modem.readings import ModemSetupError, SmsMode
 from simrelay.modem.state import ModemState, StateFile
 from simrelay.modem.text import decode_text_deliver
 from tests.fakes.modem import FakeModem
 from tests.fakes.modem_identity import _Fail
 from tests.fakes.modem_text import Content
 from tests.fakes.quirks import EC25_TEXT_ONLY, SIM800, SIM800_TEXT_ONLY
+from tests.integration.modem.conftest import FAST
 
 pytestmark = pytest.mark.integration
 
-QUICK = Timeouts(command=0.5, send=1.0, ussd=0.5, read=1.0)
 IMEI = "867856030123456"
 RECIPIENT = "+79990001122"
 
@@ -52,20 +51,6 @@ async def until(predicate: Any, timeout: float = 3.0) -> None:
 async def fake(request: pytest.FixtureRequest) -> AsyncIterator[FakeModem]:
     async with FakeModem(request.param, imei=IMEI) as modem:
         yield modem
-
-
-@pytest.fixture
-async def channel(fake: FakeModem) -> AsyncIterator[AtChannel]:
-    at = await open_channel(fake.path, timeout=QUICK.command)
-    try:
-        yield at
-    finally:
-        await at.close()
-
-
-@pytest.fixture
-def modem(channel: AtChannel) -> Modem:
-    return Modem(channel, timeouts=QUICK)
 
 
 @pytest.fixture
@@ -130,9 +115,9 @@ async def test_initialize_falls_back_to_text_mode_with_detailed_headers_and_ucs2
 
 async def test_a_modem_that_takes_pdu_mode_stays_in_it():
     async with FakeModem(SIM800) as fake:
-        channel = await open_channel(fake.path, timeout=QUICK.command)
+        channel = await open_channel(fake.path, timeout=FAST.command)
         try:
-            assert (await Modem(channel, timeouts=QUICK).initialize()).mode is SmsMode.PDU
+            assert (await Modem(channel, timeouts=FAST).initialize()).mode is SmsMode.PDU
             assert "AT+CMGF=1" not in fake.commands and not any("CSCS" in c for c in fake.commands)
         finally:
             await channel.close()
