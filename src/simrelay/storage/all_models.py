@@ -8,6 +8,7 @@ above storage. pyproject.toml's import contracts exempt exactly these imports.""
 from simrelay.accounts.models import Account, ApiKey
 from simrelay.devices.models import Device, PairingCode, UssdRequest
 from simrelay.inbox.models import OptOut, ReceivedMessage
+from simrelay.smpp.models import SmppUser
 from simrelay.sms.models import IdempotencyKey, Message, MessageHistory, MessageTotal, MonthlyUsage
 from simrelay.storage.db import Base
 from simrelay.webhooks.models import Delivery, Webhook, WebhookEvent
@@ -24,6 +25,7 @@ __all__ = [
     "MessageTotal",
     "MonthlyUsage",
     "PairingCode",
+    "SmppUser",
     "OptOut",
     "ReceivedMessage",
     "Webhook",
