@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 from collections.abc import AsyncIterator
 
@@ -27,6 +28,10 @@ from simrelay.devices.dispatch import Dispatcher
 from simrelay.devices.policy import Policy
 from simrelay.log import configure_logging
 from simrelay.mobile.link import MobileHub
+from simrelay.smpp import users
+from simrelay.smpp.server import SmppServer
+from simrelay.smpp.session import Backend, Limits
+from simrelay.smpp.submit import SendPath
 from simrelay.sms import repository
 from simrelay.sms import service as sms_service
 from simrelay.sms.intake import Intake
@@ -104,6 +109,9 @@ def create_app(settings: Settings | None = None) -> Application:
             mobile=mobile_hub,
             guesses=RedisGuesses(redis) if redis is not None else LocalGuesses(),
         )
+        smpp = _smpp_server(app.state.services)
+        if smpp is not None:
+            await smpp.start()
         housekeeping = asyncio.create_task(_housekeeping(app.state.services))
         indexer = asyncio.create_task(_index_for_search(db)) if db.is_sqlite else None
         log.info("started", version=__version__)
@@ -111,6 +119,8 @@ def create_app(settings: Settings | None = None) -> Application:
             yield
         finally:
             await cancel_and_wait(housekeeping)
+            if smpp is not None:
+                await smpp.stop()  # before the intake: submits in progress are stored and answered
             await mobile_hub.stop()
             await intake.stop()
             await dispatcher.stop()
@@ -139,6 +149,21 @@ def create_app(settings: Settings | None = None) -> Application:
         open_signup=settings.open_signup,
     )
     return Application(web, access_log=settings.access_log, body_limit=settings.max_body_bytes)
+
+
+def _smpp_server(services: Services) -> SmppServer | None:
+    settings = services.settings
+    if settings.smpp_port is None:
+        return None
+    store = SendPath(services.db, services.intake, validation_context(settings))
+    authenticate = functools.partial(users.authenticate, services.db, services.guesses)
+    limits = Limits(
+        window=settings.smpp_window,
+        bind_seconds=settings.smpp_bind_seconds,
+        concat_seconds=settings.smpp_concat_seconds,
+    )
+    backend = Backend(store, authenticate, limits)
+    return SmppServer(backend, host=settings.smpp_host, port=settings.smpp_port)
 
 
 def _tune_garbage_collector() -> None:

@@ -130,6 +130,17 @@ class Settings(BaseSettings):
     webhook_log_days: float = Field(default=30.0, gt=0)
     """Finished events and their delivery log are kept this long."""
 
+    smpp_port: int | None = Field(default=None, ge=0, le=65535)
+    """Listen for SMPP 3.4 clients on this port (docs/smpp.md); None: no SMPP server."""
+    smpp_host: str = "127.0.0.1"
+    """Address the SMPP server listens on (`simrelay serve --host` sets it too)."""
+    smpp_window: int = Field(default=10, ge=1)
+    """submit_sm worked on at once per session; past that the session stops reading."""
+    smpp_bind_seconds: float = Field(default=30.0, gt=0)
+    """A connection that has not bound by then is closed."""
+    smpp_concat_seconds: float = Field(default=60.0, gt=0)
+    """All parts of a long message must arrive within this, or none is stored."""
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url

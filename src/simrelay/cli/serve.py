@@ -35,10 +35,18 @@ def serve(
     tls_key: Annotated[
         Path | None, typer.Option(exists=True, dir_okay=False, help="PEM private key.")
     ] = None,
+    smpp_port: Annotated[
+        int | None,
+        typer.Option(min=0, max=65535, help="Also serve SMPP 3.4 clients on this port (docs/smpp.md)."),
+    ] = None,
 ) -> None:
     """Migrates the database, then serves the API until SIGINT/SIGTERM (in-flight requests finish)."""
     if (tls_cert is None) != (tls_key is None):
         raise typer.BadParameter("--tls-cert and --tls-key go together")
+    # The workers read their settings from the environment: options reach them through it.
+    if smpp_port is not None:
+        os.environ["SIMRELAY_SMPP_PORT"] = str(smpp_port)
+    os.environ.setdefault("SIMRELAY_SMPP_HOST", host)
     settings = Settings()
     upgrade_database(settings.resolved_database_url())
     # Resolve once here so that workers never race to create the key file.

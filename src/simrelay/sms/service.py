@@ -29,13 +29,16 @@ async def send_message(
     account_id: str,
     raw_body: bytes,
     idempotency_key: str | None,
+    message_id: str | None = None,
 ) -> str:
-    """Stores a new SMS in status 0 and returns its id once it is durably committed."""
+    """Stores a new SMS in status 0 and returns its id once it is durably committed.
+    `message_id`: the id to give it, when the caller had to name it before (SMPP answers the
+    first parts of a long message before the last arrives); a new one otherwise."""
     if request.device_id or request.callback_id:
         await db.read(lambda conn: _check_targets(conn, request, account_id))
     encoding = encoding_of(request.message)
     row: dict[str, Any] = {
-        "id": new_object_id(),
+        "id": message_id or new_object_id(),
         "account_id": account_id,
         "phone_number": request.phone_number,
         "message": request.message,

@@ -1,0 +1,59 @@
+"""The SMPP listener: one Session per connection, started and stopped with the app.
+
+Every worker process listens on the same port (SO_REUSEPORT): the kernel spreads the
+connections over them, as it does for HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+
+from simrelay.smpp.session import Backend, Session
+
+log = structlog.get_logger(__name__)
+
+
+class SmppServer:
+    def __init__(self, backend: Backend, *, host: str, port: int) -> None:
+        self._backend = backend
+        self._host = host
+        self._port = port
+        self._server: asyncio.Server | None = None
+        self._sessions: set[asyncio.Task[None]] = set()
+
+    @property
+    def port(self) -> int:
+        """The port listened on (the one asked for, or the one the kernel gave for 0)."""
+        assert self._server is not None
+        port: int = self._server.sockets[0].getsockname()[1]
+        return port
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._connected, self._host, self._port, reuse_port=True)
+        log.info("smpp_listening", host=self._host, port=self.port)
+
+    async def stop(self) -> None:
+        """Stops listening, then ends each session: what it has in progress is answered first."""
+        if self._server is not None:
+            self._server.close()
+        sessions = set(self._sessions)
+        for task in sessions:
+            task.cancel()
+        if sessions:
+            await asyncio.wait(sessions)
+        if self._server is not None:
+            await self._server.wait_closed()
+
+    async def _connected(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._sessions.add(task)
+        try:
+            await Session(self._backend, reader, writer).run()
+        except asyncio.CancelledError:
+            pass  # the server stops; Session.run has answered what it could
+        except Exception:
+            log.exception("smpp_session_failed")
+        finally:
+            self._sessions.discard(task)

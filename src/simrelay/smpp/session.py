@@ -1,0 +1,229 @@
+"""One SMPP connection (an ESME bound to simrelay as its SMSC): binds checked against the SMPP
+users, enquire_link and unbind in any state, submit_sm into the send path with a window.
+
+The window: at most `window` submit_sm are worked on at once; past that the session stops
+reading until one is answered, so a fast client is slowed by TCP rather than refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+from typing import Protocol
+
+import structlog
+
+from simrelay.accounts.guessing import TooManyGuesses
+from simrelay.smpp import submit as submitting
+from simrelay.smpp.codes import INTERFACE_VERSION, CommandStatus
+from simrelay.smpp.fields import FramingError, PduError
+from simrelay.smpp.framing import Framer
+from simrelay.smpp.pdu import (
+    Bind,
+    BindReceiver,
+    BindReceiverResp,
+    BindResp,
+    BindTransceiver,
+    BindTransceiverResp,
+    BindTransmitterResp,
+    EnquireLink,
+    EnquireLinkResp,
+    GenericNack,
+    Pdu,
+    SubmitSm,
+    SubmitSmResp,
+    Unbind,
+    UnbindResp,
+    error_response,
+)
+from simrelay.smpp.submit import Assembler, Store
+from simrelay.smpp.tlv import Options
+from simrelay.smpp.users import BoundUser
+
+log = structlog.get_logger(__name__)
+
+_S = CommandStatus
+SYSTEM_ID = "simrelay"
+"""The system_id of the bind responses: who the client is bound to."""
+READ_SIZE = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    window: int = 10
+    """submit_sm worked on at once per session."""
+    bind_seconds: float = 30.0
+    """A connection not bound by then is closed."""
+    concat_seconds: float = 60.0
+    """The parts of a long message must all arrive within this."""
+    concat_limit: int = 100
+    """Long messages a session may have in the making."""
+    drain_seconds: float = 20.0
+    """At unbind or shutdown, how long submit_sm in progress get to be answered."""
+
+
+class Authenticate(Protocol):
+    async def __call__(self, system_id: str, password: str, *, client_host: str) -> BoundUser | None:
+        """The user these credentials name, None if they are wrong; TooManyGuesses while
+        throttled (users.authenticate, with the database and the throttle)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Backend:
+    """What sessions share: the send path, the check of credentials, the limits."""
+
+    store: Store
+    authenticate: Authenticate
+    limits: Limits
+
+
+def _bind_response(bind: Bind) -> type[BindResp]:
+    if isinstance(bind, BindReceiver):
+        return BindReceiverResp
+    return BindTransceiverResp if isinstance(bind, BindTransceiver) else BindTransmitterResp
+
+
+class Session:
+    def __init__(self, backend: Backend, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._backend = backend
+        self._reader = reader
+        self._writer = writer
+        peer = writer.get_extra_info("peername")
+        self._host = str(peer[0]) if isinstance(peer, tuple) else "unix"
+        self._user: BoundUser | None = None
+        self._can_submit = False
+        self._window = asyncio.Semaphore(backend.limits.window)
+        self._working: set[asyncio.Task[None]] = set()
+        self._assembler = Assembler(timeout=backend.limits.concat_seconds, limit=backend.limits.concat_limit)
+
+    async def run(self) -> None:
+        """Serves the connection until the client unbinds or leaves, or the server stops (a
+        cancel): what is in progress is answered first, as far as the connection lets it."""
+        try:
+            await self._serve()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            await self._drain()
+            self._writer.close()
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(1.0):
+                    await self._writer.wait_closed()
+            if self._user is not None:
+                log.info("smpp_closed", system_id=self._user.system_id, peer=self._host)
+
+    async def _serve(self) -> None:
+        framer = Framer()
+        loop = asyncio.get_running_loop()
+        bind_by = loop.time() + self._backend.limits.bind_seconds
+        while True:
+            try:
+                async with asyncio.timeout_at(None if self._user is not None else bind_by):
+                    data = await self._reader.read(READ_SIZE)
+            except TimeoutError:
+                log.info("smpp_bind_timeout", peer=self._host)
+                return
+            if not data:
+                return
+            framer.feed(data)
+            while True:
+                try:
+                    pdu = framer.next_pdu()
+                except FramingError as error:
+                    # Nothing after a broken length can be trusted to start a PDU.
+                    self._send(GenericNack(sequence=error.sequence or 0, status=error.status))
+                    return
+                except PduError as error:
+                    answer = error_response(error)
+                    if answer is not None:
+                        self._send(answer)
+                    continue
+                if pdu is None:
+                    break
+                if not await self._handle(pdu):
+                    return
+            # A client that sends without reading its responses waits here, not in our memory.
+            await self._writer.drain()
+
+    async def _handle(self, pdu: Pdu) -> bool:
+        """Answers one PDU; False when the session ends (unbind)."""
+        if isinstance(pdu, SubmitSm):
+            await self._submit(pdu)
+        elif isinstance(pdu, Bind):
+            self._send(await self._bind(pdu))
+        elif isinstance(pdu, EnquireLink):
+            self._send(EnquireLinkResp(sequence=pdu.sequence))
+        elif isinstance(pdu, Unbind):
+            await self._drain()
+            self._send(UnbindResp(sequence=pdu.sequence))
+            return False
+        elif pdu.command_id & 0x80000000:
+            pass  # a response (to nothing we sent yet, or enquire_link_resp): nothing to answer
+        else:
+            # Modelled by the codec but not served here yet (query_sm, data_sm, ...).
+            self._send(GenericNack(sequence=pdu.sequence, status=_S.ESME_RINVCMDID))
+        return True
+
+    async def _bind(self, bind: Bind) -> BindResp:
+        response = _bind_response(bind)
+        if self._user is not None:
+            return response(sequence=bind.sequence, status=_S.ESME_RALYBND)
+        try:
+            user = await self._backend.authenticate(bind.system_id, bind.password, client_host=self._host)
+        except TooManyGuesses as exc:
+            log.warning(
+                "smpp_bind_throttled", system_id=bind.system_id, peer=self._host, wait=exc.retry_after
+            )
+            return response(sequence=bind.sequence, status=_S.ESME_RBINDFAIL)
+        if user is None:
+            # The same answer for an unknown system_id: it does not tell which ones exist.
+            log.info("smpp_bind_refused", system_id=bind.system_id, peer=self._host)
+            return response(sequence=bind.sequence, status=_S.ESME_RINVPASWD)
+        if user.account_blocked:
+            log.info("smpp_bind_blocked", system_id=bind.system_id, peer=self._host)
+            return response(sequence=bind.sequence, status=_S.ESME_RBINDFAIL)
+        self._user = user
+        self._can_submit = not isinstance(bind, BindReceiver)
+        log.info("smpp_bound", system_id=user.system_id, peer=self._host, mode=type(bind).__name__)
+        return response(
+            sequence=bind.sequence,
+            system_id=SYSTEM_ID,
+            options=Options(sc_interface_version=INTERFACE_VERSION),
+        )
+
+    async def _submit(self, pdu: SubmitSm) -> None:
+        if self._user is None or not self._can_submit:
+            self._send(SubmitSmResp(sequence=pdu.sequence, status=_S.ESME_RINVBNDSTS))
+            return
+        await self._window.acquire()  # the backpressure: no more reading while the window is full
+        task = asyncio.create_task(self._work(pdu, self._user.account_id))
+        self._working.add(task)
+        task.add_done_callback(self._working.discard)
+
+    async def _work(self, pdu: SubmitSm, account_id: str) -> None:
+        try:
+            message_id = await submitting.submit(
+                self._backend.store, self._assembler, pdu, account_id=account_id
+            )
+            answer = SubmitSmResp(sequence=pdu.sequence, message_id=message_id)
+        except Exception as error:
+            status = submitting.status_of(error)
+            if status == _S.ESME_RSYSERR:
+                log.exception("smpp_submit_failed", peer=self._host)
+            answer = SubmitSmResp(sequence=pdu.sequence, status=status)
+        finally:
+            self._window.release()
+        self._send(answer)
+
+    async def _drain(self) -> None:
+        if self._working:
+            await asyncio.wait(set(self._working), timeout=self._backend.limits.drain_seconds)
+
+    def _send(self, pdu: Pdu) -> None:
+        if self._writer.is_closing():
+            return
+        # Responses are small and each is written whole; a client that stops reading fills
+        # its socket, and the window then stops this session from taking more work.
+        self._writer.write(pdu.encode())
