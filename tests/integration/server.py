@@ -194,9 +194,12 @@ class Server:
         name: str = "server",
         port: int | None = None,
         tls: tuple[Path, Path] | None = None,
+        options: tuple[str, ...] = (),
     ) -> None:
         self.env = dict(env)
         self.tls = tls
+        self.options = options
+        """More options of the command (`--smpp-port`, ...)."""
         """(certificate, key): serve HTTPS; the certificate is what clients verify against."""
         self.workers = workers
         self.command = command
@@ -223,6 +226,7 @@ class Server:
             args += ["--workers", str(self.workers)]
         if self.tls:
             args += ["--tls-cert", str(self.tls[0]), "--tls-key", str(self.tls[1])]
+        args += self.options
         with self.stderr_path.open("ab") as err, self.stdout_path.open("ab") as out:
             # Own session: the process group id is our pid, so workers can be stopped with it.
             self.process = subprocess.Popen(
