@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import functools
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import structlog
 from starlette.applications import Starlette
@@ -162,8 +162,19 @@ def _smpp_server(services: Services) -> SmppServer | None:
         bind_seconds=settings.smpp_bind_seconds,
         concat_seconds=settings.smpp_concat_seconds,
     )
-    backend = Backend(store, authenticate, limits)
+    backend = Backend(store, authenticate, limits, allow=_send_budget(services.limiter))
     return SmppServer(backend, host=settings.smpp_host, port=settings.smpp_port)
+
+
+def _send_budget(limiter: RateLimiter | None) -> Callable[[str], Awaitable[bool]] | None:
+    """A submit_sm spends from the same per-account budget as a `POST /v1/sms/send`."""
+    if limiter is None:
+        return None
+
+    async def allow(account_id: str) -> bool:
+        return (await limiter.hit(account_id, sms.SEND_ENDPOINT)).allowed
+
+    return allow
 
 
 def _tune_garbage_collector() -> None:

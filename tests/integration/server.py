@@ -85,6 +85,16 @@ def free_port() -> int:
         return found
 
 
+def free_port_besides(*taken: int) -> int:
+    """A free port that is none of `taken` (ports chosen but not bound yet, such as a server's
+    HTTP port before it starts)."""
+    for _ in range(100):
+        port = free_port()
+        if port not in taken:
+            return port
+    raise AssertionError(f"no free port besides {taken}")
+
+
 def server_env(data_dir: Path, *, database_url: str = "", **settings: str | None) -> dict[str, str]:
     """The parent's environment without any SIMRELAY_* variable, plus these settings.
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -77,6 +78,9 @@ class Backend:
     store: Store
     authenticate: Authenticate
     limits: Limits
+    allow: Callable[[str], Awaitable[bool]] | None = None
+    """Whether an account may submit one more now: the API's rate limit of `POST /v1/sms/send`,
+    whose budget submit_sm shares (None: no limit)."""
 
 
 def _bind_response(bind: Bind) -> type[BindResp]:
@@ -204,6 +208,8 @@ class Session:
 
     async def _work(self, pdu: SubmitSm, account_id: str) -> None:
         try:
+            if self._backend.allow is not None and not await self._backend.allow(account_id):
+                raise submitting.SubmitError(_S.ESME_RTHROTTLED, "the account's rate limit")
             message_id = await submitting.submit(
                 self._backend.store, self._assembler, pdu, account_id=account_id
             )

@@ -26,7 +26,7 @@ from simrelay.storage.db import create_engine
 from tests.factories import make_caller
 from tests.integration.gateway import gateway_env
 from tests.integration.rig import database_url
-from tests.integration.server import Server, auth, free_port
+from tests.integration.server import Server, auth, free_port_besides
 
 pytestmark = pytest.mark.integration
 
@@ -58,26 +58,37 @@ class Smsc:
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
-    return gateway_env(tmp_path, request.param, smpp_port=str(free_port()))
+    return gateway_env(tmp_path, request.param)
 
 
 @pytest.fixture
 async def smsc(env: dict[str, str], tmp_path: Path) -> AsyncIterator[Smsc]:
-    port = int(env["SIMRELAY_SMPP_PORT"])
-    server = Server(env, tmp_path / "logs").start()
-    engine = create_engine(database_url(env))
+    async with open_smsc(env, tmp_path) as smsc:
+        yield smsc
+
+
+@contextlib.asynccontextmanager
+async def open_smsc(env: dict[str, str], tmp_path: Path) -> AsyncIterator[Smsc]:
+    """The server of `env`, an account with an active device and the SMPP user SYSTEM_ID."""
+    server = Server(env, tmp_path / "logs")
+    port = free_port_besides(server.port)
+    server.env["SIMRELAY_SMPP_PORT"] = str(port)
+    server.start()
     try:
-        caller = await make_caller(engine, email="smpp@example.com")  # with an active device
-        await users.create_user(
-            Database.on_engine(engine), account_id=caller.account_id, system_id=SYSTEM_ID, password=PASSWORD
-        )
+        engine = create_engine(database_url(env))
+        try:
+            caller = await make_caller(engine, email="smpp@example.com")
+            await users.create_user(
+                Database.on_engine(engine),
+                account_id=caller.account_id,
+                system_id=SYSTEM_ID,
+                password=PASSWORD,
+            )
+        finally:
+            await engine.dispose()
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:
+            yield Smsc(server, port, http, caller.token)
     finally:
-        await engine.dispose()
-    http = httpx.AsyncClient(base_url=server.base_url, timeout=30)
-    try:
-        yield Smsc(server, port, http, caller.token)
-    finally:
-        await http.aclose()
         server.kill()
 
 
@@ -207,3 +218,20 @@ async def test_session_rules_seen_by_a_real_client(smsc: Smsc) -> None:
     assert await smsc.listed() == {}
     with socket.create_connection(("127.0.0.1", smsc.smpp_port), timeout=5):
         pass  # still listening after all of that
+
+
+async def test_submit_sm_spends_the_accounts_rate_limit(tmp_path: Path) -> None:
+    env = gateway_env(tmp_path, "sqlite", rate_limit="3")
+    async with open_smsc(env, tmp_path) as smsc:
+        with smsc.client() as client:
+            client.bind_transmitter(system_id=SYSTEM_ID, password=PASSWORD)
+            sent = [
+                client.send_message(destination_addr="79990001122", short_message=b"burst") for _ in range(10)
+            ]
+            answers = [client.read_pdu() for _ in sent]
+        statuses = [answer.status for answer in answers]
+        # 3 a second: ten at once span at most a window or two.
+        assert statuses.count(S.ESME_RTHROTTLED) >= 4
+        assert set(statuses) == {S.ESME_ROK, S.ESME_RTHROTTLED}
+        stored = {answer.message_id.decode() for answer in answers if answer.status == S.ESME_ROK}
+        assert set(await smsc.listed()) == stored

@@ -14,7 +14,7 @@ import smpplib.client  # type: ignore[import-untyped]
 import smpplib.exceptions  # type: ignore[import-untyped]
 
 from simrelay.smpp.codes import CommandStatus
-from tests.integration.server import Server, cli, cli_json, free_port, run_cli, server_env
+from tests.integration.server import Server, cli, cli_json, free_port_besides, run_cli, server_env
 
 pytestmark = pytest.mark.integration
 
@@ -25,9 +25,10 @@ EMAIL = "apps@example.com"
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
     # The port by the command's option this time (test_smpp_server sets SIMRELAY_SMPP_PORT).
-    port = free_port()
     env = server_env(tmp_path / "data")
-    with Server(env, tmp_path / "logs", options=("--smpp-port", str(port))) as server:
+    server = Server(env, tmp_path / "logs")
+    server.options = ("--smpp-port", str(free_port_besides(server.port)))
+    with server:
         cli(env, "account", "create", EMAIL)
         yield server
 

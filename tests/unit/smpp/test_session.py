@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 import pytest
@@ -117,9 +117,11 @@ class Rig:
                 await client.writer.wait_closed()
 
 
-async def start(limits: Limits, store: FakeStore | None = None) -> Rig:
+async def start(
+    limits: Limits, store: FakeStore | None = None, allow: Callable[[str], Awaitable[bool]] | None = None
+) -> Rig:
     store = store or FakeStore()
-    server = SmppServer(Backend(store, authenticate, limits), host="127.0.0.1", port=0)
+    server = SmppServer(Backend(store, authenticate, limits, allow=allow), host="127.0.0.1", port=0)
     await server.start()
     return Rig(server, store)
 
@@ -302,3 +304,25 @@ async def test_stop_answers_submits_in_progress_then_closes() -> None:
     assert await client.read() is None
     await stopping
     await rig.stop()
+
+
+async def test_past_the_accounts_rate_limit_submit_sm_is_throttled() -> None:
+    budget = {"account1": 2}
+
+    async def allow(account_id: str) -> bool:
+        budget[account_id] -= 1
+        return budget[account_id] >= 0
+
+    rig = await start(Limits(), allow=allow)
+    try:
+        client = await rig.client()
+        await client.bind()
+        answers = [await client.call(submit(n)) for n in (2, 3, 4)]
+        assert [a.status for a in answers if isinstance(a, SubmitSmResp)] == [
+            S.ESME_ROK,
+            S.ESME_ROK,
+            S.ESME_RTHROTTLED,
+        ]
+        assert len(rig.store.calls) == 2
+    finally:
+        await rig.stop()

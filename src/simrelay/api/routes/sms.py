@@ -33,6 +33,8 @@ from simrelay.sms.schemas import (
     message_object,
 )
 
+SEND_ENDPOINT = "sms-send"
+"""The send endpoint's name: its rate-limit budget, which SMPP's submit_sm spends too."""
 IDEMPOTENCY_KEY_MAX = 255
 """Longest Idempotency-Key stored (idempotency_keys.key); longer is 2010, not a database error."""
 IDEMPOTENCY_KEY = TextParameter(
@@ -124,7 +126,7 @@ ENDPOINTS = [
         "POST",
         "/sms/send",
         send_sms,
-        name="sms-send",
+        name=SEND_ENDPOINT,
         permission=Permission.SEND,
         summary="Send an SMS: stored durably in status 0 before the answer",
         body=SendMessageRequest,
