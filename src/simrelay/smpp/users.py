@@ -4,6 +4,7 @@ event loop and throttled like every password check (accounts/guessing.py)."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from dataclasses import dataclass
 from typing import cast
@@ -22,9 +23,13 @@ from simrelay.storage.database import Database
 users = cast(Table, SmppUser.__table__)
 accounts = cast(Table, Account.__table__)
 
-# Checked against when the system_id is unknown, so that a miss costs what a wrong password
-# costs and the answer's timing does not tell which system_ids exist.
-_DUMMY_HASH = hash_password("-")
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked against when the system_id is unknown, so that a miss costs what a wrong
+    password costs and the answer's timing does not tell which system_ids exist. Made on first
+    use: every CLI command imports this module."""
+    return hash_password("-")
 
 
 class SmppUserError(ValueError):
@@ -106,7 +111,7 @@ async def authenticate(
         .where(users.c.system_id == system_id)
     )
     row = await db.read(lambda conn: conn.execute(query).first()) if system_id else None
-    ok = await asyncio.to_thread(verify_password, password, row.password_hash if row else _DUMMY_HASH)
+    ok = await asyncio.to_thread(verify_password, password, row.password_hash if row else _dummy_hash())
     if row is None or not ok:
         await guesses.failed(keys)
         return None

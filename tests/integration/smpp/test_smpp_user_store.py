@@ -1,0 +1,74 @@
+"""SMPP users in the database (SQLite and PostgreSQL): creating, listing, deleting, and the
+throttled check of credentials a bind makes."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from simrelay.accounts.guessing import LocalGuesses, TooManyGuesses
+from simrelay.accounts.models import Account
+from simrelay.smpp import users
+from simrelay.storage.database import Database
+from tests.factories import make_caller
+
+pytestmark = pytest.mark.integration
+
+HOST = "127.0.0.1"
+
+
+async def test_create_authenticate_list_delete(engine: AsyncEngine) -> None:
+    db = Database.on_engine(engine)
+    caller = await make_caller(engine, with_device=False)
+    other = await make_caller(engine, with_device=False)
+    user_id = await users.create_user(db, account_id=caller.account_id, system_id="billing", password="pw")
+    await users.create_user(db, account_id=other.account_id, system_id="other", password="pw")
+    with pytest.raises(users.SmppUserError, match="taken"):
+        await users.create_user(db, account_id=other.account_id, system_id="billing", password="x")
+
+    guesses = LocalGuesses()
+    bound = await users.authenticate(db, guesses, "billing", "pw", client_host=HOST)
+    assert bound == users.BoundUser(user_id, caller.account_id, "billing", account_blocked=False)
+    assert await users.authenticate(db, guesses, "billing", "PW", client_host=HOST) is None
+    assert await users.authenticate(db, guesses, "nobody", "pw", client_host=HOST) is None
+    assert await users.authenticate(db, guesses, "", "", client_host=HOST) is None
+
+    async with engine.begin() as conn:
+        await conn.execute(update(Account).where(Account.id == caller.account_id).values(is_blocked=True))
+    blocked = await users.authenticate(db, guesses, "billing", "pw", client_host="127.0.0.2")
+    assert blocked is not None and blocked.account_blocked
+
+    assert [system_id for _, system_id, _ in await users.list_users(db, account_id=caller.account_id)] == [
+        "billing"
+    ]
+    with pytest.raises(users.SmppUserError, match="no SMPP user other"):
+        await users.delete_user(db, account_id=caller.account_id, system_id="other")  # another account's
+    await users.delete_user(db, account_id=caller.account_id, system_id="billing")
+    assert await users.list_users(db, account_id=caller.account_id) == []
+    assert await users.authenticate(db, guesses, "billing", "pw", client_host="127.0.0.3") is None
+
+
+@pytest.mark.parametrize(
+    ("system_id", "password"),
+    [("", "pw"), ("a" * 16, "pw"), ("ok", ""), ("ok", "123456789"), ("ok", "пароль"), ("with\x00nul", "pw")],
+)
+async def test_credentials_that_do_not_fit_smpp(engine: AsyncEngine, system_id: str, password: str) -> None:
+    caller = await make_caller(engine, with_device=False)
+    with pytest.raises(users.SmppUserError):
+        await users.create_user(
+            Database.on_engine(engine), account_id=caller.account_id, system_id=system_id, password=password
+        )
+
+
+async def test_wrong_passwords_make_the_next_try_wait(engine: AsyncEngine) -> None:
+    db = Database.on_engine(engine)
+    caller = await make_caller(engine, with_device=False)
+    await users.create_user(db, account_id=caller.account_id, system_id="billing", password="pw")
+    guesses = LocalGuesses()
+    for _ in range(5):
+        assert await users.authenticate(db, guesses, "billing", "wrong", client_host=HOST) is None
+    with pytest.raises(TooManyGuesses):
+        await users.authenticate(db, guesses, "billing", "pw", client_host=HOST)
+    # Another address is not held up by this one's failures.
+    assert await users.authenticate(db, guesses, "billing", "pw", client_host="127.0.0.9") is not None
