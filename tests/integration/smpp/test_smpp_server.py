@@ -5,6 +5,7 @@ ids the submit_sm_resp gave, refusals with their statuses, unbind."""
 from __future__ import annotations
 
 import contextlib
+import signal
 import socket
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -216,8 +217,15 @@ async def test_session_rules_seen_by_a_real_client(smsc: Smsc) -> None:
         assert refused.status == S.ESME_RINVBNDSTS
 
     assert await smsc.listed() == {}
-    with socket.create_connection(("127.0.0.1", smsc.smpp_port), timeout=5):
-        pass  # still listening after all of that
+    with smsc.client() as bound:  # still listening after all of that
+        bound.bind_transceiver(system_id=SYSTEM_ID, password=PASSWORD)
+        # SIGTERM: the server ends the bound session and exits as gracefully as without one.
+        assert smsc.server.stop() == -signal.SIGTERM
+        with pytest.raises(smpplib.exceptions.ConnectionError):
+            bound.read_pdu()
+        bound.state = smpplib.consts.SMPP_CLIENT_STATE_OPEN  # nothing to unbind from
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", smsc.smpp_port), timeout=5).close()
 
 
 async def test_submit_sm_spends_the_accounts_rate_limit(tmp_path: Path) -> None:
