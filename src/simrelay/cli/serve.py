@@ -46,8 +46,9 @@ def serve(
     # The workers read their settings from the environment: options reach them through it.
     if smpp_port is not None:
         os.environ["SIMRELAY_SMPP_PORT"] = str(smpp_port)
-    os.environ.setdefault("SIMRELAY_SMPP_HOST", host)
     settings = Settings()
+    if "smpp_host" not in settings.model_fields_set:  # not in the environment nor in .env
+        os.environ["SIMRELAY_SMPP_HOST"] = host
     upgrade_database(settings.resolved_database_url())
     # Resolve once here so that workers never race to create the key file.
     os.environ["SIMRELAY_SECRET_KEY"] = settings.resolved_secret_key()
