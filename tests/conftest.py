@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from simrelay.app import create_app
 from simrelay.config import Settings
 from simrelay.storage.all_models import Base
+from simrelay.storage.database import Database
 from simrelay.storage.db import create_engine
 from simrelay.storage.migrate import upgrade_database
 
@@ -210,6 +211,14 @@ async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(settings.resolved_database_url())
     yield engine
     await engine.dispose()
+
+
+@pytest.fixture
+async def db(settings: Settings) -> AsyncIterator[Database]:
+    """The app's Database on the test's backend."""
+    database = Database(settings.resolved_database_url())
+    yield database
+    await database.dispose()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ without an active webhook not even the SMS are read (the shortcut every report b
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -12,7 +11,6 @@ import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from simrelay.config import Settings
 from simrelay.sms.events import announce_changes
 from simrelay.sms.status import Change, Status
 from simrelay.storage.database import Database
@@ -22,13 +20,6 @@ from tests.factories import Caller, make_caller, make_webhook
 from tests.integration.api.helpers import send_ok
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def db(settings: Settings) -> AsyncIterator[Database]:
-    database = Database(settings.resolved_database_url())
-    yield database
-    await database.dispose()
 
 
 async def _announce(db: Database, changes: list[Change]) -> list[str]:

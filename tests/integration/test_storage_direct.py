@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import Integer, bindparam, func, select
@@ -13,18 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from simrelay.accounts import repository as accounts
 from simrelay.accounts.models import Account
-from simrelay.config import Settings
 from simrelay.sms import repository as sms
 from simrelay.storage.database import Database
 from simrelay.storage.direct import Direct
 from tests.factories import make_caller, make_key, make_webhook
-
-
-@pytest.fixture
-async def db(settings: Settings) -> AsyncIterator[Database]:
-    database = Database(settings.resolved_database_url())
-    yield database
-    await database.dispose()
 
 
 async def test_direct_statement_binds_by_name_and_keeps_its_literals(

@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from sqlalchemy import event, select
 
-from simrelay.config import Settings
 from simrelay.storage.database import Database
 from simrelay.webhooks import repository, service
 from simrelay.webhooks.client import WebhookClient
@@ -25,13 +23,6 @@ from tests.factories import Caller, make_caller
 from tests.integration.receiver import Answer, Receiver
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def db(settings: Settings) -> AsyncIterator[Database]:
-    database = Database(settings.resolved_database_url())
-    yield database
-    await database.dispose()
 
 
 @pytest.fixture
