@@ -11,6 +11,7 @@ from typing import cast
 
 from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from simrelay.accounts import guessing
 from simrelay.accounts.guessing import Guesses
@@ -81,12 +82,24 @@ async def create_user(db: Database, *, account_id: str, system_id: str, password
     }
 
     def work(conn: Connection) -> None:
-        if conn.execute(select(users.c.id).where(users.c.system_id == system_id)).first() is not None:
+        if _is_taken(conn, system_id):
             raise SmppUserError(f"system_id {system_id} is taken", reason="taken")
         conn.execute(insert(users).values(**row))
 
-    await db.run(work)
+    try:
+        await db.run(work)
+    except IntegrityError:
+        # Another create of this system_id committed between the check and the insert (two
+        # panels, or the panel and the CLI): the unique index refused it, and the caller gets
+        # the same refusal as above, not a server error.
+        if not await db.read(lambda conn: _is_taken(conn, system_id)):
+            raise
+        raise SmppUserError(f"system_id {system_id} is taken", reason="taken") from None
     return str(row["id"])
+
+
+def _is_taken(conn: Connection, system_id: str) -> bool:
+    return conn.execute(select(users.c.id).where(users.c.system_id == system_id)).first() is not None
 
 
 async def list_users(db: Database, *, account_id: str) -> list[tuple[str, str, float]]:

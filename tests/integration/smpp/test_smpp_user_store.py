@@ -3,8 +3,10 @@ throttled check of credentials a bind makes."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
-from sqlalchemy import update
+from sqlalchemy import false, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from simrelay.accounts.guessing import LocalGuesses, TooManyGuesses
@@ -70,6 +72,30 @@ async def test_credentials_that_do_not_fit_smpp(
             Database.on_engine(engine), account_id=caller.account_id, system_id=system_id, password=password
         )
     assert refused.value.reason == reason
+
+
+async def test_a_system_id_taken_between_the_check_and_the_insert_is_refused_as_taken(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = Database.on_engine(engine)
+    caller = await make_caller(engine, with_device=False)
+    first = await users.create_user(db, account_id=caller.account_id, system_id="billing", password="pw")
+    real_select = users.select
+    blind = {"checks": 0}
+
+    def select_missing_the_first(*columns: Any) -> Any:
+        # The check runs as if the first create had not committed yet: a race, made certain.
+        blind["checks"] += 1
+        return real_select(*columns).where(false()) if blind["checks"] == 1 else real_select(*columns)
+
+    monkeypatch.setattr(users, "select", select_missing_the_first)
+    with pytest.raises(users.SmppUserError) as refused:
+        await users.create_user(db, account_id=caller.account_id, system_id="billing", password="x")
+    assert refused.value.reason == "taken"
+    monkeypatch.undo()
+    assert [(i, s) for i, s, _ in await users.list_users(db, account_id=caller.account_id)] == [
+        (first, "billing")
+    ]
 
 
 async def test_delete_by_id_only_within_the_account(engine: AsyncEngine) -> None:
