@@ -228,6 +228,9 @@ async def test_delete_asks_first_then_the_user_can_no_longer_bind(
         page.text,
     )
     assert await bind(smpp_port, "billing", "pw") == CommandStatus.ESME_ROK
+    other_action = await panel.post(f"/panel/smpp/{user_id}", {"action": "rename"})
+    assert other_action.status_code == 303 and other_action.headers["location"] == "/panel/smpp"
+    assert list(await stored(db)) == ["billing"]  # only "delete" deletes
     deleted = await panel.post(f"/panel/smpp/{user_id}", {"action": "delete"})
     assert deleted.status_code == 303 and deleted.headers["location"] == "/panel/smpp?deleted=1"
     shown = await panel.get(deleted.headers["location"])
