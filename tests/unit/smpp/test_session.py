@@ -336,3 +336,22 @@ async def test_past_the_accounts_rate_limit_submit_sm_is_throttled() -> None:
         assert len(rig.store.calls) == 2
     finally:
         await rig.stop()
+
+
+async def test_a_bound_client_that_falls_silent_is_asked_then_dropped() -> None:
+    rig = await start(Limits(link_seconds=0.3))
+    try:
+        answering = await rig.client()
+        await answering.bind()
+        asked = await answering.read(timeout=3)
+        assert isinstance(asked, EnquireLink)
+        await answering.send(EnquireLinkResp(sequence=asked.sequence))
+        again = await answering.read(timeout=3)  # answered: the session goes on, and asks again
+        assert isinstance(again, EnquireLink) and again.sequence != asked.sequence
+
+        silent = await rig.client()
+        await silent.bind()
+        assert isinstance(await silent.read(timeout=3), EnquireLink)
+        assert await silent.read(timeout=3) is None  # no answer within as long again: closed
+    finally:
+        await rig.stop()
