@@ -28,7 +28,7 @@ from simrelay.devices.dispatch import Dispatcher
 from simrelay.devices.policy import Policy
 from simrelay.log import configure_logging
 from simrelay.mobile.link import MobileHub
-from simrelay.smpp import delivery, notices, users
+from simrelay.smpp import delivery, notices, senders, users
 from simrelay.smpp.delivery import Outbox
 from simrelay.smpp.server import SmppServer
 from simrelay.smpp.session import Backend, Limits
@@ -182,6 +182,7 @@ def _smpp_server(services: Services, outbox: Outbox) -> SmppServer | None:
         allow=_send_budget(services.limiter),
         outbox=outbox,
         may_stay=functools.partial(users.may_stay, services.db),
+        targets=functools.partial(senders.targets_of, services.db),
     )
     return SmppServer(backend, host=settings.smpp_host, port=settings.smpp_port)
 
