@@ -12,8 +12,8 @@ SYSTEM_ID_MAX = 15
 """SMPP 3.4 §4.1.1: system_id is a C-Octet String of at most 16 octets, its NUL included."""
 PASSWORD_MAX = 8
 """SMPP 3.4 §4.1.1: password, at most 9 octets with the NUL."""
-SOURCE_ADDR_MAX = 20
-"""SMPP 3.4 §4.4.1: source_addr, at most 21 octets with the NUL."""
+ADDRESS_MAX = 20
+"""SMPP 3.4 §4.4.1: source_addr and destination_addr, at most 21 octets with the NUL."""
 
 
 class SmppUser(Base):
@@ -74,6 +74,6 @@ class SmppSender(Base):
 
     id: Mapped[str] = mapped_column(String(24), primary_key=True)
     smpp_user_id: Mapped[str] = mapped_column(ForeignKey("smpp_users.id", ondelete="CASCADE"))
-    source_addr: Mapped[str] = mapped_column(String(SOURCE_ADDR_MAX))
+    source_addr: Mapped[str] = mapped_column(String(ADDRESS_MAX))
     device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), index=True)
     to_sim: Mapped[int | None] = mapped_column(SmallInteger, nullable=True)

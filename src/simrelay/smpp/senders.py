@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from simrelay.devices.models import Device
 from simrelay.ids import new_object_id
-from simrelay.smpp.models import SOURCE_ADDR_MAX, SmppSender, SmppUser
+from simrelay.smpp.models import ADDRESS_MAX, SmppSender, SmppUser
 from simrelay.sms.schemas import check_sim
 from simrelay.storage.database import Database
 
@@ -41,8 +41,8 @@ def _user_id(conn: Connection, account_id: str, system_id: str) -> str:
 
 
 def check_source_addr(source_addr: str) -> None:
-    if not 1 <= len(source_addr) <= SOURCE_ADDR_MAX or not all(" " <= char <= "~" for char in source_addr):
-        raise SenderError(f"source_addr must be 1 to {SOURCE_ADDR_MAX} printable ASCII characters")
+    if not 1 <= len(source_addr) <= ADDRESS_MAX or not all(" " <= char <= "~" for char in source_addr):
+        raise SenderError(f"source_addr must be 1 to {ADDRESS_MAX} printable ASCII characters")
 
 
 async def add_sender(

@@ -4,6 +4,7 @@ SMPP tests of receipts, MO and sender mappings share."""
 from __future__ import annotations
 
 import contextlib
+import ssl
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,8 +31,12 @@ class Smsc:
     smpp_port: int
 
     @contextlib.contextmanager
-    def bound(self, mode: str = "transceiver") -> Iterator[Any]:
-        client = smpplib.client.Client("127.0.0.1", self.smpp_port, timeout=20, allow_unknown_opt_params=True)
+    def bound(
+        self, mode: str = "transceiver", *, port: int | None = None, tls: ssl.SSLContext | None = None
+    ) -> Iterator[Any]:
+        client = smpplib.client.Client(
+            "127.0.0.1", port or self.smpp_port, timeout=20, allow_unknown_opt_params=True, ssl_context=tls
+        )
         client.connect()
         try:
             getattr(client, f"bind_{mode}")(system_id=SYSTEM_ID, password=PASSWORD)

@@ -10,7 +10,7 @@ import pytest
 
 from tests.integration.gateway import gateway_env
 from tests.integration.server import cli, cli_json, run_cli
-from tests.integration.smpp.smsc import SYSTEM_ID, open_smsc, submit
+from tests.integration.smpp.smsc import SYSTEM_ID, next_deliver_sm, open_smsc, submit
 
 pytestmark = pytest.mark.integration
 
@@ -57,6 +57,20 @@ async def test_a_mapped_source_addr_goes_through_its_device_and_sim(
             assert [c["sim"] for c in await gateway.history(sms_id) if c["status"] == 2] == [1]
         devices = {(await gateway.wait_status(sms_id, 4))["device_id"] for sms_id in free}
         assert devices <= {first.device_id, second.device_id}
+
+        # An SMS the mapped device receives is addressed to the source_addr mapped to it, so a
+        # reply from that source_addr goes back out through the same device and SIM.
+        await second.receive_sms("+79161234567", "reply to alerts")
+        await first.receive_sms("+79161234567", "to the other phone")
+
+        def received() -> dict[str, str]:
+            with smsc.bound("receiver") as client:
+                pdus = [next_deliver_sm(client) for _ in range(2)]
+            return {pdu.short_message.decode(): pdu.destination_addr.decode() for pdu in pdus}
+
+        to = await asyncio.to_thread(received)
+        assert to["reply to alerts"] == "Alerts"
+        assert to["to the other phone"] not in ("", "Alerts")  # the device's name: never empty
 
         # Unmapped again: a new session sends "Alerts" through any device.
         cli(env, *sender, "delete", gateway.email, SYSTEM_ID, "Alerts")
