@@ -1,0 +1,166 @@
+"""What the Kannel and Jasmin tests share: simrelay serving SMPP with a simulated phone, the
+processes of a peer (started once per module, stopped by PID), and the skip-or-fail rule for a
+peer that is not installed."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from simrelay.accounts.models import Account
+from simrelay.smpp import users
+from simrelay.storage.database import Database
+from simrelay.storage.db import create_engine
+from tests.integration.gateway import gateway_env
+from tests.integration.rig import Rig, open_rig
+from tests.integration.server import free_port, free_port_besides
+
+REQUIRE_PEERS = os.environ.get("SIMRELAY_TEST_REQUIRE_PEERS") == "1"
+SYSTEM_ID, PASSWORD = "peer", "peerpw"
+
+START_TIMEOUT = 60.0
+"""Peers start slowly on a loaded 2-core machine (Jasmin ~5 s idle, more under load)."""
+
+
+def missing_peer(what: str, hint: str) -> None:
+    """Skips the module, or fails it under SIMRELAY_TEST_REQUIRE_PEERS=1 (CI installs the peers)."""
+    reason = f"{what} is not installed ({hint})"
+    if REQUIRE_PEERS:
+        pytest.fail(reason + " and SIMRELAY_TEST_REQUIRE_PEERS=1", pytrace=False)
+    pytest.skip(reason)
+
+
+def free_ports(count: int, *taken: int) -> list[int]:
+    ports: list[int] = []
+    for _ in range(count):
+        ports.append(free_port_besides(*taken, *ports))
+    return ports
+
+
+def wait_until(check: Callable[[], Any], what: str, *, timeout: float = START_TIMEOUT) -> Any:
+    """Polls `check` until it returns something truthy; fails naming `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout} s")
+        time.sleep(0.1)
+
+
+def listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+class Processes:
+    """Processes started for a test module; `stop()` ends each one by its PID, last first."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.log_dir = log_dir
+        log_dir.mkdir(parents=True, exist_ok=True)
+        self.started: list[tuple[str, subprocess.Popen[bytes]]] = []
+
+    def start(
+        self, name: str, args: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: Path | None = None
+    ) -> subprocess.Popen[bytes]:
+        with (self.log_dir / f"{name}.out").open("ab") as out:
+            process = subprocess.Popen(
+                list(args),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=dict(env) if env is not None else None,
+                cwd=cwd,
+            )
+        self.started.append((name, process))
+        return process
+
+    def check_alive(self) -> None:
+        for name, process in self.started:
+            if process.poll() is not None:
+                raise AssertionError(f"{name} exited {process.returncode}:\n{self.output(name)}")
+
+    def output(self, name: str) -> str:
+        path = self.log_dir / f"{name}.out"
+        return path.read_text(errors="replace")[-4000:] if path.exists() else ""
+
+    def stop(self, grace: float = 15.0) -> None:
+        for _, process in reversed(self.started):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(grace)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait(10)
+        self.started.clear()
+
+
+@dataclass
+class Simrelay:
+    """`simrelay serve` on SQLite with SMPP on, an account with the SMPP user SYSTEM_ID, and one
+    simulated phone that sends what it is offered and reports it delivered."""
+
+    rig: Rig
+    smpp_port: int
+    account_id: str
+
+    async def listed(self) -> dict[str, dict[str, Any]]:
+        response = await self.rig.http.get("/v1/sms", headers=self.rig.headers, params={"limit": 100})
+        assert response.status_code == 200, response.text
+        return {sms["id"]: sms for sms in response.json()["sms_list"]}
+
+    async def wait_listed(
+        self, phone_number: str, *, count: int = 1, timeout: float = 30.0
+    ) -> list[dict[str, Any]]:
+        """The SMS to `phone_number`, once `count` of them are stored (the peer submits when it
+        gets round to it, after its own queue)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [sms for sms in (await self.listed()).values() if sms["phone_number"] == phone_number]
+            if len(found) >= count:
+                return found
+            assert time.monotonic() < deadline, (
+                f"{len(found)} of {count} SMS to {phone_number} in {timeout} s"
+            )
+            await asyncio.sleep(0.2)
+
+
+@contextlib.asynccontextmanager
+async def open_simrelay(tmp_path: Path) -> AsyncIterator[Simrelay]:
+    env = gateway_env(tmp_path, "sqlite")
+    http_port = free_port()
+    smpp_port = free_port_besides(http_port)
+    env["SIMRELAY_SMPP_PORT"] = str(smpp_port)
+    email = "peers@example.com"
+    async with open_rig(env, tmp_path, email=email, port=http_port) as rig:
+        engine = create_engine(rig.database_url)
+        try:
+            async with engine.connect() as conn:
+                account_id = (
+                    await conn.execute(select(Account.id).where(Account.email == email))
+                ).scalar_one()
+            await users.create_user(
+                Database.on_engine(engine), account_id=account_id, system_id=SYSTEM_ID, password=PASSWORD
+            )
+        finally:
+            await engine.dispose()
+        await rig.sim()
+        yield Simrelay(rig, smpp_port, account_id)

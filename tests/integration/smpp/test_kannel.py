@@ -1,0 +1,68 @@
+"""Kannel (bearerbox + smsbox, an SMPP client no one here wrote) bound to a real `simrelay serve`
+as its SMSC: messages submitted through Kannel's sendsms interface are stored under the account
+of Kannel's SMPP user and sent by its phone, short, long (Kannel splits them into UDH parts) and
+Cyrillic (UCS-2)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+import pytest_asyncio
+
+from simrelay.sms.status import Status
+from tests.integration.smpp.kannel import Kannel, require_kannel, start_kannel
+from tests.integration.smpp.peers import Simrelay, open_simrelay
+
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
+
+
+@pytest.fixture(scope="module")
+def kannel_installed() -> None:
+    require_kannel()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def simrelay(
+    kannel_installed: None, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Simrelay]:
+    async with open_simrelay(tmp_path_factory.mktemp("simrelay")) as simrelay:
+        yield simrelay
+
+
+@pytest.fixture(scope="module")
+def kannel(simrelay: Simrelay, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kannel]:
+    kannel, processes = start_kannel(tmp_path_factory.mktemp("kannel"), smpp_port=simrelay.smpp_port)
+    try:
+        yield kannel
+    finally:
+        processes.stop()
+
+
+async def sent(simrelay: Simrelay, phone_number: str) -> dict[str, object]:
+    """The one SMS to `phone_number`, once the phone has reported it delivered."""
+    [sms] = await simrelay.wait_listed(phone_number)
+    return await simrelay.rig.wait_status(str(sms["id"]), Status.DELIVERED, timeout=30)
+
+
+async def test_short_message_through_kannel_is_sent_by_the_phone(kannel: Kannel, simrelay: Simrelay) -> None:
+    assert kannel.sendsms("+79990002201", "Hello from Kannel") == (202, "0: Accepted for delivery")
+    sms = await sent(simrelay, "79990002201")
+    assert sms["message"] == "Hello from Kannel"
+
+
+async def test_long_message_through_kannel_is_one_sms(kannel: Kannel, simrelay: Simrelay) -> None:
+    text = "Kannel splits this text into parts with a UDH, simrelay joins them again. " * 5
+    assert len(text) > 300
+    assert kannel.sendsms("+79990002202", text) == (202, "0: Accepted for delivery")
+    sms = await sent(simrelay, "79990002202")
+    assert sms["message"] == text
+
+
+async def test_cyrillic_message_through_kannel_as_ucs2(kannel: Kannel, simrelay: Simrelay) -> None:
+    short, long = "Привет из Kannel!", "Длинное сообщение по-русски, в нескольких частях. " * 4
+    for number, text in (("+79990002203", short), ("+79990002204", long)):
+        # coding=2 is UCS-2 (data_coding 8); charset says what the text parameter is in.
+        assert kannel.sendsms(number, text, coding="2", charset="UTF-8") == (202, "0: Accepted for delivery")
+    assert (await sent(simrelay, "79990002203"))["message"] == short
+    assert (await sent(simrelay, "79990002204"))["message"] == long
