@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from simrelay.accounts.models import Account
 from simrelay.smpp import users
+from simrelay.sms.status import Status
 from simrelay.storage.database import Database
 from simrelay.storage.db import create_engine
 from tests.integration.gateway import gateway_env
@@ -141,6 +142,11 @@ class Simrelay:
                 f"{len(found)} of {count} SMS to {phone_number} in {timeout} s"
             )
             await asyncio.sleep(0.2)
+
+    async def delivered(self, phone_number: str) -> dict[str, Any]:
+        """The one SMS to `phone_number`, once the phone has reported it delivered."""
+        [sms] = await self.wait_listed(phone_number)
+        return await self.rig.wait_status(str(sms["id"]), Status.DELIVERED, timeout=30)
 
 
 @contextlib.asynccontextmanager

@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 import pytest_asyncio
 
-from simrelay.sms.status import Status
 from tests.integration.smpp.kannel import Kannel, require_kannel, start_kannel
 from tests.integration.smpp.peers import Simrelay, open_simrelay
 
@@ -39,15 +38,9 @@ def kannel(simrelay: Simrelay, tmp_path_factory: pytest.TempPathFactory) -> Iter
         processes.stop()
 
 
-async def sent(simrelay: Simrelay, phone_number: str) -> dict[str, object]:
-    """The one SMS to `phone_number`, once the phone has reported it delivered."""
-    [sms] = await simrelay.wait_listed(phone_number)
-    return await simrelay.rig.wait_status(str(sms["id"]), Status.DELIVERED, timeout=30)
-
-
 async def test_short_message_through_kannel_is_sent_by_the_phone(kannel: Kannel, simrelay: Simrelay) -> None:
     assert kannel.sendsms("+79990002201", "Hello from Kannel") == (202, "0: Accepted for delivery")
-    sms = await sent(simrelay, "79990002201")
+    sms = await simrelay.delivered("79990002201")
     assert sms["message"] == "Hello from Kannel"
 
 
@@ -55,7 +48,7 @@ async def test_long_message_through_kannel_is_one_sms(kannel: Kannel, simrelay: 
     text = "Kannel splits this text into parts with a UDH, simrelay joins them again. " * 5
     assert len(text) > 300
     assert kannel.sendsms("+79990002202", text) == (202, "0: Accepted for delivery")
-    sms = await sent(simrelay, "79990002202")
+    sms = await simrelay.delivered("79990002202")
     assert sms["message"] == text
 
 
@@ -64,5 +57,5 @@ async def test_cyrillic_message_through_kannel_as_ucs2(kannel: Kannel, simrelay:
     for number, text in (("+79990002203", short), ("+79990002204", long)):
         # coding=2 is UCS-2 (data_coding 8); charset says what the text parameter is in.
         assert kannel.sendsms(number, text, coding="2", charset="UTF-8") == (202, "0: Accepted for delivery")
-    assert (await sent(simrelay, "79990002203"))["message"] == short
-    assert (await sent(simrelay, "79990002204"))["message"] == long
+    assert (await simrelay.delivered("79990002203"))["message"] == short
+    assert (await simrelay.delivered("79990002204"))["message"] == long

@@ -1,0 +1,74 @@
+"""Jasmin (jasmind with its HTTP API, an SMPP client no one here wrote) bound to a real `simrelay
+serve` as its SMSC through an SMPP client connector: messages sent with Jasmin's `POST /send` are
+stored under the account of the connector's SMPP user and sent by its phone, short, long (split
+by SAR TLVs) and Cyrillic (UCS-2)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from tests.integration.smpp.jasmin import Jasmin, close_vhost, open_vhost, require_jasmin, start_jasmin
+from tests.integration.smpp.peers import Simrelay, open_simrelay
+
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
+
+SUCCESS = r'Success "[0-9a-f-]{36}"'
+
+
+@pytest.fixture(scope="module")
+def amqp_spec() -> str:
+    return str(require_jasmin())
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def simrelay(amqp_spec: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Simrelay]:
+    async with open_simrelay(tmp_path_factory.mktemp("simrelay")) as simrelay:
+        yield simrelay
+
+
+@pytest.fixture(scope="module")
+def jasmin(simrelay: Simrelay, amqp_spec: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Jasmin]:
+    vhost = open_vhost(f"simrelay-peers-{os.getpid()}")
+    try:
+        jasmin, processes = start_jasmin(
+            tmp_path_factory.mktemp("jasmin"), smpp_port=simrelay.smpp_port, spec=Path(amqp_spec), vhost=vhost
+        )
+        try:
+            yield jasmin
+        finally:
+            processes.stop(grace=20)
+    finally:
+        close_vhost(vhost)
+
+
+def accepted(answer: tuple[int, str]) -> None:
+    status, body = answer
+    assert status == 200 and re.fullmatch(SUCCESS, body.strip()), answer
+
+
+async def test_short_message_through_jasmin_is_sent_by_the_phone(jasmin: Jasmin, simrelay: Simrelay) -> None:
+    accepted(jasmin.send("79990003301", "Hello from Jasmin"))
+    sms = await simrelay.delivered("79990003301")
+    assert sms["message"] == "Hello from Jasmin"
+
+
+async def test_long_message_through_jasmin_is_one_sms(jasmin: Jasmin, simrelay: Simrelay) -> None:
+    text = "Jasmin splits this text into parts with SAR TLVs, simrelay joins them again. " * 5
+    assert len(text) > 300
+    accepted(jasmin.send("79990003302", text))
+    assert (await simrelay.delivered("79990003302"))["message"] == text
+
+
+async def test_cyrillic_message_through_jasmin_as_ucs2(jasmin: Jasmin, simrelay: Simrelay) -> None:
+    short, long = "Привет из Jasmin!", "Длинное сообщение по-русски, в нескольких частях. " * 4
+    for number, text in (("79990003303", short), ("79990003304", long)):
+        # coding 8 is UCS-2; Jasmin sends hex-content's octets as they are.
+        accepted(jasmin.send(number, None, coding="8", **{"hex-content": text.encode("utf-16-be").hex()}))
+    assert (await simrelay.delivered("79990003303"))["message"] == short
+    assert (await simrelay.delivered("79990003304"))["message"] == long
