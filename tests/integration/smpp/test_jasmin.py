@@ -16,7 +16,12 @@ import pytest_asyncio
 from tests.integration.smpp.jasmin import Jasmin, close_vhost, open_vhost, require_jasmin, start_jasmin
 from tests.integration.smpp.peers import Simrelay, open_simrelay
 
-pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
+# One Jasmin for the module: under xdist its tests run on one worker (make test: --dist loadgroup).
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.asyncio(loop_scope="module"),
+    pytest.mark.xdist_group("jasmin"),
+]
 
 SUCCESS = r'Success "[0-9a-f-]{36}"'
 

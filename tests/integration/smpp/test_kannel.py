@@ -13,7 +13,12 @@ import pytest_asyncio
 from tests.integration.smpp.kannel import Kannel, require_kannel, start_kannel
 from tests.integration.smpp.peers import Simrelay, open_simrelay
 
-pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
+# One Kannel for the module: under xdist its tests run on one worker (make test: --dist loadgroup).
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.asyncio(loop_scope="module"),
+    pytest.mark.xdist_group("kannel"),
+]
 
 
 @pytest.fixture(scope="module")
