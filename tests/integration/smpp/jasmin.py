@@ -1,4 +1,4 @@
-"""Jasmin 0.11.1 (PyPI, in a venv of its own) with simrelay as its SMSC: jasmind on free ports,
+"""Jasmin 0.11.0 (PyPI, in a venv of its own) with simrelay as its SMSC: jasmind on free ports,
 an SMPP client connector to simrelay added through jCli, a user and a default MT route, and
 Jasmin's HTTP API (`POST /send`) to submit through it.
 
@@ -7,6 +7,11 @@ which no other test uses), with a RabbitMQ vhost of our own when rabbitmqctl can
 Jasmin's queue names are fixed. What it took (see ../shared/bench-peers/README.md): the PyPI
 wheel lacks resource/amqp0-9-1.xml, so `spec` points at txamqp's copy; a connector submits one
 message a second unless told `submit_throughput 0`; `--disable-smpp-server` breaks jCli.
+
+Not 0.11.1, the latest: its submit_sm_resp handler fails on every response ("'SubmitSM' object has
+no attribute 'response'", jookies/jasmin issues 1236 and 1237; managers/listeners.py reads
+`_pdu.response` where 0.11.0 reads `r.response`), so it reports no submit_sm_resp to its DLR
+lookup, and neither acknowledgements nor delivery receipts reach a dlr-url.
 """
 
 from __future__ import annotations
@@ -34,17 +39,22 @@ from tests.integration.smpp.peers import (
 )
 
 VENV = Path(os.environ.get("SIMRELAY_JASMIN_VENV", "/var/cache/simrelay-ci/jasmin-venv"))
+VERSION = "0.11.0"
 USER, USER_PASSWORD = "tester", "tester"
 CONNECTOR = "simrelay"
 REDIS_DB = 7
 LAUNCHER = Path(__file__).with_name("jasmind_lock.py")
+SERVICES = ("--enable-dlr-thrower", "--enable-dlr-lookup")
+"""Receipts and their lookup inside jasmind (Jasmin runs them as the daemons dlrd and dlrlookupd in
+production; one process is enough for a test). MO to HTTP runs in jasmind by default."""
 
 
 def require_jasmin() -> Path:
     """txamqp's AMQP 0-9-1 spec in the venv (jasmind needs its path); skips or fails without one."""
     specs = sorted(VENV.glob("lib/python3*/site-packages/txamqp/specs/standard/amqp0-9-1.stripped.xml"))
-    if not (VENV / "bin" / "jasmind.py").exists() or not specs:
-        missing_peer("Jasmin", f"python3 -m venv {VENV} && {VENV}/bin/pip install jasmin==0.11.1")
+    release = list(VENV.glob(f"lib/python3*/site-packages/jasmin-{VERSION}.dist-info"))
+    if not (VENV / "bin" / "jasmind.py").exists() or not specs or not release:
+        missing_peer("Jasmin", f"python3 -m venv {VENV} && {VENV}/bin/pip install jasmin=={VERSION}")
     if not listening(5672):
         missing_peer("RabbitMQ on 127.0.0.1:5672", "rabbitmq-server -detached")
     return specs[0]
@@ -220,7 +230,14 @@ def start_jasmin(root: Path, *, smpp_port: int, spec: Path, vhost: str) -> tuple
     try:
         processes.start(
             "jasmind",
-            [str(VENV / "bin/python"), str(LAUNCHER), str(VENV / "bin/jasmind.py"), "-c", str(cfg)],
+            [
+                str(VENV / "bin/python"),
+                str(LAUNCHER),
+                str(VENV / "bin/jasmind.py"),
+                "-c",
+                str(cfg),
+                *SERVICES,
+            ],
             env={**jasmind_env(), "ROOT_PATH": str(root), "JASMIND_LOCK": str(root / "jasmind")},
         )
         wait_until(lambda: listening(ports["jcli"]) or processes.check_alive(), "jCli listening")

@@ -1,5 +1,5 @@
 """Runs jasmind.py (argv[1]) with its single-instance lock at $JASMIND_LOCK instead of the fixed
-/tmp/jasmind (bin/jasmind.py of Jasmin 0.11.1, "Must not be executed simultaneously (c.f. #265)"),
+/tmp/jasmind (bin/jasmind.py of Jasmin 0.11, "Must not be executed simultaneously (c.f. #265)"),
 so that the tests' Jasmin starts while another Jasmin runs on the machine. Run by Jasmin's Python.
 """
 

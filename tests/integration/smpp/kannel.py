@@ -32,7 +32,7 @@ def require_kannel() -> None:
         missing_peer("Kannel", "apt-get install kannel")
 
 
-def kannel_conf(*, work: Path, smpp_port: int, admin: int, box: int, sendsms: int) -> str:
+def kannel_conf(*, work: Path, smpp_port: int, admin: int, box: int, sendsms: int, mo_url: str) -> str:
     return f"""
 group = core
 admin-port = {admin}
@@ -78,6 +78,13 @@ username = {USER}
 password = {USER_PASSWORD}
 max-messages = 10
 concatenation = true
+
+# Every MO to one URL; max-messages 0: the URL's answer is not sent back as a reply SMS
+group = sms-service
+keyword = default
+catch-all = true
+max-messages = 0
+get-url = "{mo_url}?from=%p&to=%P&text=%a&coding=%c&smsc=%i"
 """
 
 
@@ -112,12 +119,14 @@ class Kannel:
             return error.code, error.read().decode(errors="replace")
 
 
-def start_kannel(work: Path, *, smpp_port: int) -> tuple[Kannel, Processes]:
+def start_kannel(work: Path, *, smpp_port: int, mo_url: str) -> tuple[Kannel, Processes]:
     """bearerbox and smsbox on free ports, bound to simrelay; the caller stops the Processes."""
     work.mkdir(parents=True, exist_ok=True)
     admin, box, sendsms = free_ports(3, smpp_port)
     conf = work / "kannel.conf"
-    conf.write_text(kannel_conf(work=work, smpp_port=smpp_port, admin=admin, box=box, sendsms=sendsms))
+    conf.write_text(
+        kannel_conf(work=work, smpp_port=smpp_port, admin=admin, box=box, sendsms=sendsms, mo_url=mo_url)
+    )
     processes = Processes(work)
     kannel = Kannel(processes, admin, sendsms)
     try:

@@ -10,9 +10,12 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
+import urllib.parse
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -170,3 +173,67 @@ async def open_simrelay(tmp_path: Path) -> AsyncIterator[Simrelay]:
             await engine.dispose()
         await rig.sim()
         yield Simrelay(rig, smpp_port, account_id)
+
+
+class Callbacks:
+    """An HTTP receiver on 127.0.0.1 for the peers' callbacks (Kannel's dlr-url and get-url,
+    Jasmin's dlr-url and HTTP connector): records the parameters of every GET and form POST.
+
+    It answers `ACK/Jasmin`, which Jasmin wants from an MO receiver (anything else and it throws
+    again); Kannel would send a get-url's answer back as an SMS unless told not to (max-messages 0).
+    """
+
+    def __init__(self) -> None:
+        self.received: list[dict[str, str]] = []
+        self._changed = threading.Condition()
+        callbacks = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.record(urllib.parse.urlsplit(self.path).query)
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length", "0"))
+                self.record(self.rfile.read(length).decode())
+
+            def record(self, query: str) -> None:
+                params = dict(urllib.parse.parse_qsl(query, keep_blank_values=True))
+                params["path"] = urllib.parse.urlsplit(self.path).path
+                with callbacks._changed:
+                    callbacks.received.append(params)
+                    callbacks._changed.notify_all()
+                body = b"ACK/Jasmin"
+                self.send_response(200)
+                self.send_header("content-type", "text/plain")
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}{path}"
+
+    async def wait_for(
+        self, where: Callable[[dict[str, str]], bool], *, count: int = 1, timeout: float = 30.0
+    ) -> list[dict[str, str]]:
+        """The first `count` callbacks matching `where`, once they arrived (fails after `timeout`)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._changed:
+                found = [params for params in self.received if where(params)]
+            if len(found) >= count:
+                return found[:count]
+            assert time.monotonic() < deadline, (
+                f"{len(found)} of {count} callbacks in {timeout} s: {self.received}"
+            )
+            await asyncio.sleep(0.1)
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()

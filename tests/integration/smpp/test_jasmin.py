@@ -14,7 +14,7 @@ import pytest
 import pytest_asyncio
 
 from tests.integration.smpp.jasmin import Jasmin, close_vhost, open_vhost, require_jasmin, start_jasmin
-from tests.integration.smpp.peers import Simrelay, open_simrelay
+from tests.integration.smpp.peers import Callbacks, Simrelay, open_simrelay
 
 # One Jasmin for the module: under xdist its tests run on one worker (make test: --dist loadgroup).
 pytestmark = [
@@ -23,7 +23,7 @@ pytestmark = [
     pytest.mark.xdist_group("jasmin"),
 ]
 
-SUCCESS = r'Success "[0-9a-f-]{36}"'
+SUCCESS = r'Success "([0-9a-f-]{36})"'
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +35,15 @@ def amqp_spec() -> str:
 async def simrelay(amqp_spec: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Simrelay]:
     async with open_simrelay(tmp_path_factory.mktemp("simrelay")) as simrelay:
         yield simrelay
+
+
+@pytest.fixture(scope="module")
+def callbacks() -> Iterator[Callbacks]:
+    callbacks = Callbacks()
+    try:
+        yield callbacks
+    finally:
+        callbacks.close()
 
 
 @pytest.fixture(scope="module")
@@ -52,9 +61,12 @@ def jasmin(simrelay: Simrelay, amqp_spec: str, tmp_path_factory: pytest.TempPath
         close_vhost(vhost)
 
 
-def accepted(answer: tuple[int, str]) -> None:
+def accepted(answer: tuple[int, str]) -> str:
+    """Jasmin's id of the message it accepted."""
     status, body = answer
-    assert status == 200 and re.fullmatch(SUCCESS, body.strip()), answer
+    found = re.fullmatch(SUCCESS, body.strip())
+    assert status == 200 and found, answer
+    return found[1]
 
 
 async def test_short_message_through_jasmin_is_sent_by_the_phone(jasmin: Jasmin, simrelay: Simrelay) -> None:
@@ -77,3 +89,18 @@ async def test_cyrillic_message_through_jasmin_as_ucs2(jasmin: Jasmin, simrelay:
         accepted(jasmin.send(number, None, coding="8", **{"hex-content": text.encode("utf-16-be").hex()}))
     assert (await simrelay.delivered("79990003303"))["message"] == short
     assert (await simrelay.delivered("79990003304"))["message"] == long
+
+
+async def test_jasmin_reports_simrelays_answers_to_its_dlr_url(
+    jasmin: Jasmin, simrelay: Simrelay, callbacks: Callbacks
+) -> None:
+    # dlr-level 1: Jasmin's report of the SMSC's submit_sm_resp, by its own message id.
+    dlr = {"dlr": "yes", "dlr-level": "1", "dlr-method": "POST", "dlr-url": callbacks.url("/dlr")}
+    good = accepted(jasmin.send("79990003305", "Report this", **dlr))
+    bad = accepted(jasmin.send("12", "Report this", **dlr))
+    [ack] = await callbacks.wait_for(lambda c: c.get("id") == good)
+    [nack] = await callbacks.wait_for(lambda c: c.get("id") == bad)
+    assert (ack["level"], ack["message_status"], ack["connector"]) == ("1", "ESME_ROK", "simrelay"), ack
+    # ESME_RINVDSTADR: simrelay's refusal of a destination that is no phone number
+    assert nack["message_status"] == "ESME_RINVDSTADR", nack
+    await simrelay.wait_listed("79990003305")

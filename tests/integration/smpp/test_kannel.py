@@ -11,7 +11,7 @@ import pytest
 import pytest_asyncio
 
 from tests.integration.smpp.kannel import Kannel, require_kannel, start_kannel
-from tests.integration.smpp.peers import Simrelay, open_simrelay
+from tests.integration.smpp.peers import Callbacks, Simrelay, open_simrelay
 
 # One Kannel for the module: under xdist its tests run on one worker (make test: --dist loadgroup).
 pytestmark = [
@@ -35,8 +35,21 @@ async def simrelay(
 
 
 @pytest.fixture(scope="module")
-def kannel(simrelay: Simrelay, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kannel]:
-    kannel, processes = start_kannel(tmp_path_factory.mktemp("kannel"), smpp_port=simrelay.smpp_port)
+def callbacks() -> Iterator[Callbacks]:
+    callbacks = Callbacks()
+    try:
+        yield callbacks
+    finally:
+        callbacks.close()
+
+
+@pytest.fixture(scope="module")
+def kannel(
+    simrelay: Simrelay, callbacks: Callbacks, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Kannel]:
+    kannel, processes = start_kannel(
+        tmp_path_factory.mktemp("kannel"), smpp_port=simrelay.smpp_port, mo_url=callbacks.url("/mo")
+    )
     try:
         yield kannel
     finally:
@@ -64,3 +77,21 @@ async def test_cyrillic_message_through_kannel_as_ucs2(kannel: Kannel, simrelay:
         assert kannel.sendsms(number, text, coding="2", charset="UTF-8") == (202, "0: Accepted for delivery")
     assert (await simrelay.delivered("79990002203"))["message"] == short
     assert (await simrelay.delivered("79990002204"))["message"] == long
+
+
+async def test_kannel_reports_simrelays_answers_to_its_dlr_url(
+    kannel: Kannel, simrelay: Simrelay, callbacks: Callbacks
+) -> None:
+    # dlr-mask 8 + 16: the SMSC's acceptance and refusal of the submit_sm (Kannel's own reports,
+    # made from submit_sm_resp; %F is the message_id the SMSC answered, %A its answer).
+    dlr = callbacks.url("/dlr") + "?type=%d&id=%F&to=%p&answer=%A&tag="
+    for number, tag in (("+79990002205", "good"), ("12", "bad")):
+        answer = kannel.sendsms(number, "Report this", **{"dlr-mask": "24", "dlr-url": dlr + tag})
+        assert answer == (202, "0: Accepted for delivery")
+    [accepted] = await callbacks.wait_for(lambda c: c.get("tag") == "good")
+    [refused] = await callbacks.wait_for(lambda c: c.get("tag") == "bad")
+    [sms] = await simrelay.wait_listed("79990002205")
+    assert (accepted["type"], accepted["id"]) == ("8", sms["id"]), accepted
+    assert accepted["answer"] == "ACK/"
+    # ESME_RINVDSTADR: simrelay's refusal of a destination that is no phone number
+    assert (refused["type"], refused["answer"]) == ("16", "NACK/0x0000000b/Invalid Destination Address")
