@@ -27,7 +27,6 @@ from simrelay.smpp import users
 from simrelay.sms.status import Status
 from simrelay.storage.database import Database
 from simrelay.storage.db import create_engine
-from tests.integration.gateway import gateway_env
 from tests.integration.rig import Rig, open_rig
 from tests.integration.server import free_port, free_port_besides
 
@@ -119,7 +118,7 @@ class Processes:
 
 @dataclass
 class Simrelay:
-    """`simrelay serve` on SQLite with SMPP on, an account with the SMPP user SYSTEM_ID, and one
+    """`simrelay serve` with SMPP on, an account with the SMPP user SYSTEM_ID, and one
     simulated phone that sends what it is offered and reports it delivered."""
 
     rig: Rig
@@ -153,8 +152,8 @@ class Simrelay:
 
 
 @contextlib.asynccontextmanager
-async def open_simrelay(tmp_path: Path) -> AsyncIterator[Simrelay]:
-    env = gateway_env(tmp_path, "sqlite")
+async def open_simrelay(env: dict[str, str], tmp_path: Path) -> AsyncIterator[Simrelay]:
+    """simrelay with the settings of `env` (made by `gateway_env`)."""
     http_port = free_port()
     smpp_port = free_port_besides(http_port)
     env["SIMRELAY_SMPP_PORT"] = str(smpp_port)

@@ -1,7 +1,8 @@
 """Jasmin (jasmind with its HTTP API, an SMPP client no one here wrote) bound to a real `simrelay
 serve` as its SMSC through an SMPP client connector: messages sent with Jasmin's `POST /send` are
 stored under the account of the connector's SMPP user and sent by its phone, short, long (split
-by SAR TLVs) and Cyrillic (UCS-2)."""
+by SAR TLVs) and Cyrillic (UCS-2); its dlr-url hears of simrelay's acceptance and refusal. On
+SQLite and PostgreSQL: one simrelay, one Jasmin per database."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
+from tests.integration.gateway import gateway_env
 from tests.integration.smpp.jasmin import Jasmin, close_vhost, open_vhost, require_jasmin, start_jasmin
 from tests.integration.smpp.peers import Callbacks, Simrelay, open_simrelay
 
@@ -31,14 +33,22 @@ def amqp_spec() -> str:
     return str(require_jasmin())
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def env(
+    request: pytest.FixtureRequest, amqp_spec: str, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, str]:
+    return gateway_env(tmp_path_factory.mktemp("data"), request.param)
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def simrelay(amqp_spec: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Simrelay]:
-    async with open_simrelay(tmp_path_factory.mktemp("simrelay")) as simrelay:
+async def simrelay(env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Simrelay]:
+    async with open_simrelay(env, tmp_path_factory.mktemp("simrelay")) as simrelay:
         yield simrelay
 
 
 @pytest.fixture(scope="module")
-def callbacks() -> Iterator[Callbacks]:
+def callbacks(simrelay: Simrelay) -> Iterator[Callbacks]:
+    """A receiver per simrelay (per database), so that no test sees the other run's callbacks."""
     callbacks = Callbacks()
     try:
         yield callbacks

@@ -1,7 +1,8 @@
 """Kannel (bearerbox + smsbox, an SMPP client no one here wrote) bound to a real `simrelay serve`
 as its SMSC: messages submitted through Kannel's sendsms interface are stored under the account
 of Kannel's SMPP user and sent by its phone, short, long (Kannel splits them into UDH parts) and
-Cyrillic (UCS-2)."""
+Cyrillic (UCS-2); its dlr-url hears of simrelay's acceptance and refusal. On SQLite and PostgreSQL:
+one simrelay, one Kannel per database."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 import pytest_asyncio
 
+from tests.integration.gateway import gateway_env
 from tests.integration.smpp.kannel import Kannel, require_kannel, start_kannel
 from tests.integration.smpp.peers import Callbacks, Simrelay, open_simrelay
 
@@ -26,16 +28,22 @@ def kannel_installed() -> None:
     require_kannel()
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def env(
+    request: pytest.FixtureRequest, kannel_installed: None, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, str]:
+    return gateway_env(tmp_path_factory.mktemp("data"), request.param)
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def simrelay(
-    kannel_installed: None, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Simrelay]:
-    async with open_simrelay(tmp_path_factory.mktemp("simrelay")) as simrelay:
+async def simrelay(env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Simrelay]:
+    async with open_simrelay(env, tmp_path_factory.mktemp("simrelay")) as simrelay:
         yield simrelay
 
 
 @pytest.fixture(scope="module")
-def callbacks() -> Iterator[Callbacks]:
+def callbacks(simrelay: Simrelay) -> Iterator[Callbacks]:
+    """A receiver per simrelay (per database), so that no test sees the other run's callbacks."""
     callbacks = Callbacks()
     try:
         yield callbacks
