@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.integration.smpp.peers import (
+    FAILING_ID,
     PASSWORD,
     SYSTEM_ID,
     Processes,
@@ -42,6 +43,8 @@ VENV = Path(os.environ.get("SIMRELAY_JASMIN_VENV", "/var/cache/simrelay-ci/jasmi
 VERSION = "0.11.0"
 USER, USER_PASSWORD = "tester", "tester"
 CONNECTOR = "simrelay"
+FAILING_NUMBER = "79990009999"
+"""Routed to the connector of FAILING_ID (`failing`); everything else to CONNECTOR."""
 REDIS_DB = 7
 LAUNCHER = Path(__file__).with_name("jasmind_lock.py")
 SERVICES = ("--enable-dlr-thrower", "--enable-dlr-lookup")
@@ -166,13 +169,15 @@ class Jasmin:
     jcli_port: int
     http_port: int
 
-    def connector_bound(self) -> bool:
+    def connectors_bound(self) -> bool:
         cli = JCli(self.jcli_port)
         try:
-            listing = cli.run("smppccm -l")
+            listing = cli.run("smppccm -l").splitlines()
         finally:
             cli.close()
-        return any(CONNECTOR in line and "BOUND_TRX" in line for line in listing.splitlines())
+        return all(
+            any(cid in line and "BOUND_TRX" in line for line in listing) for cid in (CONNECTOR, FAILING_ID)
+        )
 
     def send(self, to: str, content: str | None, **params: str) -> tuple[int, str]:
         """POST /send (no `content` when None, for `hex-content`); (HTTP status, body). Jasmin
@@ -252,10 +257,22 @@ def start_jasmin(root: Path, *, smpp_port: int, spec: Path, vhost: str) -> tuple
                 *("user -a", f"uid {USER}", "gid testers", f"username {USER}"),
                 *(f"password {USER_PASSWORD}", "ok"),
                 *("mtrouter -a", "type defaultroute", f"connector smppc({CONNECTOR})", "rate 0.00", "ok"),
+                *("smppccm -a", f"cid {FAILING_ID}", "host 127.0.0.1", f"port {smpp_port}"),
+                *(f"username {FAILING_ID}", f"password {PASSWORD}", "bind transceiver"),
+                *("submit_throughput 0", "ok", f"smppccm -1 {FAILING_ID}"),
+                *(
+                    "filter -a",
+                    "fid failing",
+                    "type DestinationAddrFilter",
+                    f"destination_addr ^{FAILING_NUMBER}$",
+                    "ok",
+                ),
+                *("mtrouter -a", "type staticmtroute", "order 10", "filters failing"),
+                *(f"connector smppc({FAILING_ID})", "rate 0.00", "ok"),
             )
         finally:
             cli.close()
-        wait_until(lambda: jasmin.connector_bound() or processes.check_alive(), "Jasmin bound to simrelay")
+        wait_until(lambda: jasmin.connectors_bound() or processes.check_alive(), "Jasmin bound to simrelay")
     except BaseException:
         processes.stop(grace=20)
         raise

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.integration.smpp.peers import (
+    FAILING_ID,
     PASSWORD,
     SYSTEM_ID,
     Processes,
@@ -49,6 +50,7 @@ dlr-storage = internal
 group = smsc
 smsc = smpp
 smsc-id = simrelay
+denied-smsc-id = {FAILING_ID}
 host = 127.0.0.1
 port = {smpp_port}
 transceiver-mode = true
@@ -62,6 +64,26 @@ dest-addr-npi = 1
 enquire-link-interval = 30
 reconnect-delay = 1
 log-file = "{work}/smsc.log"
+log-level = 1
+
+# The account whose phone fails: only for messages sent with smsc=failing
+group = smsc
+smsc = smpp
+smsc-id = {FAILING_ID}
+allowed-smsc-id = {FAILING_ID}
+host = 127.0.0.1
+port = {smpp_port}
+transceiver-mode = true
+smsc-username = {FAILING_ID}
+smsc-password = {PASSWORD}
+system-type = ""
+source-addr-ton = 5
+source-addr-npi = 0
+dest-addr-ton = 1
+dest-addr-npi = 1
+enquire-link-interval = 30
+reconnect-delay = 1
+log-file = "{work}/smsc-failing.log"
 log-level = 1
 
 group = smsbox
@@ -100,9 +122,9 @@ class Kannel:
             return str(response.read().decode(errors="replace"))
 
     def online(self) -> bool:
-        """True once the smsc group's session is bound (the status page says `online`)."""
+        """True once both smsc groups' sessions are bound (the status page says `online`)."""
         try:
-            return "online" in self.status().split("SMSC connections:", 1)[-1]
+            return self.status().split("SMSC connections:", 1)[-1].count("online") == 2
         except OSError:
             return False
 

@@ -21,17 +21,24 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from simrelay.accounts.models import Account
+from simrelay.agent.simulator import SimulatedPhone, SimulatorOptions
+from simrelay.devices import service as devices
 from simrelay.smpp import users
 from simrelay.sms.status import Status
 from simrelay.storage.database import Database
 from simrelay.storage.db import create_engine
+from tests.factories import Caller, make_caller
+from tests.integration.gateway import QUICK
 from tests.integration.rig import Rig, open_rig
-from tests.integration.server import free_port, free_port_besides
+from tests.integration.server import auth, free_port, free_port_besides
 
 REQUIRE_PEERS = os.environ.get("SIMRELAY_TEST_REQUIRE_PEERS") == "1"
 SYSTEM_ID, PASSWORD = "peer", "peerpw"
+FAILING_ID = "failing"
+"""The SMPP user of an account whose phone fails to send anything (for failed receipts)."""
 
 START_TIMEOUT = 60.0
 """Peers start slowly on a loaded 2-core machine (Jasmin ~5 s idle, more under load)."""
@@ -118,37 +125,58 @@ class Processes:
 
 @dataclass
 class Simrelay:
-    """`simrelay serve` with SMPP on, an account with the SMPP user SYSTEM_ID, and one
-    simulated phone that sends what it is offered and reports it delivered."""
+    """`simrelay serve` with SMPP on and two accounts, each with an SMPP user and a simulated phone:
+    SYSTEM_ID's phone sends what it is offered and reports it delivered, FAILING_ID's phone fails
+    to send anything."""
 
     rig: Rig
     smpp_port: int
-    account_id: str
+    failing: Caller
 
-    async def listed(self) -> dict[str, dict[str, Any]]:
-        response = await self.rig.http.get("/v1/sms", headers=self.rig.headers, params={"limit": 100})
+    async def listed(self, *, token: str | None = None) -> dict[str, dict[str, Any]]:
+        """The SMS of SYSTEM_ID's account (of the account of `token`)."""
+        headers = auth(token or self.rig.token)
+        response = await self.rig.http.get("/v1/sms", headers=headers, params={"limit": 100})
         assert response.status_code == 200, response.text
         return {sms["id"]: sms for sms in response.json()["sms_list"]}
 
-    async def wait_listed(
-        self, phone_number: str, *, count: int = 1, timeout: float = 30.0
-    ) -> list[dict[str, Any]]:
-        """The SMS to `phone_number`, once `count` of them are stored (the peer submits when it
-        gets round to it, after its own queue)."""
+    async def wait_sms(
+        self, phone_number: str, status: Status, *, token: str | None = None, timeout: float = 60.0
+    ) -> dict[str, Any]:
+        """The one SMS to `phone_number`, once it has `status` (the peer submits it when it gets
+        round to it, then the phone takes its time)."""
         deadline = time.monotonic() + timeout
         while True:
-            found = [sms for sms in (await self.listed()).values() if sms["phone_number"] == phone_number]
-            if len(found) >= count:
-                return found
+            found = [
+                sms
+                for sms in (await self.listed(token=token)).values()
+                if sms["phone_number"] == phone_number
+            ]
+            assert len(found) <= 1, found
+            if found and found[0]["status"] == status:
+                return found[0]
             assert time.monotonic() < deadline, (
-                f"{len(found)} of {count} SMS to {phone_number} in {timeout} s"
+                f"SMS to {phone_number}: {found}, not {status!r} in {timeout} s"
             )
             await asyncio.sleep(0.2)
 
     async def delivered(self, phone_number: str) -> dict[str, Any]:
-        """The one SMS to `phone_number`, once the phone has reported it delivered."""
-        [sms] = await self.wait_listed(phone_number)
-        return await self.rig.wait_status(str(sms["id"]), Status.DELIVERED, timeout=30)
+        """The one SMS to `phone_number` of SYSTEM_ID's account, once its phone reported it delivered."""
+        return await self.wait_sms(phone_number, Status.DELIVERED)
+
+    async def send_failed(self, phone_number: str) -> dict[str, Any]:
+        """The one SMS to `phone_number` of FAILING_ID's account, once its phone failed to send it."""
+        return await self.wait_sms(phone_number, Status.SEND_FAILED, token=self.failing.token)
+
+
+async def add_smpp_user(engine: AsyncEngine, email: str, system_id: str, password: str) -> str:
+    """The account id of `email`, which gets the SMPP user `system_id`."""
+    async with engine.connect() as conn:
+        account_id = str((await conn.execute(select(Account.id).where(Account.email == email))).scalar_one())
+    await users.create_user(
+        Database.on_engine(engine), account_id=account_id, system_id=system_id, password=password
+    )
+    return account_id
 
 
 @contextlib.asynccontextmanager
@@ -161,17 +189,25 @@ async def open_simrelay(env: dict[str, str], tmp_path: Path) -> AsyncIterator[Si
     async with open_rig(env, tmp_path, email=email, port=http_port) as rig:
         engine = create_engine(rig.database_url)
         try:
-            async with engine.connect() as conn:
-                account_id = (
-                    await conn.execute(select(Account.id).where(Account.email == email))
-                ).scalar_one()
-            await users.create_user(
-                Database.on_engine(engine), account_id=account_id, system_id=SYSTEM_ID, password=PASSWORD
+            await add_smpp_user(engine, email, SYSTEM_ID, PASSWORD)
+            failing = await make_caller(engine, email="failing@example.com", with_device=False)
+            await add_smpp_user(engine, failing.email, FAILING_ID, PASSWORD)
+            issued = await devices.issue_pairing_code(
+                Database.on_engine(engine),
+                account_id=failing.account_id,
+                uses=1,
+                server_url=rig.server.base_url,
             )
         finally:
             await engine.dispose()
         await rig.sim()
-        yield Simrelay(rig, smpp_port, account_id)
+        options = SimulatorOptions(**{**QUICK.__dict__, "fail_rate": 1.0})
+        phone = await SimulatedPhone.pair(
+            rig.server.base_url, issued.code, options=options, ledger=rig.ledger
+        )
+        rig.phones.append(phone)  # stopped by the rig
+        await rig.start(phone)
+        yield Simrelay(rig, smpp_port, failing)
 
 
 class Callbacks:

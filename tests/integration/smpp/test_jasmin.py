@@ -15,7 +15,14 @@ import pytest
 import pytest_asyncio
 
 from tests.integration.gateway import gateway_env
-from tests.integration.smpp.jasmin import Jasmin, close_vhost, open_vhost, require_jasmin, start_jasmin
+from tests.integration.smpp.jasmin import (
+    FAILING_NUMBER,
+    Jasmin,
+    close_vhost,
+    open_vhost,
+    require_jasmin,
+    start_jasmin,
+)
 from tests.integration.smpp.peers import Callbacks, Simrelay, open_simrelay
 
 # One Jasmin for the module: under xdist its tests run on one worker (make test: --dist loadgroup).
@@ -113,4 +120,13 @@ async def test_jasmin_reports_simrelays_answers_to_its_dlr_url(
     assert (ack["level"], ack["message_status"], ack["connector"]) == ("1", "ESME_ROK", "simrelay"), ack
     # ESME_RINVDSTADR: simrelay's refusal of a destination that is no phone number
     assert nack["message_status"] == "ESME_RINVDSTADR", nack
-    await simrelay.wait_listed("79990003305")
+    await simrelay.delivered("79990003305")
+
+
+async def test_jasmin_routes_by_destination_to_the_failing_account(
+    jasmin: Jasmin, simrelay: Simrelay
+) -> None:
+    accepted(jasmin.send(FAILING_NUMBER, "Nobody will get this"))
+    sms = await simrelay.send_failed(FAILING_NUMBER)
+    assert sms["message"] == "Nobody will get this"
+    assert FAILING_NUMBER not in [sms["phone_number"] for sms in (await simrelay.listed()).values()]

@@ -13,7 +13,7 @@ import pytest_asyncio
 
 from tests.integration.gateway import gateway_env
 from tests.integration.smpp.kannel import Kannel, require_kannel, start_kannel
-from tests.integration.smpp.peers import Callbacks, Simrelay, open_simrelay
+from tests.integration.smpp.peers import FAILING_ID, Callbacks, Simrelay, open_simrelay
 
 # One Kannel for the module: under xdist its tests run on one worker (make test: --dist loadgroup).
 pytestmark = [
@@ -98,8 +98,16 @@ async def test_kannel_reports_simrelays_answers_to_its_dlr_url(
         assert answer == (202, "0: Accepted for delivery")
     [accepted] = await callbacks.wait_for(lambda c: c.get("tag") == "good")
     [refused] = await callbacks.wait_for(lambda c: c.get("tag") == "bad")
-    [sms] = await simrelay.wait_listed("79990002205")
+    sms = await simrelay.delivered("79990002205")
     assert (accepted["type"], accepted["id"]) == ("8", sms["id"]), accepted
     assert accepted["answer"] == "ACK/"
     # ESME_RINVDSTADR: simrelay's refusal of a destination that is no phone number
     assert (refused["type"], refused["answer"]) == ("16", "NACK/0x0000000b/Invalid Destination Address")
+
+
+async def test_kannel_routes_by_smsc_id_to_the_failing_account(kannel: Kannel, simrelay: Simrelay) -> None:
+    answer = kannel.sendsms("+79990002206", "Nobody will get this", smsc=FAILING_ID)
+    assert answer == (202, "0: Accepted for delivery")
+    sms = await simrelay.send_failed("79990002206")
+    assert sms["message"] == "Nobody will get this"
+    assert "79990002206" not in [sms["phone_number"] for sms in (await simrelay.listed()).values()]
