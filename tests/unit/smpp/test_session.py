@@ -33,7 +33,7 @@ from simrelay.smpp.pdu import (
 )
 from simrelay.smpp.server import SmppServer
 from simrelay.smpp.session import SYSTEM_ID, Backend, Limits
-from simrelay.smpp.submit import SubmitError
+from simrelay.smpp.submit import ReceiptAsk, SubmitError
 from simrelay.smpp.users import BoundUser
 
 S = CommandStatus
@@ -45,11 +45,21 @@ class FakeStore:
     """Stores nothing: records each call and answers an id, after `gate` opens if one is set."""
 
     calls: list[tuple[str, str, str]] = field(default_factory=list)
+    receipts: list[ReceiptAsk | None] = field(default_factory=list)
     gate: asyncio.Event | None = None
     fail: Exception | None = None
 
-    async def store(self, *, account_id: str, phone: str, text: str, message_id: str | None = None) -> str:
+    async def store(
+        self,
+        *,
+        account_id: str,
+        phone: str,
+        text: str,
+        message_id: str | None = None,
+        receipt: ReceiptAsk | None = None,
+    ) -> str:
         self.calls.append((account_id, phone, text))
+        self.receipts.append(receipt)
         if self.gate is not None:
             await self.gate.wait()
         if self.fail is not None:
