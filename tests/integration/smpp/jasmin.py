@@ -43,8 +43,9 @@ VENV = Path(os.environ.get("SIMRELAY_JASMIN_VENV", "/var/cache/simrelay-ci/jasmi
 VERSION = "0.11.0"
 USER, USER_PASSWORD = "tester", "tester"
 CONNECTOR = "simrelay"
-FAILING_NUMBER = "79990009999"
-"""Routed to the connector of FAILING_ID (`failing`); everything else to CONNECTOR."""
+FAILING_PREFIX = "7999000999"
+"""Numbers that start so are routed to the connector of FAILING_ID (`failing`), the rest to
+CONNECTOR."""
 REDIS_DB = 7
 LAUNCHER = Path(__file__).with_name("jasmind_lock.py")
 SERVICES = ("--enable-dlr-thrower", "--enable-dlr-lookup")
@@ -222,7 +223,9 @@ def close_vhost(name: str) -> None:
         rabbitmqctl("delete_vhost", name)
 
 
-def start_jasmin(root: Path, *, smpp_port: int, spec: Path, vhost: str) -> tuple[Jasmin, Processes]:
+def start_jasmin(
+    root: Path, *, smpp_port: int, spec: Path, vhost: str, mo_url: str
+) -> tuple[Jasmin, Processes]:
     """jasmind on free ports, its connector bound to simrelay; the caller stops the Processes."""
     for folder in ("etc/jasmin/store", "var/log/jasmin"):
         (root / folder).mkdir(parents=True, exist_ok=True)
@@ -264,11 +267,14 @@ def start_jasmin(root: Path, *, smpp_port: int, spec: Path, vhost: str) -> tuple
                     "filter -a",
                     "fid failing",
                     "type DestinationAddrFilter",
-                    f"destination_addr ^{FAILING_NUMBER}$",
+                    f"destination_addr ^{FAILING_PREFIX}",
                     "ok",
                 ),
                 *("mtrouter -a", "type staticmtroute", "order 10", "filters failing"),
                 *(f"connector smppc({FAILING_ID})", "rate 0.00", "ok"),
+                # MO from every connector to the test's receiver
+                *("httpccm -a", "cid receiver", f"url {mo_url}", "method POST", "ok"),
+                *("morouter -a", "type DefaultRoute", "connector http(receiver)", "ok"),
             )
         finally:
             cli.close()

@@ -94,6 +94,8 @@ sendsms-interface = 127.0.0.1
 global-sender = Shop
 log-file = "{work}/smsbox.log"
 log-level = 1
+# MO in UCS-2 reaches the get-url as UTF-8
+mo-recode = true
 
 group = sendsms-user
 username = {USER}

@@ -160,6 +160,11 @@ class Simrelay:
             )
             await asyncio.sleep(0.2)
 
+    @property
+    def phone(self) -> SimulatedPhone:
+        """SYSTEM_ID's account's phone (the one that delivers), which can also receive SMS (MO)."""
+        return self.rig.phones[0]
+
     async def delivered(self, phone_number: str) -> dict[str, Any]:
         """The one SMS to `phone_number` of SYSTEM_ID's account, once its phone reported it delivered."""
         return await self.wait_sms(phone_number, Status.DELIVERED)

@@ -16,7 +16,7 @@ import pytest_asyncio
 
 from tests.integration.gateway import gateway_env
 from tests.integration.smpp.jasmin import (
-    FAILING_NUMBER,
+    FAILING_PREFIX,
     Jasmin,
     close_vhost,
     open_vhost,
@@ -64,11 +64,17 @@ def callbacks(simrelay: Simrelay) -> Iterator[Callbacks]:
 
 
 @pytest.fixture(scope="module")
-def jasmin(simrelay: Simrelay, amqp_spec: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Jasmin]:
+def jasmin(
+    simrelay: Simrelay, callbacks: Callbacks, amqp_spec: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Jasmin]:
     vhost = open_vhost(f"simrelay-peers-{os.getpid()}")
     try:
         jasmin, processes = start_jasmin(
-            tmp_path_factory.mktemp("jasmin"), smpp_port=simrelay.smpp_port, spec=Path(amqp_spec), vhost=vhost
+            tmp_path_factory.mktemp("jasmin"),
+            smpp_port=simrelay.smpp_port,
+            spec=Path(amqp_spec),
+            vhost=vhost,
+            mo_url=callbacks.url("/mo"),
         )
         try:
             yield jasmin
@@ -126,7 +132,47 @@ async def test_jasmin_reports_simrelays_answers_to_its_dlr_url(
 async def test_jasmin_routes_by_destination_to_the_failing_account(
     jasmin: Jasmin, simrelay: Simrelay
 ) -> None:
-    accepted(jasmin.send(FAILING_NUMBER, "Nobody will get this"))
-    sms = await simrelay.send_failed(FAILING_NUMBER)
+    number = FAILING_PREFIX + "1"
+    accepted(jasmin.send(number, "Nobody will get this"))
+    sms = await simrelay.send_failed(number)
     assert sms["message"] == "Nobody will get this"
-    assert FAILING_NUMBER not in [sms["phone_number"] for sms in (await simrelay.listed()).values()]
+    assert number not in [sms["phone_number"] for sms in (await simrelay.listed()).values()]
+
+
+async def test_jasmin_hears_delivery_receipts_with_the_right_stat(
+    jasmin: Jasmin, simrelay: Simrelay, callbacks: Callbacks
+) -> None:
+    # dlr-level 2: the final receipt only (registered_delivery 1), by Jasmin's own message id.
+    dlr = {"dlr": "yes", "dlr-level": "2", "dlr-method": "POST", "dlr-url": callbacks.url("/dlr")}
+    good = accepted(jasmin.send("79990003306", "Receipt please", **dlr))
+    bad = accepted(jasmin.send(FAILING_PREFIX + "2", "Receipt please", **dlr))
+    delivered = await simrelay.delivered("79990003306")
+    failed = await simrelay.send_failed(FAILING_PREFIX + "2")
+
+    [receipt] = await callbacks.wait_for(lambda c: c.get("id") == good)
+    [refusal] = await callbacks.wait_for(lambda c: c.get("id") == bad)
+    # Jasmin upper-cases the SMSC's message ids (managers/content.py, `.upper().lstrip('0')`).
+    assert (receipt["level"], receipt["message_status"]) == ("2", "DELIVRD"), receipt
+    assert receipt["id_smsc"] == delivered["id"].upper(), receipt
+    assert (receipt["sub"], receipt["dlvrd"], receipt["err"]) == ("001", "001", "000"), receipt
+    assert (refusal["level"], refusal["message_status"]) == ("2", "UNDELIV"), refusal
+    assert refusal["id_smsc"] == failed["id"].upper(), refusal
+    assert (refusal["dlvrd"], refusal["err"]) == ("000", "001"), refusal
+
+
+async def test_sms_received_by_the_phone_reaches_jasmins_http_connector(
+    jasmin: Jasmin, simrelay: Simrelay, callbacks: Callbacks
+) -> None:
+    await simrelay.phone.receive_sms("+79161230003", "Hello Jasmin, from a phone")
+    await simrelay.phone.receive_sms("+79161230004", "Привет, Jasmin! Это входящее SMS.")
+    [latin] = await callbacks.wait_for(lambda c: c["path"] == "/mo" and c["from"].endswith("79161230003"))
+    [cyrillic] = await callbacks.wait_for(lambda c: c["path"] == "/mo" and c["from"].endswith("79161230004"))
+    assert (latin["from"], latin["content"], latin["origin-connector"]) == (
+        "79161230003",
+        "Hello Jasmin, from a phone",
+        "simrelay",
+    ), latin
+    # Jasmin posts data_coding as the octet itself (routing/throwers.py, DataCodingEncoder).
+    assert cyrillic["coding"] == "\x08", cyrillic
+    # ... and content as the octets of short_message, undecoded: `binary` has them in hex.
+    assert bytes.fromhex(cyrillic["binary"]).decode("utf-16-be") == "Привет, Jasmin! Это входящее SMS."
