@@ -175,7 +175,14 @@ def _smpp_server(services: Services, outbox: Outbox) -> SmppServer | None:
         concat_seconds=settings.smpp_concat_seconds,
         link_seconds=settings.smpp_link_seconds,
     )
-    backend = Backend(store, authenticate, limits, allow=_send_budget(services.limiter), outbox=outbox)
+    backend = Backend(
+        store,
+        authenticate,
+        limits,
+        allow=_send_budget(services.limiter),
+        outbox=outbox,
+        may_stay=functools.partial(users.may_stay, services.db),
+    )
     return SmppServer(backend, host=settings.smpp_host, port=settings.smpp_port)
 
 

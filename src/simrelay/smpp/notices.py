@@ -105,7 +105,7 @@ def state_of(change: Change) -> MessageState | None:
     return None
 
 
-def _told(registered_delivery: int, state: MessageState) -> bool:
+def told(registered_delivery: int, state: MessageState) -> bool:
     if state is MessageState.ENROUTE:
         return bool(registered_delivery & INTERMEDIATE)
     asked = registered_delivery & _RECEIPT_BITS
@@ -122,27 +122,27 @@ def _error_of(state: MessageState) -> str:
 
 def queue_receipts(conn: Connection, changes: list[Change]) -> None:
     """Receipts for the changes of SMS that asked for one: a listener of sms.events."""
-    told = [change for change in changes if change.status in _TOLD_STATUSES]
-    if not told:
+    telling = [change for change in changes if change.status in _TOLD_STATUSES]
+    if not telling:
         return
     rows = {
         row.message_id: row
         for row in conn.execute(
-            select(wanted).where(wanted.c.message_id.in_({change.message_id for change in told}))
+            select(wanted).where(wanted.c.message_id.in_({change.message_id for change in telling}))
         )
     }
     if not rows:
         return
     queued: list[dict[str, Any]] = []
     final: set[str] = set()
-    for change in told:
+    for change in telling:
         row = rows.get(change.message_id)
         state = state_of(change)
         if row is None or state is None:
             continue
         if state is not MessageState.ENROUTE:
             final.add(change.message_id)
-        if _told(row.registered_delivery, state):
+        if told(row.registered_delivery, state):
             queued.append(_receipt_row(row, state, at=change.at))
     _insert(conn, queued)
     if final:

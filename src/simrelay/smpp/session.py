@@ -72,6 +72,8 @@ class Limits:
     """At unbind or shutdown, how long submit_sm in progress get to be answered."""
     link_seconds: float = 60.0
     """A bound session silent this long is sent an enquire_link, and closed after as long again."""
+    recheck_seconds: float = 10.0
+    """How often a bound session checks that its user and account may still be bound."""
 
 
 class Authenticate(Protocol):
@@ -93,6 +95,8 @@ class Backend:
     whose budget submit_sm shares (None: no limit)."""
     outbox: Outbox | None = None
     """Receipts and MO for receiver binds (None: receivers get nothing)."""
+    may_stay: Callable[[str], Awaitable[bool]] | None = None
+    """Whether the user of this id may stay bound (users.may_stay; None: always)."""
 
 
 def _bind_response(bind: Bind) -> type[BindResp]:
@@ -116,6 +120,7 @@ class Session:
         self._sequences = itertools.count(1)
         self._delivery: Delivery | None = None
         self._delivering: asyncio.Task[None] | None = None
+        self._watching: asyncio.Task[None] | None = None
 
     async def run(self) -> None:
         """Serves the connection until the client unbinds or leaves, or the server stops (a
@@ -125,8 +130,9 @@ class Session:
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
-            if self._delivering is not None:
-                await cancel_and_wait(self._delivering)
+            for task in (self._watching, self._delivering):
+                if task is not None:
+                    await cancel_and_wait(task)
             await self._drain()
             self._writer.close()
             with contextlib.suppress(Exception):
@@ -225,12 +231,31 @@ class Session:
             return response(sequence=bind.sequence, status=_S.ESME_RBINDFAIL)
         self._user = user
         self._can_submit = not isinstance(bind, BindReceiver)
+        if self._backend.may_stay is not None:
+            self._watching = asyncio.create_task(self._watch(user, self._backend.may_stay))
         log.info("smpp_bound", system_id=user.system_id, peer=self._host, mode=type(bind).__name__)
         return response(
             sequence=bind.sequence,
             system_id=SYSTEM_ID,
             options=Options(sc_interface_version=INTERFACE_VERSION),
         )
+
+    async def _watch(self, user: BoundUser, may_stay: Callable[[str], Awaitable[bool]]) -> None:
+        """Ends the session (an unbind of ours, then the close) once its user is deleted or its
+        account blocked."""
+        while True:
+            await asyncio.sleep(self._backend.limits.recheck_seconds)
+            try:
+                if await may_stay(user.user_id):
+                    continue
+            except Exception:
+                log.exception("smpp_recheck_failed", system_id=user.system_id)
+                continue
+            log.info("smpp_unbound_by_server", system_id=user.system_id, peer=self._host)
+            self._send(Unbind(sequence=self._next_sequence()))
+            await asyncio.sleep(0.2)  # time for the unbind to go out before the close
+            self._writer.close()
+            return
 
     def _start_delivery(self, account_id: str) -> None:
         if self._backend.outbox is None or self._delivering is not None:

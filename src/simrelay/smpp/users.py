@@ -155,3 +155,15 @@ async def authenticate(
         return None
     await guesses.succeeded(keys[1:])
     return BoundUser(row.id, row.account_id, system_id, bool(row.is_blocked))
+
+
+async def may_stay(db: Database, user_id: str) -> bool:
+    """Whether a session bound as this user may go on: the user still exists and its account
+    is not blocked (sessions ask now and then, so a delete or a block ends them)."""
+    query = (
+        select(accounts.c.is_blocked)
+        .join(users, accounts.c.id == users.c.account_id)
+        .where(users.c.id == user_id)
+    )
+    blocked = await db.read(lambda conn: conn.execute(query).scalar_one_or_none())
+    return blocked is not None and not blocked

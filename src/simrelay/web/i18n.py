@@ -165,8 +165,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "The SMPP user is deleted: it can no longer bind.",
     },
     "smpp_delete_question": {
-        "ru": "Удалить пользователя (уже открытые сессии останутся до unbind)",
-        "en": "Delete the user (sessions bound now stay until they unbind)",
+        "ru": "Удалить пользователя (его открытые сессии закроются в течение 10 секунд)",
+        "en": "Delete the user (its bound sessions are closed within 10 seconds)",
     },
     "yes_delete": {"ru": "Да, удалить", "en": "Yes, delete"},
     "smpp_none": {"ru": "Пользователей SMPP пока нет.", "en": "No SMPP users yet."},

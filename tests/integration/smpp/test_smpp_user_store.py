@@ -37,10 +37,14 @@ async def test_create_authenticate_list_delete(engine: AsyncEngine) -> None:
     assert await users.authenticate(db, guesses, "nobody", "pw", client_host=HOST) is None
     assert await users.authenticate(db, guesses, "", "", client_host=HOST) is None
 
+    assert await users.may_stay(db, user_id)
     async with engine.begin() as conn:
         await conn.execute(update(Account).where(Account.id == caller.account_id).values(is_blocked=True))
     blocked = await users.authenticate(db, guesses, "billing", "pw", client_host="127.0.0.2")
     assert blocked is not None and blocked.account_blocked
+    assert not await users.may_stay(db, user_id)  # bound sessions of a blocked account end
+    async with engine.begin() as conn:
+        await conn.execute(update(Account).where(Account.id == caller.account_id).values(is_blocked=False))
 
     assert [system_id for _, system_id, _ in await users.list_users(db, account_id=caller.account_id)] == [
         "billing"
@@ -49,6 +53,7 @@ async def test_create_authenticate_list_delete(engine: AsyncEngine) -> None:
         await users.delete_user(db, account_id=caller.account_id, system_id="other")  # another account's
     await users.delete_user(db, account_id=caller.account_id, system_id="billing")
     assert await users.list_users(db, account_id=caller.account_id) == []
+    assert not await users.may_stay(db, user_id)  # nor do those of a deleted user
     assert await users.authenticate(db, guesses, "billing", "pw", client_host="127.0.0.3") is None
 
 
