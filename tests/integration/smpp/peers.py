@@ -1,6 +1,6 @@
-"""What the Kannel and Jasmin tests share: simrelay serving SMPP with a simulated phone, the
-processes of a peer (started once per module, stopped by PID), and the skip-or-fail rule for a
-peer that is not installed."""
+"""What the Kannel and Jasmin tests share: simrelay serving SMPP with two accounts and their
+simulated phones, the processes of a peer (started once per module, stopped by PID), an HTTP
+receiver for the peers' callbacks, and the skip-or-fail rule for a peer that is missing."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ START_TIMEOUT = 60.0
 
 def missing_peer(what: str, hint: str) -> None:
     """Skips the module, or fails it under SIMRELAY_TEST_REQUIRE_PEERS=1 (CI installs the peers)."""
-    reason = f"{what} is not installed ({hint})"
+    reason = f"{what} is missing ({hint})"
     if REQUIRE_PEERS:
         pytest.fail(reason + " and SIMRELAY_TEST_REQUIRE_PEERS=1", pytrace=False)
     pytest.skip(reason)
