@@ -175,6 +175,7 @@ def _smpp_servers(services: Services, outbox: Outbox) -> list[SmppServer]:
         bind_seconds=settings.smpp_bind_seconds,
         concat_seconds=settings.smpp_concat_seconds,
         link_seconds=settings.smpp_link_seconds,
+        max_sessions=settings.smpp_max_sessions,
     )
     backend = Backend(
         store,

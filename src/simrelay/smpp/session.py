@@ -73,6 +73,8 @@ class Limits:
     """At unbind or shutdown, how long submit_sm in progress get to be answered."""
     link_seconds: float = 60.0
     """A bound session silent this long is sent an enquire_link, and closed after as long again."""
+    max_sessions: int = 1000
+    """Connections one process serves at once; more are closed as they come."""
     recheck_seconds: float = 10.0
     """How often a bound session checks that its user and account may still be bound."""
 

@@ -381,3 +381,21 @@ async def test_a_deleted_user_or_blocked_account_is_unbound_by_the_server() -> N
         assert await client.read(timeout=3) is None
     finally:
         await rig.stop()
+
+
+async def test_connections_past_the_cap_are_closed_at_once() -> None:
+    rig = await start(Limits(max_sessions=2))
+    try:
+        first, second = await rig.client(), await rig.client()
+        await first.bind()
+        await second.bind()
+        third = await rig.client()
+        assert await third.read(timeout=3) is None  # closed without a word
+        await first.send(Unbind(sequence=9))
+        assert await first.read() == UnbindResp(sequence=9)
+        assert await first.read() is None
+        await asyncio.sleep(0.1)
+        fourth = await rig.client()  # a place is free again
+        await fourth.bind()
+    finally:
+        await rig.stop()
