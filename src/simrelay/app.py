@@ -28,7 +28,7 @@ from simrelay.devices.dispatch import Dispatcher
 from simrelay.devices.policy import Policy
 from simrelay.log import configure_logging
 from simrelay.mobile.link import MobileHub
-from simrelay.smpp import delivery, notices, senders, users
+from simrelay.smpp import delivery, notices, query, senders, users
 from simrelay.smpp.delivery import Outbox
 from simrelay.smpp.server import SmppServer, tls_context
 from simrelay.smpp.session import Backend, Limits
@@ -185,6 +185,7 @@ def _smpp_servers(services: Services, outbox: Outbox) -> list[SmppServer]:
         outbox=outbox,
         may_stay=functools.partial(users.may_stay, services.db),
         targets=functools.partial(senders.targets_of, services.db),
+        query=lambda pdu, account_id: query.answer(services.db, pdu, account_id=account_id),
     )
     servers = []
     if settings.smpp_port is not None:

@@ -39,6 +39,8 @@ from simrelay.smpp.pdu import (
     EnquireLinkResp,
     GenericNack,
     Pdu,
+    QuerySm,
+    QuerySmResp,
     SubmitSm,
     SubmitSmResp,
     Unbind,
@@ -100,6 +102,8 @@ class Backend:
     """Receipts and MO for receiver binds (None: receivers get nothing)."""
     may_stay: Callable[[str], Awaitable[bool]] | None = None
     """Whether the user of this id may stay bound (users.may_stay; None: always)."""
+    query: Callable[[QuerySm, str], Awaitable[QuerySmResp]] | None = None
+    """query_sm's answer for an account (query.answer; None: query_sm is not served)."""
     targets: Callable[[str], Awaitable[dict[str, Target]]] | None = None
     """The user's source_addr → device mappings (senders.targets_of; None: none)."""
 
@@ -207,6 +211,8 @@ class Session:
             await self._drain()
             self._send(UnbindResp(sequence=pdu.sequence))
             return False
+        elif isinstance(pdu, QuerySm) and self._backend.query is not None:
+            await self._query(pdu, self._backend.query)
         elif isinstance(pdu, DeliverSmResp):
             if self._delivery is not None:
                 self._delivery.answered(pdu)
@@ -266,6 +272,28 @@ class Session:
             await asyncio.sleep(0.2)  # time for the unbind to go out before the close
             self._writer.close()
             return
+
+    async def _query(self, pdu: QuerySm, query: Callable[[QuerySm, str], Awaitable[QuerySmResp]]) -> None:
+        if self._user is None or not self._can_submit:
+            # §4.8: a query comes from a transmitter or transceiver.
+            self._send(QuerySmResp(sequence=pdu.sequence, status=_S.ESME_RINVBNDSTS))
+            return
+        account_id = self._user.account_id
+        await self._window.acquire()  # queries share the window with submits
+
+        async def work() -> None:
+            try:
+                answer = await query(pdu, account_id)
+            except Exception:
+                log.exception("smpp_query_failed", peer=self._host)
+                answer = QuerySmResp(sequence=pdu.sequence, status=_S.ESME_RSYSERR)
+            finally:
+                self._window.release()
+            self._send(answer)
+
+        task = asyncio.create_task(work())
+        self._working.add(task)
+        task.add_done_callback(self._working.discard)
 
     def _start_delivery(self, account_id: str) -> None:
         if self._backend.outbox is None or self._delivering is not None:
