@@ -29,9 +29,9 @@ from simrelay.devices.policy import Policy
 from simrelay.log import configure_logging
 from simrelay.mobile.link import MobileHub
 from simrelay.smpp import delivery, notices, query, senders, users
+from simrelay.smpp.backend import Backend, Limits
 from simrelay.smpp.delivery import Outbox
 from simrelay.smpp.server import SmppServer, tls_context
-from simrelay.smpp.session import Backend, Limits
 from simrelay.smpp.submit import SendPath
 from simrelay.sms import repository
 from simrelay.sms import service as sms_service

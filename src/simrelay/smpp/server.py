@@ -11,7 +11,8 @@ from pathlib import Path
 
 import structlog
 
-from simrelay.smpp.session import Backend, Session
+from simrelay.smpp.backend import Backend
+from simrelay.smpp.session import Session
 
 log = structlog.get_logger(__name__)
 

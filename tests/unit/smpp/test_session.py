@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from simrelay.accounts.guessing import TooManyGuesses
+from simrelay.smpp.backend import Backend, Limits
 from simrelay.smpp.codes import CommandStatus, Ton
 from simrelay.smpp.framing import Framer
 from simrelay.smpp.pdu import (
@@ -33,7 +34,7 @@ from simrelay.smpp.pdu import (
 )
 from simrelay.smpp.senders import Target
 from simrelay.smpp.server import SmppServer
-from simrelay.smpp.session import SYSTEM_ID, Backend, Limits
+from simrelay.smpp.session import SYSTEM_ID
 from simrelay.smpp.submit import ReceiptAsk, SubmitError
 from simrelay.smpp.users import BoundUser
 
