@@ -29,9 +29,11 @@ from simrelay.devices.policy import Policy
 from simrelay.log import configure_logging
 from simrelay.mobile.link import MobileHub
 from simrelay.smpp import users
+from simrelay.smpp.route import RouteOptions
 from simrelay.smpp.server import SmppServer
 from simrelay.smpp.session import Backend, Limits
 from simrelay.smpp.submit import SendPath
+from simrelay.smpp.supervisor import RouteSupervisor
 from simrelay.sms import repository
 from simrelay.sms import service as sms_service
 from simrelay.sms.intake import Intake
@@ -112,6 +114,9 @@ def create_app(settings: Settings | None = None) -> Application:
         smpp = _smpp_server(app.state.services)
         if smpp is not None:
             await smpp.start()
+        # Routes run whether or not this process listens for SMPP clients.
+        carriers = _route_supervisor(app.state.services)
+        carriers.start()
         housekeeping = asyncio.create_task(_housekeeping(app.state.services))
         indexer = asyncio.create_task(_index_for_search(db)) if db.is_sqlite else None
         log.info("started", version=__version__)
@@ -121,6 +126,7 @@ def create_app(settings: Settings | None = None) -> Application:
             await cancel_and_wait(housekeeping)
             if smpp is not None:
                 await smpp.stop()  # before the intake: submits in progress are stored and answered
+            await carriers.stop()
             await mobile_hub.stop()
             await intake.stop()
             await dispatcher.stop()
@@ -164,6 +170,17 @@ def _smpp_server(services: Services) -> SmppServer | None:
     )
     backend = Backend(store, authenticate, limits, allow=_send_budget(services.limiter))
     return SmppServer(backend, host=settings.smpp_host, port=settings.smpp_port)
+
+
+def _route_supervisor(services: Services) -> RouteSupervisor:
+    settings = services.settings
+    options = RouteOptions(
+        reconnect=(settings.smpp_route_reconnect_seconds, 60.0),
+        enquire_seconds=settings.smpp_route_enquire_seconds,
+        response_seconds=settings.smpp_route_enquire_seconds,
+    )
+    every = settings.smpp_route_check_seconds
+    return RouteSupervisor(services.dispatcher, claim_seconds=every * 6, every=every, options=options)
 
 
 def _send_budget(limiter: RateLimiter | None) -> Callable[[str], Awaitable[bool]] | None:

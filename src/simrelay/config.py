@@ -140,6 +140,14 @@ class Settings(BaseSettings):
     """A connection that has not bound by then is closed."""
     smpp_concat_seconds: float = Field(default=60.0, gt=0)
     """All parts of a long message must arrive within this, or none is stored."""
+    smpp_route_check_seconds: float = Field(default=5.0, gt=0)
+    """How often each process claims SMPP routes (docs/smpp.md, Routes); a claim lasts six times
+    this, so a dead process's routes are taken over within that."""
+    smpp_route_reconnect_seconds: float = Field(default=1.0, gt=0)
+    """A route's first pause before binding again after its SMSC link dropped; it doubles on
+    each failed try, up to 60 seconds."""
+    smpp_route_enquire_seconds: float = Field(default=30.0, gt=0)
+    """A bound route sends enquire_link this often; an SMSC silent for as long counts as gone."""
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -1,0 +1,472 @@
+"""`RouteRunner`: one SMPP route as a device. It binds to the carrier's SMSC as a transceiver
+(smpp/client.py), and while bound its device is connected to the dispatcher (smpp/route_link.py):
+offers become submit_sm, submit_sm_resp and receipts become reports, MO deliver_sm the inbox.
+While the SMSC is unreachable the device is offline, so dispatch sends through other devices.
+
+The lease rule (docs/device-protocol.md, 2.4): each submit_sm is recorded (committed) before it
+is written (smpp/routes.py, mark_written). An SMS whose submit_sm got no answer (the link
+dropped, or the SMSC went silent) may have gone out: it ends in status 3 "may have been sent"
+and is never written again, here or by another device. The `hello` of every reconnection names
+the SMS with a recorded submit_sm as held, so the server never offers them afresh; the others
+it offers again, since nothing of theirs reached the SMSC.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import random
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from simrelay.devices import repository as device_repository
+from simrelay.devices.dispatch import Dispatcher
+from simrelay.devices.protocol import PROTOCOL
+from simrelay.devices.session import CLOSE_GOING_AWAY, DeviceSession
+from simrelay.smpp import routes
+from simrelay.smpp.client import BindRefused, LinkLost, SmppClient, describe_status
+from simrelay.smpp.codes import ESM_TYPE_MASK, ESM_UDHI, CommandStatus, EsmType, MessageState, Npi, Ton
+from simrelay.smpp.fields import PduError
+from simrelay.smpp.pdu import DataSm, DataSmResp, DeliverSm, DeliverSmResp, Pdu, SubmitSm, SubmitSmResp
+from simrelay.smpp.receipt import receipt_of
+from simrelay.smpp.route_link import Frame, LinkClosed, RouteLink
+from simrelay.smpp.routes import Route, WrittenPart
+from simrelay.smpp.text import decode_text, encode_parts, message_octets, split_udh
+from simrelay.sms import leases
+
+log = structlog.get_logger(__name__)
+
+RETRY_LATER = frozenset({CommandStatus.ESME_RTHROTTLED, CommandStatus.ESME_RMSGQFUL})
+"""submit_sm_resp statuses that say "not now": the part is written again later on this route
+(Kannel's smsc_smpp.c and Jasmin's throttling handling both slow down and retry on these)."""
+MAY_HAVE_BEEN_SENT = "no answer to submit_sm from the SMSC (may have been sent)"
+FINAL_STATES = {
+    MessageState.DELIVERED: True,
+    MessageState.EXPIRED: False,
+    MessageState.DELETED: False,
+    MessageState.UNDELIVERABLE: False,
+    MessageState.REJECTED: False,
+    MessageState.UNKNOWN: False,
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class RouteOptions:
+    reconnect: tuple[float, float] = (1.0, 60.0)
+    """Back-off between connection tries: doubles from the first to the second, with jitter."""
+    enquire_seconds: float = 30.0
+    response_seconds: float = 30.0
+    """An SMSC that leaves a request unanswered this long is treated as gone."""
+    throttle: tuple[float, float] = (1.0, 30.0)
+    """Pause before writing a throttled part again: doubles from the first to the second."""
+    throttle_tries: int = 20
+    """Throttled answers to one part after which the SMS fails."""
+
+
+@dataclass(eq=False)
+class _Job:
+    task: asyncio.Task[None]
+    attempt: int | None
+    started: bool = False  # a submit_sm of it may have been written: a drop waits for the report
+
+
+class RouteRunner:
+    """Runs one route until cancelled."""
+
+    def __init__(self, route: Route, *, dispatcher: Dispatcher, options: RouteOptions | None = None) -> None:
+        self.route = route
+        self.dispatcher = dispatcher
+        self.db = dispatcher.db
+        self.options = options or RouteOptions()
+        self.client: SmppClient | None = None
+        self.binds = 0
+        self._link: RouteLink | None = None
+        self._jobs: dict[str, _Job] = {}
+        self._references = itertools.count(random.randrange(256))
+        self._last_submit = 0.0
+        self._pace_lock = asyncio.Lock()
+        self._random = random.Random()
+
+    @property
+    def device_id(self) -> str:
+        return self.route.device_id
+
+    async def run(self) -> None:
+        failures = 0
+        while True:
+            settings = self.route.settings
+            client = SmppClient(
+                handler=self._on_request,
+                window=settings.window,
+                enquire_seconds=self.options.enquire_seconds,
+                response_seconds=self.options.response_seconds,
+            )
+            try:
+                await client.connect(
+                    settings.host, settings.port, system_id=settings.system_id, password=settings.password
+                )
+            except (OSError, TimeoutError, LinkLost, BindRefused) as error:
+                await client.close()
+                failures += 1
+                log.info(
+                    "smpp_route_connect_failed", device_id=self.device_id, error=str(error) or repr(error)
+                )
+                await asyncio.sleep(self._backoff(failures))
+                continue
+            failures = 0
+            self.binds += 1
+            log.info("smpp_route_bound", device_id=self.device_id, host=settings.host, port=settings.port)
+            self.client = client
+            try:
+                if not await self._serve(client):
+                    return
+            finally:
+                self.client = None
+                await client.close(unbind=True)
+            await asyncio.sleep(self._backoff(0))
+
+    def _backoff(self, failures: int) -> float:
+        low, high = self.options.reconnect
+        return min(high, low * 2.0 ** min(failures, 30)) * self._random.uniform(1.0, 1.3)
+
+    async def _serve(self, client: SmppClient) -> bool:
+        """Connects the device while the SMSC link lasts; False if the route's device is gone."""
+        device = await self.db.read(
+            lambda conn: device_repository.get_device(
+                conn, account_id=self.route.account_id, device_id=self.device_id
+            )
+        )
+        if device is None:
+            return False
+        link = RouteLink(on_offer=self._on_offer, on_drop=self._on_drop)
+        session = DeviceSession(device, link, self.dispatcher)
+        held = await self._written_leases()
+        link.hello(
+            {
+                "type": "hello",
+                "protocol": PROTOCOL,
+                "model": routes.MODEL,
+                "held": sorted(held),
+                "sims": [],
+                "battery": 100,
+                "charging": True,
+                "signal": 4,
+                "features": [],
+            }
+        )
+        self._link = link
+        running = asyncio.create_task(session.run(), name=f"smpp route {self.device_id}")
+        try:
+            waiting = asyncio.ensure_future(link.welcomed.wait())
+            ends: list[asyncio.Future[Any]] = [running, client.closed]
+            await asyncio.wait([waiting, *ends], return_when=asyncio.FIRST_COMPLETED)
+            waiting.cancel()
+            if link.welcomed.is_set() and not client.closed.done():
+                await self._settle(held)
+                await asyncio.wait(ends, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            # Jobs writing when the link dropped fail at once (LinkLost): let them report first.
+            jobs = [job.task for job in self._jobs.values()]
+            if jobs:
+                await asyncio.wait(jobs, timeout=5)
+            for job in list(self._jobs.values()):
+                job.task.cancel()
+            self._jobs.clear()
+            self._link = None
+            session.close(CLOSE_GOING_AWAY)
+            await link.close(CLOSE_GOING_AWAY)
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(10):
+                    await running
+        return True
+
+    async def _written_leases(self) -> set[str]:
+        """The SMS this device holds a lease on that have a submit_sm recorded."""
+        leased = await self.db.read(lambda conn: [row.id for row in leases.leases_of(conn, self.device_id)])
+        written = await routes.written_parts(self.db, device_id=self.device_id, message_ids=leased)
+        return {part.message_id for part in written}
+
+    async def _settle(self, held: set[str]) -> None:
+        """Reports, after a reconnection, what became of each held SMS (a crash or a dropped link
+        may have kept its report from the server). Reports are idempotent: one sent twice is
+        acknowledged and changes nothing."""
+        written = await routes.written_parts(self.db, device_id=self.device_id, message_ids=sorted(held))
+        by_message: dict[str, list[WrittenPart]] = {}
+        for part in written:
+            by_message.setdefault(part.message_id, []).append(part)
+        for message_id, parts in by_message.items():
+            await self._send_report(self._final(message_id, parts))
+
+    @staticmethod
+    def _final(message_id: str, parts: list[WrittenPart]) -> Frame:
+        total = parts[0].parts
+        states = [part.state for part in parts]
+        if "written" in states:
+            return {"type": "failed", "id": message_id, "reason": MAY_HAVE_BEEN_SENT}
+        if "rejected" in states:
+            return {"type": "failed", "id": message_id, "reason": "the SMSC refused it"}
+        accepted = states.count("accepted")
+        if accepted == total:
+            return {"type": "sent", "id": message_id, "parts": total}
+        if accepted == 0:
+            # Only throttled, never accepted: nothing went out, another device may send it.
+            return {"type": "dropped", "id": message_id, "attempt": None}
+        return {
+            "type": "failed",
+            "id": message_id,
+            "reason": f"only {accepted} of {total} parts were accepted",
+        }
+
+    async def _send_report(self, frame: Frame) -> bool:
+        """True once the server stored it. A report lost with the link is not lost for good: the
+        part records say it again at the next connection (`_settle`)."""
+        link = self._link
+        if link is None:
+            return False
+        try:
+            answer = await link.report(frame)
+        except LinkClosed:
+            log.info(
+                "smpp_route_report_lost", device_id=self.device_id, type=frame["type"], id=frame.get("id")
+            )
+            return False
+        if answer.get("type") == "error":
+            log.info(
+                "smpp_route_report_refused",
+                device_id=self.device_id,
+                id=frame.get("id"),
+                code=answer.get("code"),
+            )
+        return True
+
+    # Offers and drops from the dispatcher.
+
+    def _on_offer(self, frame: Frame) -> None:
+        message_id = frame.get("id")
+        if not isinstance(message_id, str) or message_id in self._jobs:
+            return
+        attempt = frame.get("attempt") if isinstance(frame.get("attempt"), int) else None
+        task = asyncio.create_task(self._send(frame))
+        self._jobs[message_id] = _Job(task=task, attempt=attempt)
+        task.add_done_callback(lambda done: self._forget(message_id, done))
+
+    def _forget(self, message_id: str, task: asyncio.Task[None]) -> None:
+        job = self._jobs.get(message_id)
+        if job is not None and job.task is task:
+            del self._jobs[message_id]
+        if not task.cancelled() and task.exception() is not None:
+            log.error(
+                "smpp_route_send_failed", device_id=self.device_id, id=message_id, exc_info=task.exception()
+            )
+
+    def _on_drop(self, frame: Frame) -> None:
+        message_id = frame.get("id")
+        if not isinstance(message_id, str):
+            return
+        job = self._jobs.get(message_id)
+        if job is not None and job.started:
+            return  # its `sent` or `failed` answers the drop
+        if job is not None:
+            job.task.cancel()
+            self._jobs.pop(message_id, None)
+        attempt = frame.get("attempt") if isinstance(frame.get("attempt"), int) else None
+        asyncio.create_task(self._answer_drop(message_id, attempt))
+
+    async def _answer_drop(self, message_id: str, attempt: int | None) -> None:
+        written = await routes.written_parts(self.db, device_id=self.device_id, message_ids=[message_id])
+        if written and any(part.state != "throttled" for part in written):
+            await self._send_report(self._final(message_id, written))
+        else:
+            await self._send_report({"type": "dropped", "id": message_id, "attempt": attempt})
+
+    # Sending.
+
+    async def _send(self, offer: Frame) -> None:
+        message_id = str(offer["id"])
+        written = await routes.written_parts(self.db, device_id=self.device_id, message_ids=[message_id])
+        if written and any(part.state != "throttled" for part in written):
+            # Offered again after a submit_sm was written: never write it twice.
+            await self._send_report(self._final(message_id, written))
+            return
+        try:
+            data_coding, payloads = encode_parts(
+                str(offer.get("message", "")), reference=next(self._references) % 256
+            )
+        except ValueError as error:
+            await self._send_report({"type": "failed", "id": message_id, "reason": str(error)})
+            return
+        job = self._jobs[message_id]
+        for index, payload in enumerate(payloads):
+            failure = await self._send_part(
+                message_id,
+                job,
+                index=index,
+                total=len(payloads),
+                data_coding=data_coding,
+                payload=payload,
+                phone=str(offer.get("phone_number", "")),
+            )
+            if failure is not None:
+                await self._send_report(failure)
+                return
+        await self._send_report({"type": "sent", "id": message_id, "parts": len(payloads)})
+
+    async def _send_part(
+        self,
+        message_id: str,
+        job: _Job,
+        *,
+        index: int,
+        total: int,
+        data_coding: int,
+        payload: bytes,
+        phone: str,
+    ) -> Frame | None:
+        """Writes one part until the SMSC takes it; the report to send instead if it does not."""
+        throttled = 0
+        while True:
+            await self._pace()
+            client = self.client
+            if client is None or client.closed.done():
+                if index == 0 and not job.started:
+                    return {"type": "dropped", "id": message_id, "attempt": job.attempt}
+                return {
+                    "type": "failed",
+                    "id": message_id,
+                    "reason": f"the SMSC link dropped after {index} of {total} parts",
+                }
+            job.started = True
+            await routes.mark_written(
+                self.db, device_id=self.device_id, message_id=message_id, part=index, parts_total=total
+            )
+            try:
+                answer = await client.request(
+                    self._submit_sm(phone, data_coding, payload, multipart=total > 1)
+                )
+            except LinkLost:
+                return {"type": "failed", "id": message_id, "reason": MAY_HAVE_BEEN_SENT}
+            status = answer.status
+            if isinstance(answer, SubmitSmResp) and status == CommandStatus.ESME_ROK:
+                await routes.mark_answered(
+                    self.db,
+                    device_id=self.device_id,
+                    message_id=message_id,
+                    part=index,
+                    state="accepted",
+                    smsc_id=answer.message_id,
+                )
+                return None
+            if status in RETRY_LATER and throttled < self.options.throttle_tries:
+                await routes.mark_answered(
+                    self.db, device_id=self.device_id, message_id=message_id, part=index, state="throttled"
+                )
+                throttled += 1
+                low, high = self.options.throttle
+                await asyncio.sleep(min(high, low * 2.0 ** min(throttled - 1, 30)))
+                continue
+            await routes.mark_answered(
+                self.db, device_id=self.device_id, message_id=message_id, part=index, state="rejected"
+            )
+            reason = f"the SMSC refused it: {describe_status(status)}"
+            if index:
+                reason += f" (after {index} of {total} parts were accepted)"
+            return {"type": "failed", "id": message_id, "reason": reason}
+
+    def _submit_sm(self, phone: str, data_coding: int, payload: bytes, *, multipart: bool) -> SubmitSm:
+        source = self.route.settings.source_addr
+        digits = phone.lstrip("+")
+        if not source:
+            source_ton, source_npi = Ton.UNKNOWN, Npi.UNKNOWN
+        elif source.lstrip("+").isdigit():
+            source, source_ton, source_npi = source.lstrip("+"), Ton.INTERNATIONAL, Npi.ISDN
+        else:
+            source_ton, source_npi = Ton.ALPHANUMERIC, Npi.UNKNOWN
+        return SubmitSm(
+            source_addr_ton=source_ton,
+            source_addr_npi=source_npi,
+            source_addr=source,
+            dest_addr_ton=Ton.INTERNATIONAL if len(digits) >= 8 else Ton.UNKNOWN,
+            dest_addr_npi=Npi.ISDN,
+            destination_addr=digits,
+            esm_class=ESM_UDHI if multipart else 0,
+            registered_delivery=1,
+            data_coding=data_coding,
+            short_message=payload,
+        )
+
+    async def _pace(self) -> None:
+        """At most `tps` submit_sm per second, parts of long SMS included."""
+        tps = self.route.settings.tps
+        if tps <= 0:
+            return
+        async with self._pace_lock:
+            loop = asyncio.get_running_loop()
+            wait = self._last_submit + 1.0 / tps - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._last_submit = loop.time()
+
+    # Requests from the SMSC.
+
+    async def _on_request(self, pdu: Pdu) -> Pdu | None:
+        if not isinstance(pdu, DeliverSm | DataSm):
+            return None  # the client answers what it knows; nothing else is asked of an ESME
+        response: Pdu = DeliverSmResp() if isinstance(pdu, DeliverSm) else DataSmResp()
+        if pdu.esm_class & ESM_TYPE_MASK == EsmType.DELIVERY_RECEIPT:
+            await self._on_receipt(pdu)
+        else:
+            await self._on_incoming(pdu)
+        return response
+
+    async def _on_receipt(self, pdu: DeliverSm | DataSm) -> None:
+        try:
+            receipt = receipt_of(pdu)
+        except PduError:
+            receipt = None
+        if receipt is None:
+            log.info("smpp_route_receipt_unreadable", device_id=self.device_id)
+            return
+        delivered = FINAL_STATES.get(receipt.state)
+        if delivered is None:
+            return  # ENROUTE, ACCEPTED: not an outcome yet
+        part = await routes.part_of_receipt(self.db, device_id=self.device_id, smsc_id=receipt.message_id)
+        if part is None:
+            log.info("smpp_route_receipt_unknown", device_id=self.device_id, smsc_id=receipt.message_id)
+            return
+        frame = {
+            "type": "delivery",
+            "id": part.message_id,
+            "part": part.part,
+            "parts": part.parts,
+            "delivered": delivered,
+        }
+        if not await self._send_report(frame):
+            # Not stored: a temporary error makes the SMSC deliver the receipt again later.
+            raise LinkClosed
+
+    async def _on_incoming(self, pdu: DeliverSm | DataSm) -> None:
+        octets = (
+            message_octets(pdu.short_message, pdu.options)
+            if isinstance(pdu, DeliverSm)
+            else (pdu.options.message_payload or b"")
+        )
+        if pdu.esm_class & ESM_UDHI:
+            _, octets = split_udh(octets)
+        text = decode_text(octets, pdu.data_coding)
+        phone = pdu.source_addr
+        if pdu.source_addr_ton == Ton.INTERNATIONAL and not phone.startswith("+"):
+            phone = "+" + phone
+        frame: dict[str, Any] = {
+            "type": "received",
+            "id": uuid.uuid4().hex,
+            "phone_number": phone,
+            "message": text,
+            "received_at": int(time.time()),
+        }
+        if not await self._send_report(frame):
+            raise LinkClosed
