@@ -17,8 +17,6 @@ import asyncio
 import contextlib
 import itertools
 import random
-import time
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,29 +28,24 @@ from simrelay.devices.protocol import PROTOCOL
 from simrelay.devices.session import CLOSE_GOING_AWAY, DeviceSession
 from simrelay.smpp import routes
 from simrelay.smpp.client import BindRefused, LinkLost, SmppClient, describe_status
-from simrelay.smpp.codes import ESM_TYPE_MASK, ESM_UDHI, CommandStatus, EsmType, MessageState, Npi, Ton
+from simrelay.smpp.codes import CommandStatus
 from simrelay.smpp.fields import PduError
-from simrelay.smpp.pdu import DataSm, DataSmResp, DeliverSm, DeliverSmResp, Pdu, SubmitSm, SubmitSmResp
-from simrelay.smpp.receipt import receipt_of
+from simrelay.smpp.pdu import DataSm, DataSmResp, DeliverSm, DeliverSmResp, Pdu, SubmitSmResp
+from simrelay.smpp.route_frames import (
+    MAY_HAVE_BEEN_SENT,
+    RETRY_LATER,
+    final_report,
+    is_receipt,
+    receipt_outcome,
+    received_report,
+    submit_sm,
+)
 from simrelay.smpp.route_link import Frame, LinkClosed, RouteLink
 from simrelay.smpp.routes import Route, WrittenPart
-from simrelay.smpp.text import decode_text, encode_parts, message_octets, split_udh
+from simrelay.smpp.text import encode_parts
 from simrelay.sms import leases
 
 log = structlog.get_logger(__name__)
-
-RETRY_LATER = frozenset({CommandStatus.ESME_RTHROTTLED, CommandStatus.ESME_RMSGQFUL})
-"""submit_sm_resp statuses that say "not now": the part is written again later on this route
-(Kannel's smsc_smpp.c and Jasmin's throttling handling both slow down and retry on these)."""
-MAY_HAVE_BEEN_SENT = "no answer to submit_sm from the SMSC (may have been sent)"
-FINAL_STATES = {
-    MessageState.DELIVERED: True,
-    MessageState.EXPIRED: False,
-    MessageState.DELETED: False,
-    MessageState.UNDELIVERABLE: False,
-    MessageState.REJECTED: False,
-    MessageState.UNKNOWN: False,
-}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -200,27 +193,7 @@ class RouteRunner:
         for part in written:
             by_message.setdefault(part.message_id, []).append(part)
         for message_id, parts in by_message.items():
-            await self._send_report(self._final(message_id, parts))
-
-    @staticmethod
-    def _final(message_id: str, parts: list[WrittenPart]) -> Frame:
-        total = parts[0].parts
-        states = [part.state for part in parts]
-        if "written" in states:
-            return {"type": "failed", "id": message_id, "reason": MAY_HAVE_BEEN_SENT}
-        if "rejected" in states:
-            return {"type": "failed", "id": message_id, "reason": "the SMSC refused it"}
-        accepted = states.count("accepted")
-        if accepted == total:
-            return {"type": "sent", "id": message_id, "parts": total}
-        if accepted == 0:
-            # Only throttled, never accepted: nothing went out, another device may send it.
-            return {"type": "dropped", "id": message_id, "attempt": None}
-        return {
-            "type": "failed",
-            "id": message_id,
-            "reason": f"only {accepted} of {total} parts were accepted",
-        }
+            await self._send_report(final_report(message_id, parts))
 
     async def _send_report(self, frame: Frame) -> bool:
         """True once the server stored it. A report lost with the link is not lost for good: the
@@ -280,7 +253,7 @@ class RouteRunner:
     async def _answer_drop(self, message_id: str, attempt: int | None) -> None:
         written = await routes.written_parts(self.db, device_id=self.device_id, message_ids=[message_id])
         if written and any(part.state != "throttled" for part in written):
-            await self._send_report(self._final(message_id, written))
+            await self._send_report(final_report(message_id, written))
         else:
             await self._send_report({"type": "dropped", "id": message_id, "attempt": attempt})
 
@@ -291,7 +264,7 @@ class RouteRunner:
         written = await routes.written_parts(self.db, device_id=self.device_id, message_ids=[message_id])
         if written and any(part.state != "throttled" for part in written):
             # Offered again after a submit_sm was written: never write it twice.
-            await self._send_report(self._final(message_id, written))
+            await self._send_report(final_report(message_id, written))
             return
         try:
             data_coding, payloads = encode_parts(
@@ -345,9 +318,14 @@ class RouteRunner:
                 self.db, device_id=self.device_id, message_id=message_id, part=index, parts_total=total
             )
             try:
-                answer = await client.request(
-                    self._submit_sm(phone, data_coding, payload, multipart=total > 1)
+                pdu = submit_sm(
+                    phone,
+                    source_addr=self.route.settings.source_addr,
+                    data_coding=data_coding,
+                    payload=payload,
+                    multipart=total > 1,
                 )
+                answer = await client.request(pdu)
             except LinkLost:
                 return {"type": "failed", "id": message_id, "reason": MAY_HAVE_BEEN_SENT}
             status = answer.status
@@ -377,28 +355,6 @@ class RouteRunner:
                 reason += f" (after {index} of {total} parts were accepted)"
             return {"type": "failed", "id": message_id, "reason": reason}
 
-    def _submit_sm(self, phone: str, data_coding: int, payload: bytes, *, multipart: bool) -> SubmitSm:
-        source = self.route.settings.source_addr
-        digits = phone.lstrip("+")
-        if not source:
-            source_ton, source_npi = Ton.UNKNOWN, Npi.UNKNOWN
-        elif source.lstrip("+").isdigit():
-            source, source_ton, source_npi = source.lstrip("+"), Ton.INTERNATIONAL, Npi.ISDN
-        else:
-            source_ton, source_npi = Ton.ALPHANUMERIC, Npi.UNKNOWN
-        return SubmitSm(
-            source_addr_ton=source_ton,
-            source_addr_npi=source_npi,
-            source_addr=source,
-            dest_addr_ton=Ton.INTERNATIONAL if len(digits) >= 8 else Ton.UNKNOWN,
-            dest_addr_npi=Npi.ISDN,
-            destination_addr=digits,
-            esm_class=ESM_UDHI if multipart else 0,
-            registered_delivery=1,
-            data_coding=data_coding,
-            short_message=payload,
-        )
-
     async def _pace(self) -> None:
         """At most `tps` submit_sm per second, parts of long SMS included."""
         tps = self.route.settings.tps
@@ -414,59 +370,33 @@ class RouteRunner:
     # Requests from the SMSC.
 
     async def _on_request(self, pdu: Pdu) -> Pdu | None:
+        """A receipt or an MO, answered once its report is stored; a temporary error (the
+        client's answer to an exception) makes the SMSC deliver it again later."""
         if not isinstance(pdu, DeliverSm | DataSm):
             return None  # the client answers what it knows; nothing else is asked of an ESME
-        response: Pdu = DeliverSmResp() if isinstance(pdu, DeliverSm) else DataSmResp()
-        if pdu.esm_class & ESM_TYPE_MASK == EsmType.DELIVERY_RECEIPT:
-            await self._on_receipt(pdu)
-        else:
-            await self._on_incoming(pdu)
-        return response
-
-    async def _on_receipt(self, pdu: DeliverSm | DataSm) -> None:
+        response = DeliverSmResp if isinstance(pdu, DeliverSm) else DataSmResp
         try:
-            receipt = receipt_of(pdu)
-        except PduError:
-            receipt = None
-        if receipt is None:
-            log.info("smpp_route_receipt_unreadable", device_id=self.device_id)
-            return
-        delivered = FINAL_STATES.get(receipt.state)
-        if delivered is None:
-            return  # ENROUTE, ACCEPTED: not an outcome yet
-        part = await routes.part_of_receipt(self.db, device_id=self.device_id, smsc_id=receipt.message_id)
+            frame = await self._receipt_report(pdu) if is_receipt(pdu) else received_report(pdu)
+        except PduError as error:
+            log.info("smpp_route_request_unreadable", device_id=self.device_id, error=str(error))
+            return response(status=error.status)
+        if frame is not None and not await self._send_report(frame):
+            raise LinkClosed
+        return response()
+
+    async def _receipt_report(self, pdu: DeliverSm | DataSm) -> Frame | None:
+        outcome = receipt_outcome(pdu)
+        if outcome is None:
+            return None
+        smsc_id, delivered = outcome
+        part = await routes.part_of_receipt(self.db, device_id=self.device_id, smsc_id=smsc_id)
         if part is None:
-            log.info("smpp_route_receipt_unknown", device_id=self.device_id, smsc_id=receipt.message_id)
-            return
-        frame = {
+            log.info("smpp_route_receipt_unknown", device_id=self.device_id, smsc_id=smsc_id)
+            return None
+        return {
             "type": "delivery",
             "id": part.message_id,
             "part": part.part,
             "parts": part.parts,
             "delivered": delivered,
         }
-        if not await self._send_report(frame):
-            # Not stored: a temporary error makes the SMSC deliver the receipt again later.
-            raise LinkClosed
-
-    async def _on_incoming(self, pdu: DeliverSm | DataSm) -> None:
-        octets = (
-            message_octets(pdu.short_message, pdu.options)
-            if isinstance(pdu, DeliverSm)
-            else (pdu.options.message_payload or b"")
-        )
-        if pdu.esm_class & ESM_UDHI:
-            _, octets = split_udh(octets)
-        text = decode_text(octets, pdu.data_coding)
-        phone = pdu.source_addr
-        if pdu.source_addr_ton == Ton.INTERNATIONAL and not phone.startswith("+"):
-            phone = "+" + phone
-        frame: dict[str, Any] = {
-            "type": "received",
-            "id": uuid.uuid4().hex,
-            "phone_number": phone,
-            "message": text,
-            "received_at": int(time.time()),
-        }
-        if not await self._send_report(frame):
-            raise LinkClosed

@@ -246,17 +246,12 @@ async def written_parts(db: Database, *, device_id: str, message_ids: Sequence[s
 
 
 async def part_of_receipt(db: Database, *, device_id: str, smsc_id: str) -> WrittenPart | None:
-    """The part an SMSC's message_id stands for. An SMSC may write the id in hex in one place
-    and in decimal in the other (Kannel's smsc_smpp.c converts receipts' ids for this): both
-    spellings are tried."""
-    spellings = {smsc_id}
-    if smsc_id.isdigit():
-        spellings.add(format(int(smsc_id), "x"))
-    elif all(char in "0123456789abcdefABCDEF" for char in smsc_id) and smsc_id:
-        spellings.add(str(int(smsc_id, 16)))
+    """The part an SMSC's message_id stands for, spelled as its submit_sm_resp gave it. (Some
+    SMSCs write the receipt's id in another base; Kannel has a per-SMSC setting for it,
+    msg-id-type. Not guessed here: a guess could match another part's id.)"""
     query = (
         select(parts.c.message_id, parts.c.part, parts.c.parts, parts.c.state, parts.c.smsc_id)
-        .where(parts.c.device_id == device_id, parts.c.smsc_id.in_(sorted(spellings)))
+        .where(parts.c.device_id == device_id, parts.c.smsc_id == smsc_id)
         .order_by(parts.c.id.desc())
     )
     row = await db.read(lambda conn: conn.execute(query).first())
