@@ -47,6 +47,9 @@ from simrelay.sms import leases
 
 log = structlog.get_logger(__name__)
 
+EARLY_RECEIPT_SECONDS = 10.0
+"""A receipt whose message_id is not stored yet waits this long for it, then is let go."""
+
 
 @dataclass(frozen=True, kw_only=True)
 class RouteOptions:
@@ -160,8 +163,12 @@ class RouteRunner:
             await asyncio.wait([waiting, *ends], return_when=asyncio.FIRST_COMPLETED)
             waiting.cancel()
             if link.welcomed.is_set() and not client.closed.done():
-                await self._settle(held)
-                await asyncio.wait(ends, return_when=asyncio.FIRST_COMPLETED)
+                beat = asyncio.create_task(self._beat(link))
+                try:
+                    await self._settle(held)
+                    await asyncio.wait(ends, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    beat.cancel()
         finally:
             # Jobs writing when the link dropped fail at once (LinkLost): let them report first.
             jobs = [job.task for job in self._jobs.values()]
@@ -177,6 +184,13 @@ class RouteRunner:
                 async with asyncio.timeout(10):
                     await running
         return True
+
+    async def _beat(self, link: RouteLink) -> None:
+        """Heartbeats, as every device sends them: a session silent for three intervals ends."""
+        vitals = {"battery": 100, "charging": True, "signal": 4}
+        while not link.closed:
+            await asyncio.sleep(link.heartbeat_seconds)
+            await self._send_report({"type": "heartbeat", **vitals})
 
     async def _written_leases(self) -> set[str]:
         """The SMS this device holds a lease on that have a submit_sm recorded."""
@@ -390,6 +404,12 @@ class RouteRunner:
             return None
         smsc_id, delivered = outcome
         part = await routes.part_of_receipt(self.db, device_id=self.device_id, smsc_id=smsc_id)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + EARLY_RECEIPT_SECONDS
+        while part is None and loop.time() < deadline:
+            # A receipt may overtake the commit of its submit_sm_resp's message_id: wait for it.
+            await asyncio.sleep(0.1)
+            part = await routes.part_of_receipt(self.db, device_id=self.device_id, smsc_id=smsc_id)
         if part is None:
             log.info("smpp_route_receipt_unknown", device_id=self.device_id, smsc_id=smsc_id)
             return None

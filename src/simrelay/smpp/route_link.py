@@ -30,6 +30,7 @@ class RouteLink:
         self._waiting: dict[int, asyncio.Future[Frame]] = {}
         self._seq = itertools.count(1)
         self.welcomed = asyncio.Event()
+        self.heartbeat_seconds = 30.0
         self.closed = False
 
     # The Link protocol, as the session sees it.
@@ -44,6 +45,9 @@ class RouteLink:
             if waiter is not None and not waiter.done():
                 waiter.set_result(frame)
         elif kind == "welcome":
+            heartbeat = frame.get("heartbeat_seconds")
+            if isinstance(heartbeat, int | float) and heartbeat > 0:
+                self.heartbeat_seconds = float(heartbeat)
             self.welcomed.set()
         elif kind == "offer":
             self._on_offer(frame)

@@ -91,6 +91,10 @@ async def test_create_list_delete_and_the_password_is_never_shown(gateway: Gatew
             "window": 4,
         }
     ]
+    # Quiet for longer than three heartbeat intervals (1.5 s here), the route's device stays
+    # connected, and so does its SMSC link.
+    await asyncio.sleep(5)
+    assert smsc.binds == 1 and smsc.bound
     devices = (await gateway.http.get("/v1/devices", headers=gateway.headers, params={"limit": 100})).text
     assert route_id in devices and smsc.password not in devices
     assert smsc.password not in gateway.server.stderr()
@@ -194,6 +198,26 @@ async def test_a_withheld_response_is_never_sent_again_anywhere(gateway: Gateway
     assert smsc.texts()["Withheld"] == 1
     assert (await gateway.get(withheld))["status"] == 3
     assert phone.connected and route_id
+
+
+async def test_a_crash_after_writing_never_sends_again(gateway: Gateway, smsc: FakeSmsc) -> None:
+    route_id = await create_route(gateway, smsc)
+    smsc.withhold_next = 1
+    written = await gateway.send(device_id=route_id, message="Written, then the crash")
+    await smsc.wait_for(lambda: smsc.texts()["Written, then the crash"] == 1)
+    # SIGKILL while the submit_sm awaits its answer; the new process takes the route over once
+    # the dead one's claim lapsed, and knows from the part record that it may have gone out.
+    await asyncio.to_thread(gateway.server.kill)
+    smsc.drop()
+    await asyncio.to_thread(gateway.server.start)
+    await smsc.wait_for(lambda: smsc.bound, timeout=20)
+    await gateway.wait_status(written, 3, timeout=15)
+    assert "may have been sent" in await reason_of(gateway, written)
+    smsc.receipt_delay = 0.0  # a receipt right behind its submit_sm_resp
+    after = await gateway.send(device_id=route_id, message="After the restart")
+    await gateway.wait_status(after, 4, timeout=15)
+    await asyncio.sleep(1.0)
+    assert smsc.texts() == {"Written, then the crash": 1, "After the restart": 1}
 
 
 async def test_throttled_parts_are_written_again_later_and_delivered(
