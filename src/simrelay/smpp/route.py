@@ -83,6 +83,7 @@ class RouteRunner:
         self.binds = 0
         self._link: RouteLink | None = None
         self._jobs: dict[str, _Job] = {}
+        self._answers: set[asyncio.Task[None]] = set()
         self._references = itertools.count(random.randrange(256))
         self._last_submit = 0.0
         self._pace_lock = asyncio.Lock()
@@ -262,7 +263,9 @@ class RouteRunner:
             job.task.cancel()
             self._jobs.pop(message_id, None)
         attempt = frame.get("attempt") if isinstance(frame.get("attempt"), int) else None
-        asyncio.create_task(self._answer_drop(message_id, attempt))
+        task = asyncio.create_task(self._answer_drop(message_id, attempt))
+        self._answers.add(task)  # held here: the loop keeps only a weak reference to a task
+        task.add_done_callback(self._answers.discard)
 
     async def _answer_drop(self, message_id: str, attempt: int | None) -> None:
         written = await routes.written_parts(self.db, device_id=self.device_id, message_ids=[message_id])

@@ -17,9 +17,10 @@ from simrelay.smpp.text import decode_text, message_octets, split_udh
 Frame = dict[str, Any]
 
 RETRY_LATER = frozenset({CommandStatus.ESME_RTHROTTLED, CommandStatus.ESME_RMSGQFUL})
-"""submit_sm_resp statuses that say "not now": the part is written again later on the same route,
-as Kannel does (gw/smsc/smsc_smpp.c, "throttling error" and "message queue full" both wait
-and resend) and Jasmin (its submit_sm throttling retry)."""
+"""submit_sm_resp statuses that say "not now": the part is written again later on the same route.
+Kannel does the same (gw/smsc/smsc_smpp.c, smpp_status_to_smscconn_failure_reason: these two
+fail "temporarily" and are queued again, every other status is "rejected"), and so does vumi's
+SMPP transport (vumi/transports/smpp/smpp_service.py, throttle_statuses)."""
 MAY_HAVE_BEEN_SENT = "no answer to submit_sm from the SMSC (may have been sent)"
 OUTCOMES = {
     MessageState.DELIVERED: True,

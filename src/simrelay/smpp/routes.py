@@ -246,9 +246,10 @@ async def written_parts(db: Database, *, device_id: str, message_ids: Sequence[s
 
 
 async def part_of_receipt(db: Database, *, device_id: str, smsc_id: str) -> WrittenPart | None:
-    """The part an SMSC's message_id stands for, spelled as its submit_sm_resp gave it. (Some
-    SMSCs write the receipt's id in another base; Kannel has a per-SMSC setting for it,
-    msg-id-type. Not guessed here: a guess could match another part's id.)"""
+    """The part an SMSC's message_id stands for, spelled as its submit_sm_resp gave it. Some
+    SMSCs write the receipt's id in another base (Kannel has a per-SMSC setting for it,
+    msg-id-type: smpp_msg_id_type in gw/smsc/smsc_smpp.c); that is not guessed here, since a
+    guess could match another part's id."""
     query = (
         select(parts.c.message_id, parts.c.part, parts.c.parts, parts.c.state, parts.c.smsc_id)
         .where(parts.c.device_id == device_id, parts.c.smsc_id == smsc_id)
