@@ -59,14 +59,15 @@ async def gateway(env: dict[str, str], tmp_path: Path) -> AsyncIterator[Gateway]
         server.kill()
 
 
-async def create_route(gateway: Gateway, smsc: FakeSmsc, *options: str) -> str:
+async def create_route(gateway: Gateway, smsc: FakeSmsc, *options: str, password: str = "") -> str:
     route = await asyncio.to_thread(
         cli_json,
         gateway.server.env,
         *("smpp", "route", "create", EMAIL, "--host", "127.0.0.1", "--port", str(smsc.port)),
-        *("--system-id", smsc.system_id, "--password", smsc.password, "--json", *options),
+        *("--system-id", smsc.system_id, "--password", password or smsc.password, "--json", *options),
     )
-    await smsc.wait_for(lambda: smsc.bound)
+    if not password:
+        await smsc.wait_for(lambda: smsc.bound)
     return str(route["id"])
 
 
@@ -105,6 +106,17 @@ async def test_create_list_delete_and_the_password_is_never_shown(gateway: Gatew
         json.loads(await asyncio.to_thread(cli, gateway.server.env, "smpp", "route", "list", EMAIL, "--json"))
         == []
     )
+
+
+async def test_a_route_that_cannot_bind_is_offline_and_others_send(gateway: Gateway, smsc: FakeSmsc) -> None:
+    await create_route(gateway, smsc, password="wrong")
+    await smsc.wait_for(lambda: smsc.refused_binds >= 2)  # it keeps trying, with back-off
+    await gateway.phone()
+    ids = [await gateway.send(message=f"Via the phone {n}") for n in range(3)]
+    for message_id in ids:
+        await gateway.wait_status(message_id, {2, 4})
+    assert all(gateway.ledger.sent[message_id] == 1 for message_id in ids)
+    assert smsc.submitted == [] and smsc.binds == 0
 
 
 async def test_cli_refuses_what_smpp_cannot_carry(gateway: Gateway, smsc: FakeSmsc) -> None:
