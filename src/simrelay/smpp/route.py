@@ -317,13 +317,27 @@ class RouteRunner:
         payload: bytes,
         phone: str,
     ) -> Frame | None:
-        """Writes one part until the SMSC takes it; the report to send instead if it does not."""
+        """Writes one part until the SMSC takes it; the report to send instead if it does not.
+        Every part before this one was accepted, and this one was never written or throttled:
+        nothing awaits an answer when this starts."""
+        pdu = submit_sm(
+            phone,
+            source_addr=self.route.settings.source_addr,
+            data_coding=data_coding,
+            payload=payload,
+            multipart=total > 1,
+        )
+        try:
+            pdu.encode()
+        except ValueError as error:  # a number too long for destination_addr
+            return {"type": "failed", "id": message_id, "reason": str(error)}
         throttled = 0
         while True:
             await self._pace()
             client = self.client
             if client is None or client.closed.done():
-                if index == 0 and not job.started:
+                if index == 0:
+                    # Nothing of it reached the SMSC (at most throttled): let it go.
                     return {"type": "dropped", "id": message_id, "attempt": job.attempt}
                 return {
                     "type": "failed",
@@ -335,13 +349,6 @@ class RouteRunner:
                 self.db, device_id=self.device_id, message_id=message_id, part=index, parts_total=total
             )
             try:
-                pdu = submit_sm(
-                    phone,
-                    source_addr=self.route.settings.source_addr,
-                    data_coding=data_coding,
-                    payload=payload,
-                    multipart=total > 1,
-                )
                 answer = await client.request(pdu)
             except LinkLost:
                 return {"type": "failed", "id": message_id, "reason": MAY_HAVE_BEEN_SENT}
