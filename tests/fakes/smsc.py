@@ -62,6 +62,8 @@ class FakeSmsc:
     """Statuses to answer the next submit_sm with, first first."""
     submitted: list[Submitted] = field(default_factory=list)
     binds: int = 0
+    most_bound: int = 0
+    """The most connections bound at the same time."""
     refused_binds: int = 0
     enquire_links: int = 0
     port: int = 0
@@ -170,6 +172,7 @@ class FakeSmsc:
                 return BindTransceiverResp(sequence=seq, status=CommandStatus.ESME_RBINDFAIL), False
             self.binds += 1
             self._writers.append(writer)
+            self.most_bound = max(self.most_bound, len(self._writers))
             writer.write(BindTransceiverResp(sequence=seq, system_id="fakesmsc").encode())
             for data in self._pending:
                 writer.write(data)

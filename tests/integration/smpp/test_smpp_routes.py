@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from simrelay.smpp.codes import ESM_UDHI, CommandStatus
@@ -246,3 +247,34 @@ async def test_throttled_parts_are_written_again_later_and_delivered(
     await gateway.wait_status(refused, 3)
     assert "ESME_RINVDSTADR" in await reason_of(gateway, refused)
     assert smsc.texts()["Refused"] == 1
+
+
+async def test_two_nodes_run_a_route_once_and_take_it_over(tmp_path: Path, smsc: FakeSmsc) -> None:
+    env = await asyncio.to_thread(gateway_env, tmp_path, "postgres", **ROUTE_SETTINGS)  # asyncio.run inside
+    a = Server(env, tmp_path / "logs", name="node-a").start()
+    b = Server(env, tmp_path / "logs", name="node-b")
+    try:
+        b.start()  # after A: A has migrated the database
+        gateway = await open_gateway(a, EMAIL)
+        try:
+            route_id = await create_route(gateway, smsc)
+            await asyncio.sleep(2)  # several claim periods: the other node never binds too
+            assert smsc.binds == 1 and smsc.most_bound == 1
+            # Whichever node runs the route, one of the two kills hits it; the survivor takes
+            # the route over once the claim lapsed.
+            sent = []
+            for label, dead, alive in (("B", a, b), ("A", b, a)):
+                await asyncio.to_thread(dead.kill)
+                gateway.http.base_url = httpx.URL(alive.base_url)
+                message_id = await gateway.send(device_id=route_id, message=f"Via node {label}")
+                await gateway.wait_status(message_id, 4, timeout=20)
+                sent.append(f"Via node {label}")
+                if dead is a:
+                    await asyncio.to_thread(a.start)
+            assert smsc.binds >= 2 and smsc.most_bound == 1
+            assert smsc.texts() == dict.fromkeys(sent, 1)
+        finally:
+            await gateway.close()
+    finally:
+        a.kill()
+        b.kill()
