@@ -15,7 +15,8 @@ import contextlib
 import itertools
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 from simrelay.smpp.codes import ESM_UDHI, CommandStatus, EsmType
 from simrelay.smpp.framing import Framer
@@ -120,7 +121,8 @@ class FakeSmsc:
             )
         )
 
-    async def wait_for(self, predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+        """Returns once `predicate()` holds; TimeoutError after `timeout` seconds."""
         async with asyncio.timeout(timeout):
             while not predicate():
                 self._changed.clear()
@@ -131,8 +133,6 @@ class FakeSmsc:
     # The server.
 
     def _deliver(self, pdu: DeliverSm) -> None:
-        from dataclasses import replace
-
         data = replace(pdu, sequence=next(self._sequence)).encode()
         if self._writers:
             self._writers[-1].write(data)
