@@ -178,6 +178,7 @@ def _route_supervisor(services: Services) -> RouteSupervisor:
         reconnect=(settings.smpp_route_reconnect_seconds, 60.0),
         enquire_seconds=settings.smpp_route_enquire_seconds,
         response_seconds=settings.smpp_route_enquire_seconds,
+        concat_seconds=settings.smpp_concat_seconds,
     )
     every = settings.smpp_route_check_seconds
     return RouteSupervisor(services.dispatcher, claim_seconds=every * 6, every=every, options=options)

@@ -108,18 +108,22 @@ class FakeSmsc:
         """Every submit_sm received, by text: the count that must never pass 1 per SMS."""
         return Counter(s.text for s in self.submitted)
 
-    def send_mo(self, source: str, text: str, *, destination: str = "1234", esm_class: int = 0) -> None:
-        octets = text.encode("utf-16-be")
-        self._deliver(
-            DeliverSm(
-                source_addr_ton=1,
-                source_addr=source,
-                destination_addr=destination,
-                esm_class=esm_class,
-                data_coding=8,
-                short_message=octets,
+    def send_mo(self, source: str, *texts: str, destination: str = "1234", reference: int = 42) -> None:
+        """An incoming SMS in UCS-2; with several texts, a long one of that many parts behind UDHs."""
+        for seq, text in enumerate(texts, start=1):
+            octets = text.encode("utf-16-be")
+            if len(texts) > 1:
+                octets = bytes([5, 0, 3, reference, len(texts), seq]) + octets
+            self._deliver(
+                DeliverSm(
+                    source_addr_ton=1,
+                    source_addr=source,
+                    destination_addr=destination,
+                    esm_class=ESM_UDHI if len(texts) > 1 else 0,
+                    data_coding=8,
+                    short_message=octets,
+                )
             )
-        )
 
     async def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
         """Returns once `predicate()` holds; TimeoutError after `timeout` seconds."""

@@ -35,6 +35,7 @@ from simrelay.smpp.route_frames import (
     MAY_HAVE_BEEN_SENT,
     RETRY_LATER,
     final_report,
+    incoming_part,
     is_receipt,
     receipt_outcome,
     received_report,
@@ -42,6 +43,7 @@ from simrelay.smpp.route_frames import (
 )
 from simrelay.smpp.route_link import Frame, LinkClosed, RouteLink
 from simrelay.smpp.routes import Route, WrittenPart
+from simrelay.smpp.submit import Assembler, Part, SubmitError
 from simrelay.smpp.text import encode_parts
 from simrelay.sms import leases
 
@@ -62,6 +64,10 @@ class RouteOptions:
     """Pause before writing a throttled part again: doubles from the first to the second."""
     throttle_tries: int = 20
     """Throttled answers to one part after which the SMS fails."""
+    concat_seconds: float = 60.0
+    """All parts of a long MO must arrive within this, or none is stored."""
+    concat_limit: int = 100
+    """Long MO in the making at most; a part of one more is answered ESME_RMSGQFUL."""
 
 
 @dataclass(eq=False)
@@ -84,6 +90,7 @@ class RouteRunner:
         self._link: RouteLink | None = None
         self._jobs: dict[str, _Job] = {}
         self._answers: set[asyncio.Task[None]] = set()
+        self._assembler = Assembler(timeout=self.options.concat_seconds, limit=self.options.concat_limit)
         self._references = itertools.count(random.randrange(256))
         self._last_submit = 0.0
         self._pace_lock = asyncio.Lock()
@@ -400,11 +407,27 @@ class RouteRunner:
             return None  # the client answers what it knows; nothing else is asked of an ESME
         response = DeliverSmResp if isinstance(pdu, DeliverSm) else DataSmResp
         try:
-            frame = await self._receipt_report(pdu) if is_receipt(pdu) else received_report(pdu)
+            if is_receipt(pdu):
+                frame = await self._receipt_report(pdu)
+                parts: list[Part] = []
+            else:
+                part = incoming_part(pdu)
+                report_id, whole = None, [part]
+                if part.concat is not None:
+                    report_id, more = self._assembler.add(part)
+                    if more is None:
+                        return response()  # a part of a long MO: the rest is to come
+                    whole = more
+                frame, parts = received_report(whole, report_id=report_id), whole
         except PduError as error:
             log.info("smpp_route_request_unreadable", device_id=self.device_id, error=str(error))
             return response(status=error.status)
+        except SubmitError as error:  # too many long MO in the making: the SMSC tries later
+            return response(status=error.status)
         if frame is not None and not await self._send_report(frame):
+            for part in parts if len(parts) > 1 else []:
+                # Kept, so that the last part delivered again completes the message again.
+                self._assembler.add(part)
             raise LinkClosed
         return response()
 

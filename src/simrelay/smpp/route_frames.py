@@ -12,7 +12,8 @@ from simrelay.smpp.codes import ESM_TYPE_MASK, ESM_UDHI, CommandStatus, EsmType,
 from simrelay.smpp.pdu import DataSm, DeliverSm, SubmitSm
 from simrelay.smpp.receipt import receipt_of
 from simrelay.smpp.routes import WrittenPart
-from simrelay.smpp.text import decode_text, message_octets, split_udh
+from simrelay.smpp.submit import Part, text_of
+from simrelay.smpp.text import message_octets, sar_concat, split_udh
 
 Frame = dict[str, Any]
 
@@ -91,24 +92,35 @@ def receipt_outcome(pdu: DeliverSm | DataSm) -> tuple[str, bool] | None:
     return None if delivered is None else (receipt.message_id, delivered)
 
 
-def received_report(pdu: DeliverSm | DataSm) -> Frame:
-    """The `received` report of an MO message. Each part of a long MO is its own report (no
-    reassembly yet). PduError for a coding that is not text."""
+def incoming_part(pdu: DeliverSm | DataSm) -> Part:
+    """What an MO deliver_sm (or data_sm) carries: the whole message, or one part of a long one
+    (a UDH, or the SAR TLVs). `source_addr` is the sender, with its `+` when international."""
     if isinstance(pdu, DeliverSm):
         octets = message_octets(pdu.short_message, pdu.options)
     else:
         octets = pdu.options.message_payload or b""
+    concat = None
     if pdu.esm_class & ESM_UDHI:
-        _, octets = split_udh(octets)
-    phone = pdu.source_addr
-    if pdu.source_addr_ton == Ton.INTERNATIONAL and not phone.startswith("+"):
-        phone = "+" + phone
+        concat, octets = split_udh(octets)
+    else:
+        concat = sar_concat(pdu.options)
+    if concat is not None and concat.total == 1:
+        concat = None
+    sender = pdu.source_addr
+    if pdu.source_addr_ton == Ton.INTERNATIONAL and not sender.startswith("+"):
+        sender = "+" + sender
+    return Part(sender, pdu.destination_addr, pdu.data_coding, octets, concat)
+
+
+def received_report(parts: list[Part], *, report_id: str | None = None) -> Frame:
+    """The `received` report of an MO message from its parts in order. `report_id` names it so
+    that a report sent twice is stored once; the SMSC gives an MO no id of its own, so an MO it
+    delivers again (after a lost deliver_sm_resp) is stored again. PduError for a coding that
+    is not text."""
     return {
         "type": "received",
-        # The SMSC gives an MO no id of its own: one delivered again after a lost deliver_sm_resp
-        # is stored again.
-        "id": uuid.uuid4().hex,
-        "phone_number": phone,
-        "message": decode_text(octets, pdu.data_coding),
+        "id": report_id or uuid.uuid4().hex,
+        "phone_number": parts[0].source_addr,
+        "message": text_of(parts),
         "received_at": int(time.time()),
     }

@@ -9,7 +9,6 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -158,15 +157,22 @@ async def test_sends_with_receipts_and_mo_reaches_the_inbox(gateway: Gateway, sm
     await gateway.wait_status(undelivered, 5)
 
     smsc.send_mo("79990003344", "STOP please")
+    smsc.send_mo("79990003344", "A long answer, ", "in two parts")
 
-    async def inbox() -> list[dict[str, Any]]:
+    async def inbox() -> list[str]:
         response = await gateway.http.get("/v1/inbox", headers=gateway.headers, params={"limit": 100})
         assert response.status_code == 200, response.text
-        return list(response.json()["inbox_list"])
+        return [json.dumps(item, ensure_ascii=False) for item in response.json()["inbox_list"]]
 
     async with asyncio.timeout(10):
-        while not any("STOP please" in json.dumps(item, ensure_ascii=False) for item in await inbox()):
+        while len(await inbox()) < 2:
             await asyncio.sleep(0.1)
+    await asyncio.sleep(0.5)
+    items = await inbox()
+    assert len(items) == 2, items
+    assert any("STOP please" in item for item in items)
+    assert any("A long answer, in two parts" in item for item in items)
+    assert all(route_id in item and "79990003344" in item for item in items)
     assert all(status == CommandStatus.ESME_ROK for status in smsc.deliver_answers)
 
 

@@ -11,6 +11,7 @@ from simrelay.smpp.pdu import DataSm, DeliverSm
 from simrelay.smpp.route_frames import (
     MAY_HAVE_BEEN_SENT,
     final_report,
+    incoming_part,
     is_receipt,
     receipt_outcome,
     received_report,
@@ -85,22 +86,45 @@ def test_receipt_outcomes() -> None:
     assert not is_receipt(DeliverSm(esm_class=0))
 
 
-def test_received_report_of_mo() -> None:
+def test_incoming_parts_and_the_received_report() -> None:
     mo = DeliverSm(
         source_addr_ton=Ton.INTERNATIONAL,
         source_addr="79990001122",
+        destination_addr="1234",
         data_coding=8,
         short_message="Привет".encode("utf-16-be"),
     )
-    report = received_report(mo)
+    part = incoming_part(mo)
+    assert (part.source_addr, part.phone, part.concat) == ("+79990001122", "1234", None)
+    report = received_report([part])
     assert report["type"] == "received" and report["phone_number"] == "+79990001122"
     assert report["message"] == "Привет" and len(report["id"]) == 32 and report["received_at"] > 0
-    assert received_report(mo)["id"] != report["id"]
-    udh = bytes([5, 0, 3, 7, 2, 1])
-    part = DeliverSm(source_addr="900", esm_class=ESM_UDHI, short_message=udh + b"STOP")
-    assert (received_report(part)["message"], received_report(part)["phone_number"]) == ("STOP", "900")
-    payload = DataSm(source_addr="900", options=Options(message_payload=b"HELP"))
-    assert received_report(payload)["message"] == "HELP"
+    assert received_report([part])["id"] != report["id"]
+    assert received_report([part], report_id="abc")["id"] == "abc"
+
+    first = incoming_part(
+        DeliverSm(source_addr="900", esm_class=ESM_UDHI, short_message=bytes([5, 0, 3, 7, 2, 1]) + b"ST")
+    )
+    second = incoming_part(
+        DeliverSm(
+            source_addr="900",
+            options=Options(sar_msg_ref_num=7, sar_total_segments=2, sar_segment_seqnum=2),
+            short_message=b"OP",
+        )
+    )
+    assert first.concat is not None and (first.concat.reference, first.concat.total, first.concat.seq) == (
+        7,
+        2,
+        1,
+    )
+    assert second.concat is not None and second.concat.seq == 2 and first.source_addr == "900"
+    assert received_report([first, second])["message"] == "STOP"
+    alone = incoming_part(DeliverSm(esm_class=ESM_UDHI, short_message=bytes([5, 0, 3, 9, 1, 1]) + b"HI"))
+    assert alone.concat is None and alone.octets == b"HI"  # a "long" message of one part
+
+    payload = incoming_part(DataSm(source_addr="900", options=Options(message_payload=b"HELP")))
+    assert received_report([payload])["message"] == "HELP"
+    binary = incoming_part(DeliverSm(source_addr="900", data_coding=4, short_message=b"\x01\x02"))
     with pytest.raises(PduError) as error:
-        received_report(DeliverSm(source_addr="900", data_coding=4, short_message=b"\x01\x02"))
+        received_report([binary])
     assert error.value.status == CommandStatus.ESME_RINVDCS
