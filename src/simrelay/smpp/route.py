@@ -29,28 +29,21 @@ from simrelay.devices.session import CLOSE_GOING_AWAY, DeviceSession
 from simrelay.smpp import routes
 from simrelay.smpp.client import BindRefused, LinkLost, SmppClient, describe_status
 from simrelay.smpp.codes import CommandStatus
-from simrelay.smpp.fields import PduError
-from simrelay.smpp.pdu import DataSm, DataSmResp, DeliverSm, DeliverSmResp, Pdu, SubmitSmResp
+from simrelay.smpp.pdu import SubmitSmResp
 from simrelay.smpp.route_frames import (
     MAY_HAVE_BEEN_SENT,
     RETRY_LATER,
     final_report,
-    incoming_part,
-    is_receipt,
-    receipt_outcome,
-    received_report,
     submit_sm,
 )
+from simrelay.smpp.route_inbound import RouteInbound
 from simrelay.smpp.route_link import Frame, LinkClosed, RouteLink
 from simrelay.smpp.routes import Route, WrittenPart
-from simrelay.smpp.submit import Assembler, Part, SubmitError
+from simrelay.smpp.submit import Assembler
 from simrelay.smpp.text import encode_parts
 from simrelay.sms import leases
 
 log = structlog.get_logger(__name__)
-
-EARLY_RECEIPT_SECONDS = 10.0
-"""A receipt whose message_id is not stored yet waits this long for it, then is let go."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,7 +83,12 @@ class RouteRunner:
         self._link: RouteLink | None = None
         self._jobs: dict[str, _Job] = {}
         self._answers: set[asyncio.Task[None]] = set()
-        self._assembler = Assembler(timeout=self.options.concat_seconds, limit=self.options.concat_limit)
+        self._inbound = RouteInbound(
+            self.db,
+            device_id=route.device_id,
+            report=self._send_report,
+            assembler=Assembler(timeout=self.options.concat_seconds, limit=self.options.concat_limit),
+        )
         self._references = itertools.count(random.randrange(256))
         self._last_submit = 0.0
         self._pace_lock = asyncio.Lock()
@@ -105,7 +103,7 @@ class RouteRunner:
         while True:
             settings = self.route.settings
             client = SmppClient(
-                handler=self._on_request,
+                handler=self._inbound.answer,
                 window=settings.window,
                 enquire_seconds=self.options.enquire_seconds,
                 response_seconds=self.options.response_seconds,
@@ -397,59 +395,3 @@ class RouteRunner:
             if wait > 0:
                 await asyncio.sleep(wait)
             self._last_submit = loop.time()
-
-    # Requests from the SMSC.
-
-    async def _on_request(self, pdu: Pdu) -> Pdu | None:
-        """A receipt or an MO, answered once its report is stored; a temporary error (the
-        client's answer to an exception) makes the SMSC deliver it again later."""
-        if not isinstance(pdu, DeliverSm | DataSm):
-            return None  # the client answers what it knows; nothing else is asked of an ESME
-        response = DeliverSmResp if isinstance(pdu, DeliverSm) else DataSmResp
-        try:
-            if is_receipt(pdu):
-                frame = await self._receipt_report(pdu)
-                parts: list[Part] = []
-            else:
-                part = incoming_part(pdu)
-                report_id, whole = None, [part]
-                if part.concat is not None:
-                    report_id, more = self._assembler.add(part)
-                    if more is None:
-                        return response()  # a part of a long MO: the rest is to come
-                    whole = more
-                frame, parts = received_report(whole, report_id=report_id), whole
-        except PduError as error:
-            log.info("smpp_route_request_unreadable", device_id=self.device_id, error=str(error))
-            return response(status=error.status)
-        except SubmitError as error:  # too many long MO in the making: the SMSC tries later
-            return response(status=error.status)
-        if frame is not None and not await self._send_report(frame):
-            for part in parts if len(parts) > 1 else []:
-                # Kept, so that the last part delivered again completes the message again.
-                self._assembler.add(part)
-            raise LinkClosed
-        return response()
-
-    async def _receipt_report(self, pdu: DeliverSm | DataSm) -> Frame | None:
-        outcome = receipt_outcome(pdu)
-        if outcome is None:
-            return None
-        smsc_id, delivered = outcome
-        part = await routes.part_of_receipt(self.db, device_id=self.device_id, smsc_id=smsc_id)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + EARLY_RECEIPT_SECONDS
-        while part is None and loop.time() < deadline:
-            # A receipt may overtake the commit of its submit_sm_resp's message_id: wait for it.
-            await asyncio.sleep(0.1)
-            part = await routes.part_of_receipt(self.db, device_id=self.device_id, smsc_id=smsc_id)
-        if part is None:
-            log.info("smpp_route_receipt_unknown", device_id=self.device_id, smsc_id=smsc_id)
-            return None
-        return {
-            "type": "delivery",
-            "id": part.message_id,
-            "part": part.part,
-            "parts": part.parts,
-            "delivered": delivered,
-        }
