@@ -83,6 +83,7 @@ class RouteRunner:
         self._link: RouteLink | None = None
         self._jobs: dict[str, _Job] = {}
         self._answers: set[asyncio.Task[None]] = set()
+        self._attempts: dict[str, int] = {}
         self._inbound = RouteInbound(
             self.db,
             device_id=route.device_id,
@@ -198,22 +199,28 @@ class RouteRunner:
             await asyncio.sleep(link.heartbeat_seconds)
             await self._send_report({"type": "heartbeat", **vitals})
 
-    async def _written_leases(self) -> set[str]:
-        """The SMS this device holds a lease on that have a submit_sm recorded."""
-        leased = await self.db.read(lambda conn: [row.id for row in leases.leases_of(conn, self.device_id)])
-        written = await routes.written_parts(self.db, device_id=self.device_id, message_ids=leased)
-        return {part.message_id for part in written}
-
-    async def _settle(self, held: set[str]) -> None:
-        """Reports, after a reconnection, what became of each held SMS (a crash or a dropped link
-        may have kept its report from the server). Reports are idempotent: one sent twice is
-        acknowledged and changes nothing."""
-        written = await routes.written_parts(self.db, device_id=self.device_id, message_ids=sorted(held))
+    async def _written_leases(self) -> dict[str, list[WrittenPart]]:
+        """The SMS this device holds a lease on that have a submit_sm recorded, with their part
+        records and (in `_attempts`) the attempt each lease is."""
+        rows = await self.db.read(lambda conn: list(leases.leases_of(conn, self.device_id)))
+        self._attempts = {row.id: int(row.attempts) for row in rows}
+        written = await routes.written_parts(
+            self.db, device_id=self.device_id, message_ids=list(self._attempts)
+        )
         by_message: dict[str, list[WrittenPart]] = {}
         for part in written:
             by_message.setdefault(part.message_id, []).append(part)
-        for message_id, parts in by_message.items():
-            await self._send_report(final_report(message_id, parts))
+        return by_message
+
+    async def _settle(self, held: dict[str, list[WrittenPart]]) -> None:
+        """Reports, after a reconnection, what became of each held SMS (a crash or a dropped link
+        may have kept its report from the server). Reports are idempotent: one sent twice is
+        acknowledged and changes nothing."""
+        for message_id, parts in held.items():
+            frame = final_report(message_id, parts)
+            if frame["type"] == "dropped":
+                frame["attempt"] = self._attempts.get(message_id)
+            await self._send_report(frame)
 
     async def _send_report(self, frame: Frame) -> bool:
         """True once the server stored it. A report lost with the link is not lost for good: the

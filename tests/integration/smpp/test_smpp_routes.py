@@ -255,6 +255,22 @@ async def test_throttled_parts_are_written_again_later_and_delivered(
     assert smsc.texts()["Refused"] == 1
 
 
+async def test_only_throttled_when_the_link_drops_it_is_let_go_and_sent_later(
+    gateway: Gateway, smsc: FakeSmsc
+) -> None:
+    route_id = await create_route(gateway, smsc)
+    smsc.throttle_next = 1000
+    message_id = await gateway.send(device_id=route_id, message="Throttled, then cut")
+    await smsc.wait_for(lambda: smsc.texts()["Throttled, then cut"] >= 1)
+    smsc.drop()
+    smsc.throttle_next = 0
+    # Refused every time, it never reached the SMSC: the route lets it go, and it is offered
+    # (to the route, as it is pinned there) again and delivered, accepted once.
+    await gateway.wait_status(message_id, 4, timeout=30)
+    assert smsc.accepted_texts()["Throttled, then cut"] == 1 and smsc.binds >= 2
+    assert 3 not in await gateway.statuses(message_id)
+
+
 async def test_two_nodes_run_a_route_once_and_take_it_over(tmp_path: Path, smsc: FakeSmsc) -> None:
     env = await asyncio.to_thread(gateway_env, tmp_path, "postgres", **ROUTE_SETTINGS)  # asyncio.run inside
     a = Server(env, tmp_path / "logs", name="node-a").start()
