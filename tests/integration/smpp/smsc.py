@@ -79,7 +79,10 @@ def submit(client: Any, text: str, **fields: Any) -> str:
         sent = client.send_message(
             short_message=part, data_coding=coding, esm_class=esm_class, **{**addresses, **fields}
         )
-        answer = client.read_pdu()
+        answer = next_pdu(client)
+        while answer.command == "deliver_sm":  # a receipt may come before the next response
+            held(client).append(answer)
+            answer = next_pdu(client)
         assert (answer.command, answer.sequence, answer.status) == ("submit_sm_resp", sent.sequence, 0)
         ids.add(answer.message_id.decode())
     assert len(ids) == 1
@@ -89,15 +92,26 @@ def submit(client: Any, text: str, **fields: Any) -> str:
 def next_deliver_sm(client: Any, *, answer: int | None = S.ESME_ROK) -> Any:
     """The next deliver_sm, answered with `answer` (None: left unanswered); enquire_links on the
     way are answered as a client must."""
+    pdu = held(client).pop(0) if held(client) else next_pdu(client)
+    assert pdu.command == "deliver_sm", pdu.command
+    if answer is not None:
+        client.send_pdu(answer_to(client, "deliver_sm_resp", pdu, status=answer))
+    return pdu
+
+
+def next_pdu(client: Any) -> Any:
+    """The next PDU but enquire_link, which is answered as a client must."""
     while True:
         pdu = client.read_pdu()
-        if pdu.command == "enquire_link":
-            client.send_pdu(answer_to(client, "enquire_link_resp", pdu))
-            continue
-        assert pdu.command == "deliver_sm", pdu.command
-        if answer is not None:
-            client.send_pdu(answer_to(client, "deliver_sm_resp", pdu, status=answer))
-        return pdu
+        if pdu.command != "enquire_link":
+            return pdu
+        client.send_pdu(answer_to(client, "enquire_link_resp", pdu))
+
+
+def held(client: Any) -> list[Any]:
+    """deliver_sm read while waiting for a submit_sm_resp, for next_deliver_sm to hand out."""
+    found: list[Any] = client.__dict__.setdefault("simrelay_held", [])
+    return found
 
 
 def answer_to(client: Any, command: str, pdu: Any, status: int = S.ESME_ROK) -> Any:
@@ -107,6 +121,7 @@ def answer_to(client: Any, command: str, pdu: Any, status: int = S.ESME_ROK) -> 
 
 
 def nothing_more(client: Any, seconds: float = 2.0) -> None:
+    assert not held(client)
     client._socket.settimeout(seconds)
     try:
         with pytest.raises(TimeoutError):
