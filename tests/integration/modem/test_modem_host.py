@@ -217,13 +217,12 @@ async def test_three_modems_one_code_send_receive_dial_and_survive_a_hang_and_a_
         # under another name; the second half is sent meanwhile.
         before = {fake.imei: len(fake.submissions) for fake in fakes}
         sim800.hang(seconds=HANG)
-        old_path = quectel.path
         quectel.vanish()
-        # Something else takes the freed pty number first, as another USB device takes ttyUSB2;
-        # at once, before another process on the machine does and frees it again.
-        placeholder = os.openpty()
+        old_path = quectel.path
         second = asyncio.create_task(send_all(rig, range(TOTAL // 2, TOTAL)))
         await asyncio.sleep(1.0)
+        # Something else takes the freed pty number first, as another USB device takes ttyUSB2.
+        placeholder = os.openpty()
         try:
             new_path = quectel.reappear()
         finally:
