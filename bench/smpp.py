@@ -1,0 +1,261 @@
+"""submit_sm throughput and latency of simrelay's SMPP server, against its own HTTP send path at
+the same concurrency and against Jasmin's SMPP server, in one run.
+
+    python bench/smpp.py                                           # full run (~9 min)
+    python bench/smpp.py --db sqlite --windows 10 --peers none     # ours only, one point
+    python bench/smpp.py --db sqlite,postgres --duration 2 --runs 1 --warmup 1   # smoke
+
+For each database: a fresh database with an account, API key, active device and SMPP user made
+with the `simrelay` CLI, then `simrelay serve --smpp-port` with the rate limit and the access
+log off. One HTTP probe and one submit_sm sent with smpplib (a client no one here wrote), a
+warm-up, then for each window W: `runs` runs of `duration` s of bench/smpp_load.py (S sessions,
+each keeping W submit_sm in flight), then `runs` wrk runs of POST /v1/sms/send with S x W
+connections, as bench/send.py runs them. Each point's stored rows are checked against the
+accepted submits/requests.
+
+Then Jasmin (bench/peers_jasmin.sh: Jasmin's SMPP server on 127.0.0.1:2775, routing to
+../shared/bench-peers/smpp_sim.py) gets the same SMPP load; what reached smpp_sim is checked
+against what Jasmin accepted. One markdown table with every point, SMPP / HTTP and simrelay /
+Jasmin. Results go to bench/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import secrets
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import benchlib as bl
+import send
+import smpp_peers
+import smpp_report as report
+from smpp_load import Load, Result, run_load
+from smpp_report import Point
+
+PG_DATABASE = "simrelay_bench_smpp"
+EMAIL = "bench-smpp@simrelay.localhost"
+SYSTEM_ID, PASSWORD = "bench", "bench"
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ints = lambda v: [int(x) for x in bl.csv(v)]  # noqa: E731
+    parser.add_argument("--db", type=bl.csv, default=["sqlite", "postgres"], help="sqlite,postgres")
+    parser.add_argument("--windows", type=ints, default=[10, 100], help="submit_sm in flight per session")
+    parser.add_argument("--sessions", type=int, default=1, help="SMPP sessions; HTTP gets sessions x W conns")
+    parser.add_argument("--duration", type=float, default=10, help="seconds per run")
+    parser.add_argument("--runs", type=int, default=3, help="runs per point (median reported)")
+    parser.add_argument("--warmup", type=float, default=3, help="seconds of warm-up load per server start")
+    parser.add_argument("--peers", type=bl.csv, default=["jasmin"], help="jasmin or none")
+    parser.add_argument("--no-http", dest="http", action="store_false", help="skip the HTTP comparison")
+    parser.add_argument("--port", type=int, default=8021, help="simrelay's HTTP port on 127.0.0.1")
+    parser.add_argument("--smpp-port", type=int, default=2785, help="simrelay's SMPP port on 127.0.0.1")
+    parser.add_argument(
+        "--server-window",
+        type=int,
+        default=0,
+        help="SIMRELAY_SMPP_WINDOW (default: the largest of --windows, so the client's window is the limit)",
+    )
+    parser.add_argument("--pg-server", default="postgresql://postgres@127.0.0.1:5432")
+    parser.add_argument("--sqlite-synchronous", default="", help="SIMRELAY_SQLITE_SYNCHRONOUS (default FULL)")
+    parser.add_argument("--drain-max", type=float, default=120, help="seconds to wait for Jasmin's queue")
+    parser.add_argument("--peer-timeout", type=float, default=300, help="seconds for Jasmin to come up")
+    args = parser.parse_args()
+    if args.peers == ["none"]:
+        args.peers = []
+    if set(args.peers) - {"jasmin"} or set(args.db) - {"sqlite", "postgres"}:
+        parser.error(f"unknown peers {args.peers} or databases {args.db}")
+    if min(args.duration, args.runs, args.sessions, *args.windows) <= 0:
+        parser.error("duration, runs, sessions and windows must be > 0")
+    args.server_window = args.server_window or max(args.windows)
+    return args
+
+
+# --- simrelay ------------------------------------------------------------------------------
+
+
+def prepare(db: str, args: argparse.Namespace, tmp: Path) -> tuple[dict[str, str], Callable[[], int]]:
+    """A fresh database with an account, API key, active device and SMPP user; (env, row counter)."""
+    data_dir = tmp / db
+    shutil.rmtree(data_dir, ignore_errors=True)
+    data_dir.mkdir(parents=True)
+    extra = {
+        "SIMRELAY_SECRET_KEY": secrets.token_urlsafe(48),
+        "SIMRELAY_SMPP_PORT": str(args.smpp_port),
+        "SIMRELAY_SMPP_WINDOW": str(args.server_window),
+    }
+    if db == "sqlite":
+        path = data_dir / "simrelay.db"
+        url = f"sqlite+aiosqlite:///{path}"
+        if args.sqlite_synchronous:
+            extra["SIMRELAY_SQLITE_SYNCHRONOUS"] = args.sqlite_synchronous
+
+        def count() -> int:
+            return int(bl.sqlite_fetchval(path, "SELECT count(*) FROM messages"))
+    else:
+        server = args.pg_server.rstrip("/")
+        bl.pg_recreate(PG_DATABASE, dsn=f"{server}/postgres")
+        url = f"{server.replace('postgresql://', 'postgresql+asyncpg://', 1)}/{PG_DATABASE}"
+
+        def count() -> int:
+            return int(bl.pg_fetchval(f"{server}/{PG_DATABASE}", "SELECT count(*) FROM messages"))
+
+    env = bl.simrelay_env(data_dir, url, **extra)
+    bl.cli(env, data_dir, "account", "create", EMAIL)
+    key = bl.last_json(bl.cli(env, data_dir, "key", "create", EMAIL, "--json"))
+    bl.cli(env, data_dir, "device", "add", EMAIL, "--active", "--json")
+    bl.cli(env, data_dir, "smpp", "user", "create", EMAIL, "--system-id", SYSTEM_ID, "--password", PASSWORD)
+    env["BENCH_TOKEN"] = key["token"]
+    return env, count
+
+
+def load_of(port: int, window: int, args: argparse.Namespace, duration: float | None = None) -> Load:
+    return Load(
+        host="127.0.0.1",
+        port=port,
+        system_id=SYSTEM_ID,
+        password=PASSWORD,
+        sessions=args.sessions,
+        window=window,
+        duration=args.duration if duration is None else duration,
+    )
+
+
+def smpp_runs(label: str, port: int, window: int, args: argparse.Namespace) -> list[Result]:
+    results: list[Result] = []
+    for i in range(args.runs):
+        result = asyncio.run(run_load(load_of(port, window, args)))
+        bl.log(
+            f"{label} W={window} run {i + 1}: {result.rate:.0f} submit_sm/s {dict(result.statuses)} "
+            f"unanswered={result.unanswered} errors={result.errors}"
+        )
+        results.append(result)
+    return results
+
+
+def warm_up(label: str, port: int, args: argparse.Namespace) -> Result | None:
+    if args.warmup <= 0:
+        return None
+    result = asyncio.run(run_load(load_of(port, min(args.windows), args, duration=args.warmup)))
+    bl.log(f"{label} warm-up: {result.rate:.0f} submit_sm/s errors={result.errors}")
+    return result
+
+
+def bench_simrelay(db: str, args: argparse.Namespace, tmp: Path) -> list[Point]:
+    label = f"simrelay store={db}"
+    bl.log(f"{label}: preparing a fresh database")
+    env, count = prepare(db, args, tmp)
+    server = bl.Server(env, tmp / db, args.port)
+    url = f"{server.base_url}/v1/sms/send"
+    wrk_env = bl.wrk_env(POST_AUTH=f"Bearer {env['BENCH_TOKEN']}")
+    points: list[Point] = []
+    try:
+        server.start()
+        if not bl.wait_port(args.smpp_port, 30):
+            raise RuntimeError(f"{label}: nothing listens on SMPP port {args.smpp_port}")
+        answer = send.probe(url, env["BENCH_TOKEN"])
+        if not answer.startswith("HTTP200") or '"id"' not in answer:
+            raise RuntimeError(f"HTTP probe failed for {label}: {answer}")
+        checked = smpp_peers.check_with_smpplib(args.smpp_port, SYSTEM_ID, PASSWORD)
+        bl.log(f"{label}: smpplib submit_sm -> {checked}")
+        warm_up(f"{label} smpp", args.smpp_port, args)
+        if args.http and args.warmup > 0:
+            bl.wrk(url, 16, args.warmup, bl.PEERS_DIR / "post.lua", wrk_env)
+        for window in args.windows:
+            before = send.settled_count(count)
+            results = smpp_runs(f"{label} smpp", args.smpp_port, window, args)
+            stored = send.settled_count(count) - before
+            points.append(report.smpp_point("simrelay smpp", db, window, args, results, stored=stored))
+            print(points[-1].line, flush=True)
+            if args.http:
+                conns = args.sessions * window
+                before = send.settled_count(count)
+                runs, total, bad, serr = send.bench_point(f"{label} http", url, conns, args, wrk_env)
+                stored = send.settled_count(count) - before
+                points.append(report.http_point(db, window, args, runs, total, bad, serr, stored=stored))
+                print(points[-1].line, flush=True)
+    finally:
+        server.stop()
+    return points
+
+
+# --- Jasmin --------------------------------------------------------------------------------
+
+
+def bench_jasmin(args: argparse.Namespace, log_path: Path) -> list[Point]:
+    points: list[Point] = []
+    with smpp_peers.Jasmin(log_path, startup_timeout=args.peer_timeout) as jasmin:
+        checked = smpp_peers.check_with_smpplib(jasmin.port, SYSTEM_ID, PASSWORD)
+        bl.log(f"jasmin: smpplib submit_sm -> {checked}")
+        warm_up("jasmin smpp", jasmin.port, args)
+        for window in args.windows:
+            # Jasmin answers submit_sm once the message is queued in RabbitMQ: its backlog from the
+            # point before would otherwise share the CPU with this one.
+            before, drained = jasmin.drained(args.drain_max)
+            results = smpp_runs("jasmin smpp", jasmin.port, window, args)
+            after, drained = jasmin.drained(args.drain_max)
+            point = report.smpp_point(
+                "jasmin smpp", "rabbitmq", window, args, results, stored=after - before, drain_s=drained
+            )
+            points.append(point)
+            print(point.line, flush=True)
+    return points
+
+
+def main() -> int:
+    args = parse_args()
+    when = bl.stamp()
+    bl.RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    info = bl.machine()
+    bl.log(f"machine: {info}")
+    points: list[Point] = []
+    failures: list[str] = []
+    started = time.time()
+    with tempfile.TemporaryDirectory(prefix="simrelay-bench-smpp-") as tmp_name:
+        for db in args.db:
+            try:
+                points += bench_simrelay(db, args, Path(tmp_name))
+            except Exception as exc:  # reported in the summary; the other points still run
+                failures.append(f"simrelay {db}: {exc}")
+                bl.log(f"FAILED simrelay {db}: {exc}")
+    if "jasmin" in args.peers:
+        try:
+            points += bench_jasmin(args, bl.RESULTS_DIR / f"{when}-smpp-jasmin.log")
+        except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
+            failures.append(f"jasmin: {exc}")
+            bl.log(f"FAILED jasmin: {exc}")
+    table = report.markdown(points, args)
+    print()
+    print(table)
+    payload: dict[str, Any] = {
+        "kind": "smpp",
+        "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        "seconds": round(time.time() - started, 1),
+        "args": vars(args),
+        "machine": info,
+        "points": [asdict(p) for p in points],
+        "failures": failures,
+        "markdown": table,
+    }
+    path = bl.write_json(f"smpp-{when}.json", payload)
+    (bl.RESULTS_DIR / f"smpp-{when}.md").write_text(table + "\n")
+    print(f"\nresults: {path} ({payload['seconds']:.0f} s)")
+    for failure in failures:
+        print(f"FAILURE: {failure}")
+    return 1 if failures or any(p.check_ok is False for p in points) else 0
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    raise SystemExit(main())
