@@ -162,7 +162,8 @@ def markdown(points: list[Point], args: argparse.Namespace) -> str:
             meets = "-" if h is None else ("meets" if p.rate >= TARGET * h.rate else "**below**")
             out.append(
                 f"| {p.store} | {p.window} | {p.conns} | {p.rate:.0f} | {h.rate if h else 0:.0f} | "
-                f"{_ratio(p.rate, h.rate if h else None)} | {meets} | {p.p99_ms:.2f} | {h.p99_ms if h else 0:.2f} |"
+                f"{_ratio(p.rate, h.rate if h else None)} | {meets} | {p.p99_ms:.2f} | "
+                f"{h.p99_ms if h else 0:.2f} |"
             )
     jasmin = {p.window: p for p in points if p.system == "jasmin smpp"}
     if jasmin and ours:
