@@ -23,13 +23,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import secrets
-import shutil
 import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -37,13 +34,11 @@ from typing import Any
 import benchlib as bl
 import send
 import smpp_peers
+import smpp_receipts
 import smpp_report as report
 from smpp_load import Load, Result, run_load
 from smpp_report import Point
-
-PG_DATABASE = "simrelay_bench_smpp"
-EMAIL = "bench-smpp@simrelay.localhost"
-SYSTEM_ID, PASSWORD = "bench", "bench"
+from smpp_setup import PASSWORD, SYSTEM_ID, prepare
 
 
 def parse_args() -> argparse.Namespace:
@@ -71,6 +66,16 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--sqlite-synchronous", default="", help="SIMRELAY_SQLITE_SYNCHRONOUS (default FULL)")
     parser.add_argument("--drain-max", type=float, default=120, help="seconds to wait for Jasmin's queue")
     parser.add_argument("--peer-timeout", type=float, default=300, help="seconds for Jasmin to come up")
+    parser.add_argument(
+        "--receipts",
+        action="store_true",
+        help="instead: submit_sm_resp -> receipt delay with simulated phones delivering (transceiver)",
+    )
+    parser.add_argument("--phones", type=int, default=20, help="--receipts: simulated phones")
+    parser.add_argument("--receipt-rate", type=float, default=300, help="--receipts: submit_sm/s asked")
+    parser.add_argument(
+        "--receipt-timeout", type=float, default=30, help="--receipts: seconds to wait for the last receipts"
+    )
     args = parser.parse_args()
     if args.peers == ["none"]:
         args.peers = []
@@ -83,41 +88,6 @@ def parse_args() -> argparse.Namespace:
 
 
 # --- simrelay ------------------------------------------------------------------------------
-
-
-def prepare(db: str, args: argparse.Namespace, tmp: Path) -> tuple[dict[str, str], Callable[[], int]]:
-    """A fresh database with an account, API key, active device and SMPP user; (env, row counter)."""
-    data_dir = tmp / db
-    shutil.rmtree(data_dir, ignore_errors=True)
-    data_dir.mkdir(parents=True)
-    extra = {
-        "SIMRELAY_SECRET_KEY": secrets.token_urlsafe(48),
-        "SIMRELAY_SMPP_PORT": str(args.smpp_port),
-        "SIMRELAY_SMPP_WINDOW": str(args.server_window),
-    }
-    if db == "sqlite":
-        path = data_dir / "simrelay.db"
-        url = f"sqlite+aiosqlite:///{path}"
-        if args.sqlite_synchronous:
-            extra["SIMRELAY_SQLITE_SYNCHRONOUS"] = args.sqlite_synchronous
-
-        def count() -> int:
-            return int(bl.sqlite_fetchval(path, "SELECT count(*) FROM messages"))
-    else:
-        server = args.pg_server.rstrip("/")
-        bl.pg_recreate(PG_DATABASE, dsn=f"{server}/postgres")
-        url = f"{server.replace('postgresql://', 'postgresql+asyncpg://', 1)}/{PG_DATABASE}"
-
-        def count() -> int:
-            return int(bl.pg_fetchval(f"{server}/{PG_DATABASE}", "SELECT count(*) FROM messages"))
-
-    env = bl.simrelay_env(data_dir, url, **extra)
-    bl.cli(env, data_dir, "account", "create", EMAIL)
-    key = bl.last_json(bl.cli(env, data_dir, "key", "create", EMAIL, "--json"))
-    bl.cli(env, data_dir, "device", "add", EMAIL, "--active", "--json")
-    bl.cli(env, data_dir, "smpp", "user", "create", EMAIL, "--system-id", SYSTEM_ID, "--password", PASSWORD)
-    env["BENCH_TOKEN"] = key["token"]
-    return env, count
 
 
 def load_of(port: int, window: int, args: argparse.Namespace, duration: float | None = None) -> Load:
@@ -220,22 +190,29 @@ def main() -> int:
     info = bl.machine()
     bl.log(f"machine: {info}")
     points: list[Point] = []
+    receipts: list[smpp_receipts.ReceiptPoint] = []
     failures: list[str] = []
     started = time.time()
     with tempfile.TemporaryDirectory(prefix="simrelay-bench-smpp-") as tmp_name:
         for db in args.db:
             try:
-                points += bench_simrelay(db, args, Path(tmp_name))
+                if args.receipts:
+                    receipts += smpp_receipts.bench_receipts(db, args, Path(tmp_name))
+                else:
+                    points += bench_simrelay(db, args, Path(tmp_name))
             except Exception as exc:  # reported in the summary; the other points still run
                 failures.append(f"simrelay {db}: {exc}")
                 bl.log(f"FAILED simrelay {db}: {exc}")
-    if "jasmin" in args.peers:
+    if "jasmin" in args.peers and not args.receipts:
         try:
             points += bench_jasmin(args, bl.RESULTS_DIR / f"{when}-smpp-jasmin.log")
         except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
             failures.append(f"jasmin: {exc}")
             bl.log(f"FAILED jasmin: {exc}")
-    table = report.markdown(points, args)
+    if args.receipts:
+        table = smpp_receipts.markdown(receipts, args)
+    else:
+        table = report.markdown(points, args)
     print()
     print(table)
     payload: dict[str, Any] = {
@@ -245,6 +222,7 @@ def main() -> int:
         "args": vars(args),
         "machine": info,
         "points": [asdict(p) for p in points],
+        "receipts": [asdict(p) for p in receipts],
         "failures": failures,
         "markdown": table,
     }
@@ -253,7 +231,8 @@ def main() -> int:
     print(f"\nresults: {path} ({payload['seconds']:.0f} s)")
     for failure in failures:
         print(f"FAILURE: {failure}")
-    return 1 if failures or any(p.check_ok is False for p in points) else 0
+    bad = any(p.check_ok is False for p in points) or any(not p.check_ok for p in receipts)
+    return 1 if failures or bad else 0
 
 
 if __name__ == "__main__":

@@ -42,6 +42,7 @@ from simrelay.smpp.receipt import receipt_of
 ESM_TYPE_MASK = 0x3C
 READ_SIZE = 256 * 1024
 MAX_SEQUENCE = 0x7FFFFFFF
+PACE_TICK = 0.005
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,8 @@ class Load:
     registered_delivery: int = 0
     destination: str = "79999999999"  # dest_addr_ton 1: +79999999999, as the HTTP body's number
     text: bytes = b"hello from wrk"  # data_coding 0: these characters are the same in GSM 03.38
+    rate: float = 0.0
+    """submit_sm/s over all sessions; 0: as fast as the window allows."""
     response_timeout: float = 10.0
     """A session that hears nothing for this long while it waits gives up (counted unanswered)."""
     receipt_timeout: float = 0.0
@@ -124,6 +127,8 @@ class _Session:
         self.receipt_sent: dict[str, float] = {}  # message_id -> when its submit_sm_resp came
         self.replies: list[bytes] = []
         self.bound = asyncio.Event()
+        self.per_second = load.rate / load.sessions
+        self.paced = 0  # submit_sm sent since the clock started, when paced
         template = submit_template(load, sequence=0)
         self.head, self.tail = template[:12], template[16:]
 
@@ -173,7 +178,11 @@ class _Session:
         self.replies = []
         if self.clock.sending():
             now = time.perf_counter()
-            for _ in range(self.load.window - len(self.in_flight)):
+            room = self.load.window - len(self.in_flight)
+            if self.per_second:
+                room = min(room, int((now - self.clock.start) * self.per_second) - self.paced)
+                self.paced += max(room, 0)
+            for _ in range(room):
                 sequence = self.next_sequence()
                 self.in_flight[sequence] = now
                 chunks.append(self.head + sequence.to_bytes(4, "big") + self.tail)
@@ -185,25 +194,36 @@ class _Session:
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, receipts_until: float = 0.0
     ) -> None:
         """Reads and refills until the load is over and every submit_sm is answered, or (with
-        `receipts_until`) until every receipt came or that moment passed."""
+        `receipts_until`) until every receipt came or that moment passed. A paced session also
+        wakes every PACE_TICK s to send what has come due."""
+        heard = time.perf_counter()
         while True:
+            now = time.perf_counter()
             if receipts_until:
-                if not self.receipt_sent or time.perf_counter() >= receipts_until:
+                if not self.receipt_sent or now >= receipts_until:
                     return
-                wait = min(self.load.response_timeout, receipts_until - time.perf_counter())
+                wait = receipts_until - now
             elif not self.in_flight and not self.clock.sending():
                 return
+            elif self.in_flight and now - heard >= self.load.response_timeout:
+                raise SessionError(
+                    f"no answer for {self.load.response_timeout:g}s with {len(self.in_flight)} in flight"
+                )
             else:
-                wait = self.load.response_timeout
+                wait = self.load.response_timeout - (now - heard) if self.in_flight else PACE_TICK
+                if self.per_second and self.clock.sending():
+                    wait = min(wait, PACE_TICK)
             try:
                 async with asyncio.timeout(wait):
                     data = await reader.read(READ_SIZE)
             except TimeoutError:
                 if receipts_until:
                     return
-                raise SessionError(f"no answer for {wait:g}s with {len(self.in_flight)} in flight") from None
+                self.fill(writer)
+                continue
             if not data:
                 raise SessionError(f"connection closed with {len(self.in_flight)} in flight")
+            heard = time.perf_counter()
             self.framer.feed(data)
             self.take_all()
             self.fill(writer)
