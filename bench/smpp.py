@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import benchlib as bl
+import devices
 import send
 import smpp_peers
 import smpp_receipts
@@ -155,19 +156,27 @@ def bench_simrelay(db: str, args: argparse.Namespace, tmp: Path) -> list[Point]:
         warm_up(f"{label} smpp", args.smpp_port, args)
         if args.http and args.warmup > 0:
             bl.wrk(url, 16, args.warmup, bl.PEERS_DIR / "post.lua", wrk_env)
+        assert server.proc is not None
+        pid = server.proc.pid
         for window in args.windows:
             before = send.settled_count(count)
+            cpu_before, own_before = devices.cpu_seconds(pid), time.process_time()
             results = smpp_runs(f"{label} smpp", args.smpp_port, window, args)
             stored = send.settled_count(count) - before
-            points.append(report.smpp_point("simrelay smpp", db, window, args, results, stored=stored))
-            print(points[-1].line, flush=True)
+            point = report.smpp_point("simrelay smpp", db, window, args, results, stored=stored)
+            point.server_cpu_ms = report.per_message(devices.cpu_seconds(pid) - cpu_before, stored)
+            point.client_cpu_ms = report.per_message(time.process_time() - own_before, point.sent)
+            points.append(point)
+            print(point.line, f"server CPU {point.server_cpu_ms:.3f} ms/msg", flush=True)
             if args.http:
                 conns = args.sessions * window
-                before = send.settled_count(count)
+                before, cpu_before = send.settled_count(count), devices.cpu_seconds(pid)
                 runs, total, bad, serr = send.bench_point(f"{label} http", url, conns, args, wrk_env)
                 stored = send.settled_count(count) - before
-                points.append(report.http_point(db, window, args, runs, total, bad, serr, stored=stored))
-                print(points[-1].line, flush=True)
+                point = report.http_point(db, window, args, runs, total, bad, serr, stored=stored)
+                point.server_cpu_ms = report.per_message(devices.cpu_seconds(pid) - cpu_before, stored)
+                points.append(point)
+                print(point.line, f"server CPU {point.server_cpu_ms:.3f} ms/msg", flush=True)
     finally:
         server.stop()
     return points

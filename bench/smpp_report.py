@@ -33,6 +33,15 @@ class Point:
     check_ok: bool | None = None
     errors: list[str] = field(default_factory=list)
     line: str = ""
+    server_cpu_ms: float | None = None
+    """simrelay's CPU time (its process, user + system) per stored SMS over the point's runs: on a
+    shared machine it moves far less than the rate does."""
+    client_cpu_ms: float | None = None
+    """The load generator's own CPU per submit_sm (SMPP points)."""
+
+
+def per_message(seconds: float, messages: int) -> float | None:
+    return seconds * 1000 / messages if messages > 0 else None
 
 
 def _runs(args: argparse.Namespace) -> str:
@@ -124,6 +133,10 @@ def http_point(
     return point
 
 
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
 def _ratio(a: float, b: float | None) -> str:
     return f"{a / b:.2f}x" if b else "-"
 
@@ -136,15 +149,17 @@ def markdown(points: list[Point], args: argparse.Namespace) -> str:
         f"synchronous={args.sqlite_synchronous or 'FULL (app default)'}; PostgreSQL {args.pg_server}. "
         "Latency: submit_sm -> submit_sm_resp (SMPP), request -> response (HTTP).",
         "",
-        "| system | store | W | in flight | per s | p50 ms | p99 ms | runs per s | statuses | check |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| system | store | W | in flight | per s | p50 ms | p99 ms | runs per s | server CPU ms/msg | "
+        "client CPU ms/msg | statuses | check |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for p in points:
         flag = "" if p.check_ok in (True, None) else " **FAILED**"
         statuses = ", ".join(f"{k} {v}" for k, v in sorted(p.statuses.items()))
         out.append(
             f"| {p.system} | {p.store} | {p.window} | {p.conns} | {p.rate:.0f} | {p.p50_ms:.2f} | "
-            f"{p.p99_ms:.2f} | {' / '.join(f'{r:.0f}' for r in p.runs_rate)} | {statuses} | {p.check}{flag} |"
+            f"{p.p99_ms:.2f} | {' / '.join(f'{r:.0f}' for r in p.runs_rate)} | {_ms(p.server_cpu_ms)} | "
+            f"{_ms(p.client_cpu_ms)} | {statuses} | {p.check}{flag} |"
         )
     http = {(p.store, p.window): p for p in points if p.system == "simrelay http"}
     ours = [p for p in points if p.system == "simrelay smpp"]
@@ -154,8 +169,8 @@ def markdown(points: list[Point], args: argparse.Namespace) -> str:
             f"SMPP / HTTP, same server, database and in-flight total: target >= {TARGET:.0%}",
             "",
             "| store | W | in flight | submit_sm/s | HTTP req/s | SMPP / HTTP | target | p99 SMPP ms | "
-            "p99 HTTP ms |",
-            "|---|---|---|---|---|---|---|---|---|",
+            "p99 HTTP ms | server CPU ms/msg SMPP / HTTP |",
+            "|---|---|---|---|---|---|---|---|---|---|",
         ]
         for p in ours:
             h = http.get((p.store, p.window))
@@ -163,7 +178,8 @@ def markdown(points: list[Point], args: argparse.Namespace) -> str:
             out.append(
                 f"| {p.store} | {p.window} | {p.conns} | {p.rate:.0f} | {h.rate if h else 0:.0f} | "
                 f"{_ratio(p.rate, h.rate if h else None)} | {meets} | {p.p99_ms:.2f} | "
-                f"{h.p99_ms if h else 0:.2f} |"
+                f"{h.p99_ms if h else 0:.2f} | "
+                f"{_ms(p.server_cpu_ms)} / {_ms(h.server_cpu_ms if h else None)} |"
             )
     jasmin = {p.window: p for p in points if p.system == "jasmin smpp"}
     if jasmin and ours:
