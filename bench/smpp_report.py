@@ -38,6 +38,8 @@ class Point:
     shared machine it moves far less than the rate does."""
     client_cpu_ms: float | None = None
     """The load generator's own CPU per submit_sm (SMPP points)."""
+    end_to_end_rate: float | None = None
+    """Jasmin: what reached smpp_sim.py per second, from the first run to the end of the drain."""
 
 
 def per_message(seconds: float, messages: int) -> float | None:
@@ -189,13 +191,14 @@ def markdown(points: list[Point], args: argparse.Namespace) -> str:
             "is queued in RabbitMQ, non-durable; simrelay once it is committed to the database)",
             "",
             "| store | W | simrelay submit_sm/s | Jasmin submit_sm/s | simrelay / Jasmin | p99 simrelay ms | "
-            "p99 Jasmin ms |",
-            "|---|---|---|---|---|---|---|",
+            "p99 Jasmin ms | Jasmin delivered/s end to end |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         for p in ours:
             j = jasmin.get(p.window)
             out.append(
                 f"| {p.store} | {p.window} | {p.rate:.0f} | {j.rate if j else 0:.0f} | "
-                f"{_ratio(p.rate, j.rate if j else None)} | {p.p99_ms:.2f} | {j.p99_ms if j else 0:.2f} |"
+                f"{_ratio(p.rate, j.rate if j else None)} | {p.p99_ms:.2f} | {j.p99_ms if j else 0:.2f} | "
+                f"{'-' if j is None or j.end_to_end_rate is None else f'{j.end_to_end_rate:.0f}'} |"
             )
     return "\n".join(out)
