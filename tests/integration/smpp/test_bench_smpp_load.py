@@ -238,3 +238,22 @@ def _args() -> object:
     import argparse
 
     return argparse.Namespace(sessions=1, runs=1, duration=0.3)
+
+
+async def test_the_smpplib_check_passes_where_the_octets_match_and_the_submit_is_accepted(
+    smsc: FakeSmsc,
+) -> None:
+    import smpp_peers
+
+    said = await asyncio.to_thread(smpp_peers.check_with_smpplib, smsc.port, "bench", "bench")
+
+    assert said == f"same octets as ours; ESME_ROK message_id={1:024x}"
+    assert len(smsc.submits) == 1
+
+
+async def test_the_smpplib_check_fails_on_a_refused_submit(smsc: FakeSmsc) -> None:
+    import smpp_peers
+
+    smsc.status_for = lambda n: S.ESME_RSUBMITFAIL
+    with pytest.raises(RuntimeError, match="answered submit_sm_resp status 69"):
+        await asyncio.to_thread(smpp_peers.check_with_smpplib, smsc.port, "bench", "bench")
