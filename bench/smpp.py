@@ -58,6 +58,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=3, help="runs per point (median reported)")
     parser.add_argument("--warmup", type=float, default=3, help="seconds of warm-up load per server start")
     parser.add_argument("--peers", type=bl.csv, default=["jasmin"], help="jasmin or none")
+    parser.add_argument(
+        "--bind", choices=["transmitter", "transceiver"], default="transmitter", help="how the sessions bind"
+    )
     parser.add_argument("--no-http", dest="http", action="store_false", help="skip the HTTP comparison")
     parser.add_argument("--port", type=int, default=8021, help="simrelay's HTTP port on 127.0.0.1")
     parser.add_argument("--smpp-port", type=int, default=2785, help="simrelay's SMPP port on 127.0.0.1")
@@ -113,6 +116,7 @@ def load_of(port: int, window: int, args: argparse.Namespace, duration: float | 
         sessions=args.sessions,
         window=window,
         duration=args.duration if duration is None else duration,
+        transceiver=args.bind == "transceiver",
     )
 
 

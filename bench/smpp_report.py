@@ -146,7 +146,8 @@ def _ratio(a: float, b: float | None) -> str:
 def markdown(points: list[Point], args: argparse.Namespace) -> str:
     out = [
         f"{_runs(args)} per point, {args.warmup:g} s warm-up per server; SMPP: bench/smpp_load.py, "
-        f"{args.sessions} session(s) x window W, server window SIMRELAY_SMPP_WINDOW={args.server_window}; "
+        f"{args.sessions} {args.bind} session(s) x window W, "
+        f"server window SIMRELAY_SMPP_WINDOW={args.server_window}; "
         "HTTP: wrk -t1 --timeout 5s with c = sessions x W, the peers' post.lua. simrelay SQLite "
         f"synchronous={args.sqlite_synchronous or 'FULL (app default)'}; PostgreSQL {args.pg_server}. "
         "Latency: submit_sm -> submit_sm_resp (SMPP), request -> response (HTTP).",
