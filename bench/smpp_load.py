@@ -19,7 +19,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from simrelay.smpp.codes import CommandStatus, EsmType, Npi, Ton
+from simrelay.smpp.codes import CommandStatus, EsmType, MessageState, Npi, Ton
 from simrelay.smpp.fields import PduError
 from simrelay.smpp.framing import Framer
 from simrelay.smpp.pdu import (
@@ -43,6 +43,7 @@ ESM_TYPE_MASK = 0x3C
 READ_SIZE = 256 * 1024
 MAX_SEQUENCE = 0x7FFFFFFF
 PACE_TICK = 0.005
+RECEIPT_TICK = 0.05
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,7 @@ class Result:
     receipts_wanted: int = 0
     receipt_latencies_ms: list[float] = field(default_factory=list)
     receipt_states: Counter[str] = field(default_factory=Counter)
+    receipts_before_response: int = 0
 
     @property
     def rate(self) -> float:
@@ -124,7 +126,9 @@ class _Session:
         self.framer = Framer()
         self.sequence = 1
         self.in_flight: dict[int, float] = {}
-        self.receipt_sent: dict[str, float] = {}  # message_id -> when its submit_sm_resp came
+        # message_id -> when its submit_sm_resp came; shared by the sessions, since a server may
+        # send a receipt over any session bound as the same system_id.
+        self.receipt_sent = clock.receipts_owed
         self.replies: list[bytes] = []
         self.bound = asyncio.Event()
         self.per_second = load.rate / load.sessions
@@ -202,7 +206,8 @@ class _Session:
             if receipts_until:
                 if not self.receipt_sent or now >= receipts_until:
                     return
-                wait = receipts_until - now
+                # Short: the last receipts may come over another session.
+                wait = min(receipts_until - now, RECEIPT_TICK)
             elif not self.in_flight and not self.clock.sending():
                 return
             elif self.in_flight and now - heard >= self.load.response_timeout:
@@ -217,8 +222,6 @@ class _Session:
                 async with asyncio.timeout(wait):
                     data = await reader.read(READ_SIZE)
             except TimeoutError:
-                if receipts_until:
-                    return
                 self.fill(writer)
                 continue
             if not data:
@@ -263,7 +266,14 @@ class _Session:
             self.result.latencies_ms.append((now - sent) * 1000)
             if ok and self.load.registered_delivery:
                 self.result.receipts_wanted += 1
-                self.receipt_sent[pdu.message_id] = now
+                early = self.clock.receipts_early.pop(pdu.message_id, None)
+                if early is None:
+                    self.receipt_sent[pdu.message_id] = now
+                else:
+                    # Read before its submit_sm_resp (over another session): counted as 0 ms.
+                    self.result.receipts_before_response += 1
+                    self.result.receipt_states[early.name] += 1
+                    self.result.receipt_latencies_ms.append(0.0)
 
     def take_deliver(self, pdu: DeliverSm, now: float) -> None:
         self.replies.append(DeliverSmResp(sequence=pdu.sequence).encode())
@@ -274,7 +284,9 @@ class _Session:
             self.result.receipt_states["unreadable"] += 1
             return
         answered = self.receipt_sent.pop(receipt.message_id, None)
-        if answered is not None:
+        if answered is None:
+            self.clock.receipts_early[receipt.message_id] = receipt.state
+        else:
             self.result.receipt_states[receipt.state.name] += 1
             self.result.receipt_latencies_ms.append((now - answered) * 1000)
 
@@ -292,6 +304,9 @@ class _Clock:
     def __init__(self, duration: float) -> None:
         self.duration = duration
         self.started = asyncio.Event()
+        self.receipts_owed: dict[str, float] = {}
+        self.receipts_early: dict[str, MessageState] = {}
+        """Receipts read before their submit_sm_resp, or of submits outside the timed part."""
         self.start = 0.0
         self.end = float("inf")
 

@@ -38,6 +38,7 @@ class ReceiptPoint:
     receipt_p99_ms: float
     states: dict[str, int]
     statuses: dict[str, int]
+    before_response: int  # receipts read before their submit_sm_resp (another session): 0 ms
     errors: list[str] = field(default_factory=list)
     check_ok: bool = False
     line: str = ""
@@ -68,6 +69,7 @@ def receipt_point(store: str, window: int, args: argparse.Namespace, result: Res
         receipt_p99_ms=bl.percentile(result.receipt_latencies_ms, 99),
         states=dict(states),
         statuses=dict(result.statuses),
+        before_response=result.receipts_before_response,
         errors=result.errors,
         check_ok=ok,
     )
@@ -76,7 +78,8 @@ def receipt_point(store: str, window: int, args: argparse.Namespace, result: Res
         f"{point.rate:.0f} submit_sm/s submit p50={point.submit_p50_ms:.2f}ms "
         f"p99={point.submit_p99_ms:.2f}ms "
         f"receipts={received}/{result.receipts_wanted} resp->receipt p50={point.receipt_p50_ms:.2f}ms "
-        f"p99={point.receipt_p99_ms:.2f}ms states={dict(states)} statuses={dict(result.statuses)} "
+        f"p99={point.receipt_p99_ms:.2f}ms before_resp={point.before_response} states={dict(states)} "
+        f"statuses={dict(result.statuses)} "
         f"({'ok' if ok else 'CHECK FAILED'}){' errors: ' + '; '.join(result.errors) if result.errors else ''}"
     )
     if result.receipts_wanted and not received:

@@ -50,6 +50,8 @@ class FakeSmsc:
     status_for: object = None
     silent: bool = False
     receipts: bool = False
+    receipts_on_first: bool = False  # every receipt over the first connection, whoever submitted
+    writers: list[asyncio.StreamWriter] = field(default_factory=list)
     submits: list[SubmitSm] = field(default_factory=list)
     outstanding: int = 0
     most_outstanding: int = 0
@@ -59,6 +61,7 @@ class FakeSmsc:
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         framer = Framer()
         loop = asyncio.get_running_loop()
+        self.writers.append(writer)
         try:
             while data := await reader.read(65536):
                 framer.feed(data)
@@ -98,7 +101,7 @@ class FakeSmsc:
             receipt: Pdu = DeliverSm(
                 sequence=n, esm_class=EsmType.DELIVERY_RECEIPT, short_message=text.encode()
             )
-            writer.write(receipt.encode())
+            (self.writers[0] if self.receipts_on_first else writer).write(receipt.encode())
 
 
 @pytest.fixture
@@ -194,6 +197,16 @@ async def test_receipts_are_timed_from_the_response_and_acknowledged(smsc: FakeS
     assert result.receipt_states == {"DELIVERED": result.receipts_wanted}
     assert smsc.receipt_acks == len(smsc.submits)
     assert all(pdu.registered_delivery == 1 for pdu in smsc.submits)
+
+
+async def test_a_receipt_over_another_session_is_matched_too(smsc: FakeSmsc) -> None:
+    smsc.receipts = smsc.receipts_on_first = True
+    result = await run_load(
+        load_on(smsc, sessions=2, transceiver=True, registered_delivery=1, receipt_timeout=2.0)
+    )
+
+    assert result.receipts_wanted == result.answered > 0
+    assert len(result.receipt_latencies_ms) == result.receipts_wanted
 
 
 async def test_missing_receipts_are_waited_for_at_most_the_receipt_timeout(smsc: FakeSmsc) -> None:
