@@ -134,6 +134,10 @@ def bench_receipts(db: str, args: argparse.Namespace, tmp: Path) -> list[Receipt
     return asyncio.run(_measure(db, args, env, tmp / db))
 
 
+def _ms(value: float) -> str:
+    return "-" if value != value else f"{value:.1f}"  # NaN: no receipt to time
+
+
 def markdown(points: list[ReceiptPoint], args: argparse.Namespace) -> str:
     out = [
         f"Receipts: {args.phones} simulated phones (no delays), transceiver bind, registered_delivery=1, "
@@ -148,7 +152,7 @@ def markdown(points: list[ReceiptPoint], args: argparse.Namespace) -> str:
         states = ", ".join(f"{k} {v}" for k, v in sorted(p.states.items())) or "-"
         out.append(
             f"| {p.store} | {p.window} | {p.rate:.0f} | {p.submit_p50_ms:.2f} / {p.submit_p99_ms:.2f} | "
-            f"{p.receipts}/{p.receipts_wanted} | {p.receipt_p50_ms:.1f} | {p.receipt_p99_ms:.1f} | "
+            f"{p.receipts}/{p.receipts_wanted} | {_ms(p.receipt_p50_ms)} | {_ms(p.receipt_p99_ms)} | "
             f"{states} | {'ok' if p.check_ok else '**FAILED**'} |"
         )
     return "\n".join(out)
