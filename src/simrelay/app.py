@@ -28,7 +28,8 @@ from simrelay.devices.dispatch import Dispatcher
 from simrelay.devices.policy import Policy
 from simrelay.log import configure_logging
 from simrelay.mobile.link import MobileHub
-from simrelay.smpp import users
+from simrelay.smpp import delivery, notices, users
+from simrelay.smpp.delivery import Outbox
 from simrelay.smpp.server import SmppServer
 from simrelay.smpp.session import Backend, Limits
 from simrelay.smpp.submit import SendPath
@@ -56,6 +57,8 @@ API_ENDPOINTS = [*sms.ENDPOINTS, *devices.ENDPOINTS, *inbox.ENDPOINTS, *webhooks
 
 def create_app(settings: Settings | None = None) -> Application:
     settings = settings or Settings()
+    # Receipts and MO are queued wherever the change happens, SMPP server or not.
+    notices.install()
     configure_logging(settings.log_level)
 
     @contextlib.asynccontextmanager
@@ -109,7 +112,9 @@ def create_app(settings: Settings | None = None) -> Application:
             mobile=mobile_hub,
             guesses=RedisGuesses(redis) if redis is not None else LocalGuesses(),
         )
-        smpp = _smpp_server(app.state.services)
+        outbox = Outbox(db, _delivery_policy(settings))
+        db.listen(notices.QUEUED, outbox.wake)
+        smpp = _smpp_server(app.state.services, outbox)
         if smpp is not None:
             await smpp.start()
         housekeeping = asyncio.create_task(_housekeeping(app.state.services))
@@ -151,7 +156,14 @@ def create_app(settings: Settings | None = None) -> Application:
     return Application(web, access_log=settings.access_log, body_limit=settings.max_body_bytes)
 
 
-def _smpp_server(services: Services) -> SmppServer | None:
+def _delivery_policy(settings: Settings) -> delivery.Policy:
+    return delivery.Policy(
+        window=settings.smpp_window,
+        answer_seconds=settings.smpp_answer_seconds,
+    )
+
+
+def _smpp_server(services: Services, outbox: Outbox) -> SmppServer | None:
     settings = services.settings
     if settings.smpp_port is None:
         return None
@@ -161,8 +173,16 @@ def _smpp_server(services: Services) -> SmppServer | None:
         window=settings.smpp_window,
         bind_seconds=settings.smpp_bind_seconds,
         concat_seconds=settings.smpp_concat_seconds,
+        link_seconds=settings.smpp_link_seconds,
     )
-    backend = Backend(store, authenticate, limits, allow=_send_budget(services.limiter))
+    backend = Backend(
+        store,
+        authenticate,
+        limits,
+        allow=_send_budget(services.limiter),
+        outbox=outbox,
+        may_stay=functools.partial(users.may_stay, services.db),
+    )
     return SmppServer(backend, host=settings.smpp_host, port=settings.smpp_port)
 
 
@@ -228,5 +248,6 @@ async def _housekeeping(services: Services) -> None:
             await webhooks_service.forget_finished_events(
                 services.db, older_than=services.settings.webhook_log_days * 86400
             )
+            await delivery.forget_old(services.db, older_than=services.settings.smpp_hold_days * 86400)
         except Exception:
             log.exception("housekeeping_failed")

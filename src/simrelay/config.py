@@ -140,6 +140,12 @@ class Settings(BaseSettings):
     """A connection that has not bound by then is closed."""
     smpp_concat_seconds: float = Field(default=60.0, gt=0)
     """All parts of a long message must arrive within this, or none is stored."""
+    smpp_link_seconds: float = Field(default=60.0, gt=0)
+    """A bound client silent this long is sent an enquire_link; silent as long again, dropped."""
+    smpp_answer_seconds: float = Field(default=30.0, gt=0)
+    """How long a deliver_sm waits for its answer before it is sent again (to any session)."""
+    smpp_hold_days: float = Field(default=7.0, gt=0)
+    """Receipts and MO that no receiver bind took in this long are dropped."""
 
     def resolved_database_url(self) -> str:
         if self.database_url:

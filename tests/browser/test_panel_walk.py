@@ -1,5 +1,6 @@
 """The panel in headless Chromium (Playwright driving Debian's chromium): sign in, create a key,
-pair a simulated phone through the QR code's payload, send an SMS from the form and watch its
+add an SMPP user and
+delete it, pair a simulated phone through the QR code's payload, send an SMS from the form and watch its
 badge turn to delivered without reloading, find it by search, add a webhook and see a delivery
 in its log, sign out; and a form post without its CSRF token refused. Screenshots of the main
 pages go to docs/screenshots/."""
@@ -17,7 +18,7 @@ from simrelay.agent.simulator import Ledger, SimulatedPhone
 from tests.conftest import REQUIRE_SERVICES
 from tests.integration.gateway import QUICK, gateway_env
 from tests.integration.receiver import Receiver
-from tests.integration.server import Server, run_cli
+from tests.integration.server import Server, free_port_besides, run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -44,7 +45,9 @@ async def server(tmp_path: Path) -> AsyncIterator[Server]:
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
     env = gateway_env(tmp_path, "sqlite", webhook_allow_private="1", webhook_tick_seconds="0.2")
     run_cli(env, "account", "create", EMAIL, "--password", PASSWORD)
-    with Server(env, tmp_path / "logs") as running:
+    running = Server(env, tmp_path / "logs")
+    running.options = ("--smpp-port", str(free_port_besides(running.port)))
+    with running:
         yield running
 
 
@@ -100,6 +103,24 @@ async def test_walk_every_page(server: Server, page) -> None:  # type: ignore[no
             token = await page.input_value("#token")
             assert token.count(".") == 2  # JWT-shaped
             await page.screenshot(path=str(SHOTS / "keys.png"), full_page=True)
+
+            # An SMPP user: listed, its password never shown back; deleting asks first.
+            await page.click("header >> text=SMPP")
+            await expect(page.locator("#smpp-port")).to_have_text(server.options[-1])
+            await page.fill("input[name=system_id]", "browser")
+            await page.fill("input[name=password]", "pw4smpp")
+            await page.click("text=Create user")
+            await expect(page.locator("#smpp-created")).to_contain_text("browser")
+            await expect(page.locator("#smpp-users tr[data-system-id='browser']")).to_have_count(1)
+            assert "pw4smpp" not in await page.content()
+            await page.screenshot(path=str(SHOTS / "smpp.png"), full_page=True)
+            row = page.locator("#smpp-users tr[data-system-id='browser']")
+            confirm = row.locator("button:has-text('Yes, delete')")
+            await expect(confirm).to_be_hidden()  # until the question is opened
+            await row.locator("summary").click()
+            await confirm.click()
+            await expect(page.locator("#smpp-deleted")).to_be_visible()
+            await expect(page.locator("#smpp-users tr[data-system-id]")).to_have_count(0)
 
             # Pair a simulated phone through the QR code's payload.
             await page.click("header >> text=Devices")
@@ -187,6 +208,7 @@ PHONE_PAGES = [
     "/panel/devices",
     "/panel/messages",
     "/panel/keys",
+    "/panel/smpp",
     "/panel/webhooks",
     "/panel/inbox",
     "/panel/usage",

@@ -3,7 +3,12 @@ dict method (`t.keys` once rendered "<built-in method keys ...>")."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 from simrelay.web.i18n import LANGUAGES, TEXTS, pick_language, translator
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "src" / "simrelay" / "web" / "templates"
 
 
 def test_every_text_has_both_languages() -> None:
@@ -20,3 +25,10 @@ def test_language_choice() -> None:
     assert pick_language(chosen=None, accept_language="de-DE,en;q=0.8") == "en"
     assert pick_language(chosen="ru", accept_language="en") == "ru"
     assert pick_language(chosen="xx", accept_language="fr") == "ru"
+
+
+def test_every_text_a_template_reads_exists() -> None:
+    """Jinja renders a missing `t.name` as nothing, so a typo would leave a blank on the page."""
+    read = {name for path in TEMPLATES.glob("*.html") for name in re.findall(r"\bt\.(\w+)", path.read_text())}
+    assert "smpp_users" in read
+    assert sorted(read - set(TEXTS)) == []

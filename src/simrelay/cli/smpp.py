@@ -71,7 +71,7 @@ def list_users(
 
 @user_app.command()
 def delete(email: str, system_id: str) -> None:
-    """Removes the user: it can no longer bind (sessions bound now stay until they unbind)."""
+    """Removes the user: it can no longer bind (its bound sessions end within 10 seconds)."""
 
     async def work(session: AsyncSession) -> None:
         db, account_id = await _database(session, email)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
@@ -26,6 +27,17 @@ SOURCE_SMS = "sms"
 """The number texted a stop word."""
 SOURCE_API = "api"
 """Added through the API (or the dashboard)."""
+
+
+Listener = Callable[[Connection, dict[str, Any]], None]
+_listeners: list[Listener] = []
+
+
+def listen(listener: Listener) -> None:
+    """Has `listener(conn, row)` told of every new received SMS, inside the transaction that
+    stores it (MO for SMPP clients: smpp/notices.py). Adding one twice adds it once."""
+    if listener not in _listeners:
+        _listeners.append(listener)
 
 
 def sender_number(sender: str) -> str | None:
@@ -76,6 +88,8 @@ def store_received(
         return False
     event = Event(account_id, Kind.SMS_RECEIVED, received_object(SimpleNamespace(**row)), at=now)
     queue_events(conn, [event])
+    for listener in _listeners:
+        listener(conn, row)
     keyword = opt_out_keyword(message) if number is not None else None
     if keyword == "stop":
         repository.add_optout(conn, account_id, sender, source=SOURCE_SMS, now=now)

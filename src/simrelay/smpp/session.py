@@ -1,5 +1,8 @@
 """One SMPP connection (an ESME bound to simrelay as its SMSC): binds checked against the SMPP
-users, enquire_link and unbind in any state, submit_sm into the send path with a window.
+users, enquire_link and unbind in any state, submit_sm into the send path with a window, and
+for receiver and transceiver binds the account's receipts and MO as deliver_sm (delivery.py).
+A bound client silent for `link_seconds` is sent an enquire_link; silent for as long again,
+it is taken for gone and the connection closed.
 
 The window: at most `window` submit_sm are worked on at once; past that the session stops
 reading until one is answered, so a fast client is slowed by TCP rather than refused.
@@ -9,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -18,6 +22,7 @@ import structlog
 from simrelay.accounts.guessing import TooManyGuesses
 from simrelay.smpp import submit as submitting
 from simrelay.smpp.codes import INTERFACE_VERSION, CommandStatus
+from simrelay.smpp.delivery import Delivery, Outbox
 from simrelay.smpp.fields import FramingError, PduError
 from simrelay.smpp.framing import Framer
 from simrelay.smpp.pdu import (
@@ -27,7 +32,9 @@ from simrelay.smpp.pdu import (
     BindResp,
     BindTransceiver,
     BindTransceiverResp,
+    BindTransmitter,
     BindTransmitterResp,
+    DeliverSmResp,
     EnquireLink,
     EnquireLinkResp,
     GenericNack,
@@ -41,6 +48,7 @@ from simrelay.smpp.pdu import (
 from simrelay.smpp.submit import Assembler, Store
 from simrelay.smpp.tlv import Options
 from simrelay.smpp.users import BoundUser
+from simrelay.tasks import cancel_and_wait
 
 log = structlog.get_logger(__name__)
 
@@ -62,6 +70,10 @@ class Limits:
     """Long messages a session may have in the making."""
     drain_seconds: float = 20.0
     """At unbind or shutdown, how long submit_sm in progress get to be answered."""
+    link_seconds: float = 60.0
+    """A bound session silent this long is sent an enquire_link, and closed after as long again."""
+    recheck_seconds: float = 10.0
+    """How often a bound session checks that its user and account may still be bound."""
 
 
 class Authenticate(Protocol):
@@ -81,6 +93,10 @@ class Backend:
     allow: Callable[[str], Awaitable[bool]] | None = None
     """Whether an account may submit one more now: the API's rate limit of `POST /v1/sms/send`,
     whose budget submit_sm shares (None: no limit)."""
+    outbox: Outbox | None = None
+    """Receipts and MO for receiver binds (None: receivers get nothing)."""
+    may_stay: Callable[[str], Awaitable[bool]] | None = None
+    """Whether the user of this id may stay bound (users.may_stay; None: always)."""
 
 
 def _bind_response(bind: Bind) -> type[BindResp]:
@@ -101,6 +117,10 @@ class Session:
         self._window = asyncio.Semaphore(backend.limits.window)
         self._working: set[asyncio.Task[None]] = set()
         self._assembler = Assembler(timeout=backend.limits.concat_seconds, limit=backend.limits.concat_limit)
+        self._sequences = itertools.count(1)
+        self._delivery: Delivery | None = None
+        self._delivering: asyncio.Task[None] | None = None
+        self._watching: asyncio.Task[None] | None = None
 
     async def run(self) -> None:
         """Serves the connection until the client unbinds or leaves, or the server stops (a
@@ -110,6 +130,9 @@ class Session:
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
+            for task in (self._watching, self._delivering):
+                if task is not None:
+                    await cancel_and_wait(task)
             await self._drain()
             self._writer.close()
             with contextlib.suppress(Exception):
@@ -121,16 +144,27 @@ class Session:
     async def _serve(self) -> None:
         framer = Framer()
         loop = asyncio.get_running_loop()
-        bind_by = loop.time() + self._backend.limits.bind_seconds
+        limits = self._backend.limits
+        bind_by = loop.time() + limits.bind_seconds
+        asked = False  # an enquire_link of ours is out, for a silence
         while True:
+            until = bind_by if self._user is None else loop.time() + limits.link_seconds
             try:
-                async with asyncio.timeout_at(None if self._user is not None else bind_by):
+                async with asyncio.timeout_at(until):
                     data = await self._reader.read(READ_SIZE)
             except TimeoutError:
-                log.info("smpp_bind_timeout", peer=self._host)
-                return
+                if self._user is None:
+                    log.info("smpp_bind_timeout", peer=self._host)
+                    return
+                if asked:
+                    log.info("smpp_link_lost", system_id=self._user.system_id, peer=self._host)
+                    return
+                asked = True
+                self._send(EnquireLink(sequence=self._next_sequence()))
+                continue
             if not data:
                 return
+            asked = False
             framer.feed(data)
             while True:
                 try:
@@ -156,15 +190,22 @@ class Session:
         if isinstance(pdu, SubmitSm):
             await self._submit(pdu)
         elif isinstance(pdu, Bind):
-            self._send(await self._bind(pdu))
+            answer = await self._bind(pdu)
+            self._send(answer)
+            if answer.status == _S.ESME_ROK and not isinstance(pdu, BindTransmitter):
+                assert self._user is not None
+                self._start_delivery(self._user.account_id)
         elif isinstance(pdu, EnquireLink):
             self._send(EnquireLinkResp(sequence=pdu.sequence))
         elif isinstance(pdu, Unbind):
             await self._drain()
             self._send(UnbindResp(sequence=pdu.sequence))
             return False
+        elif isinstance(pdu, DeliverSmResp):
+            if self._delivery is not None:
+                self._delivery.answered(pdu)
         elif pdu.command_id & 0x80000000:
-            pass  # a response (to nothing we sent yet, or enquire_link_resp): nothing to answer
+            pass  # a response (enquire_link_resp, or to nothing we sent): nothing to answer
         else:
             # Modelled by the codec but not served here yet (query_sm, data_sm, ...).
             self._send(GenericNack(sequence=pdu.sequence, status=_S.ESME_RINVCMDID))
@@ -190,12 +231,48 @@ class Session:
             return response(sequence=bind.sequence, status=_S.ESME_RBINDFAIL)
         self._user = user
         self._can_submit = not isinstance(bind, BindReceiver)
+        if self._backend.may_stay is not None:
+            self._watching = asyncio.create_task(self._watch(user, self._backend.may_stay))
         log.info("smpp_bound", system_id=user.system_id, peer=self._host, mode=type(bind).__name__)
         return response(
             sequence=bind.sequence,
             system_id=SYSTEM_ID,
             options=Options(sc_interface_version=INTERFACE_VERSION),
         )
+
+    async def _watch(self, user: BoundUser, may_stay: Callable[[str], Awaitable[bool]]) -> None:
+        """Ends the session (an unbind of ours, then the close) once its user is deleted or its
+        account blocked."""
+        while True:
+            await asyncio.sleep(self._backend.limits.recheck_seconds)
+            try:
+                if await may_stay(user.user_id):
+                    continue
+            except Exception:
+                log.exception("smpp_recheck_failed", system_id=user.system_id)
+                continue
+            log.info("smpp_unbound_by_server", system_id=user.system_id, peer=self._host)
+            self._send(Unbind(sequence=self._next_sequence()))
+            await asyncio.sleep(0.2)  # time for the unbind to go out before the close
+            self._writer.close()
+            return
+
+    def _start_delivery(self, account_id: str) -> None:
+        if self._backend.outbox is None or self._delivering is not None:
+            return
+        self._delivery = self._backend.outbox.delivery(account_id, self._send, self._next_sequence)
+        self._delivering = asyncio.create_task(self._deliver(self._delivery))
+
+    async def _deliver(self, delivery: Delivery) -> None:
+        try:
+            await delivery.run()
+        except Exception:
+            # The session goes on submitting; its receipts wait for the next bind.
+            log.exception("smpp_delivery_failed", peer=self._host)
+
+    def _next_sequence(self) -> int:
+        # sequence_number runs 0x00000001-0x7FFFFFFF (§5.1.4), then starts again.
+        return (next(self._sequences) - 1) % 0x7FFFFFFF + 1
 
     async def _submit(self, pdu: SubmitSm) -> None:
         if self._user is None or not self._can_submit:

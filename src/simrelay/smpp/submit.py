@@ -11,8 +11,10 @@ if the rest never comes within the timeout, nothing is stored.
 
 from __future__ import annotations
 
+import functools
+import operator
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -20,8 +22,10 @@ from pydantic import ValidationError
 
 from simrelay.errors import ApiError
 from simrelay.ids import new_object_id
+from simrelay.smpp import notices
 from simrelay.smpp.codes import ESM_UDHI, CommandStatus, Ton
 from simrelay.smpp.fields import PduError
+from simrelay.smpp.notices import Addresses
 from simrelay.smpp.pdu import SubmitSm
 from simrelay.smpp.text import Concat, decode_text, message_octets, sar_concat, split_udh
 from simrelay.sms import service
@@ -54,6 +58,8 @@ class Part:
     data_coding: int
     octets: bytes  # the text's octets, without a UDH
     concat: Concat | None
+    registered_delivery: int = 0
+    addresses: Addresses | None = None
 
 
 def phone_of(pdu: SubmitSm) -> str:
@@ -80,7 +86,15 @@ def read_part(pdu: SubmitSm) -> Part:
         concat = sar_concat(pdu.options)
     if concat is not None and concat.total == 1:
         concat = None  # a "long" message of one part is just a message
-    return Part(pdu.source_addr, phone, pdu.data_coding, octets, concat)
+    addresses = Addresses(
+        pdu.source_addr,
+        pdu.source_addr_ton,
+        pdu.source_addr_npi,
+        pdu.destination_addr,
+        pdu.dest_addr_ton,
+        pdu.dest_addr_npi,
+    )
+    return Part(pdu.source_addr, phone, pdu.data_coding, octets, concat, pdu.registered_delivery, addresses)
 
 
 def text_of(parts: list[Part]) -> str:
@@ -134,8 +148,24 @@ class Assembler:
             del self._pending[key]
 
 
+@dataclass(frozen=True, slots=True)
+class ReceiptAsk:
+    """A submit_sm's registered_delivery and the addresses its receipts go back between."""
+
+    registered_delivery: int
+    addresses: Addresses
+
+
 class Store(Protocol):
-    async def store(self, *, account_id: str, phone: str, text: str, message_id: str | None = None) -> str:
+    async def store(
+        self,
+        *,
+        account_id: str,
+        phone: str,
+        text: str,
+        message_id: str | None = None,
+        receipt: ReceiptAsk | None = None,
+    ) -> str:
         """The stored SMS's id, once committed; SubmitError with the status to answer."""
         ...
 
@@ -148,9 +178,17 @@ class SendPath:
     intake: Intake
     context: Mapping[str, Any]
 
-    async def store(self, *, account_id: str, phone: str, text: str, message_id: str | None = None) -> str:
-        """The stored SMS's id, once committed. SubmitError with the status for what the API
-        would answer with an error."""
+    async def store(
+        self,
+        *,
+        account_id: str,
+        phone: str,
+        text: str,
+        message_id: str | None = None,
+        receipt: ReceiptAsk | None = None,
+    ) -> str:
+        """The stored SMS's id, once committed, with the receipt it asks for. SubmitError with
+        the status for what the API would answer with an error."""
         try:
             request = SendMessageRequest.model_validate(
                 {"phone_number": phone, "message": text}, context=dict(self.context)
@@ -166,6 +204,7 @@ class SendPath:
                 raw_body=b"",
                 idempotency_key=None,
                 message_id=message_id,
+                also=_receipt_wanted(receipt, account_id=account_id, text=text),
             )
         except ApiError as exc:
             # No device (1004) or the month's quota used (1006): the SMS cannot be taken.
@@ -181,17 +220,46 @@ class SendPath:
         return _S.ESME_RSUBMITFAIL  # control characters: a text the API refuses too
 
 
+def _receipt_wanted(receipt: ReceiptAsk | None, *, account_id: str, text: str) -> Callable[..., None] | None:
+    if receipt is None or not notices.wants_any(receipt.registered_delivery):
+        return None
+    return functools.partial(
+        notices.want_receipt,
+        account_id=account_id,
+        registered_delivery=receipt.registered_delivery,
+        addresses=receipt.addresses,
+        text=text,
+        now=time.time(),
+    )
+
+
+def _receipt_of(parts: list[Part]) -> ReceiptAsk | None:
+    """What the parts ask for together: any part's bits count (clients differ in which part
+    carries registered_delivery)."""
+    asked = functools.reduce(operator.or_, (part.registered_delivery for part in parts), 0)
+    addresses = parts[0].addresses
+    return ReceiptAsk(asked, addresses) if asked and addresses is not None else None
+
+
 async def submit(path: Store, assembler: Assembler, pdu: SubmitSm, *, account_id: str) -> str:
     """The id to answer a submit_sm with: the stored SMS's, or for an early part of a long
     message the id the SMS will get. SubmitError or PduError with the status to answer."""
     part = read_part(pdu)
     if part.concat is None:
-        return await path.store(account_id=account_id, phone=part.phone, text=text_of([part]))
-    message_id, parts = assembler.add(part)
-    if parts is None:
-        return message_id
-    text = text_of(parts)
-    return await path.store(account_id=account_id, phone=part.phone, text=text, message_id=message_id)
+        parts = [part]
+        message_id = None
+    else:
+        message_id, completed = assembler.add(part)
+        if completed is None:
+            return message_id
+        parts = completed
+    return await path.store(
+        account_id=account_id,
+        phone=part.phone,
+        text=text_of(parts),
+        message_id=message_id,
+        receipt=_receipt_of(parts),
+    )
 
 
 def status_of(error: Exception) -> int:

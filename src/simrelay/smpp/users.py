@@ -11,6 +11,7 @@ from typing import cast
 
 from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from simrelay.accounts import guessing
 from simrelay.accounts.guessing import Guesses
@@ -33,7 +34,13 @@ def _dummy_hash() -> str:
 
 
 class SmppUserError(ValueError):
-    """A user that cannot be created or deleted (taken system_id, too long, unknown)."""
+    """A user that cannot be created or deleted. `reason` names which rule, for a caller that
+    words the refusal itself (the panel, in two languages): "system_id" or "password" (does not
+    fit its SMPP field), "taken" (another user has the system_id), "unknown" (no such user)."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +56,13 @@ class BoundUser:
 def check_credentials(system_id: str, password: str) -> None:
     """SmppUserError unless both fit their SMPP 3.4 fields (printable ASCII, no NUL)."""
     if not 1 <= len(system_id) <= SYSTEM_ID_MAX or not _printable(system_id):
-        raise SmppUserError(f"system_id must be 1 to {SYSTEM_ID_MAX} printable ASCII characters")
+        raise SmppUserError(
+            f"system_id must be 1 to {SYSTEM_ID_MAX} printable ASCII characters", reason="system_id"
+        )
     if not 1 <= len(password) <= PASSWORD_MAX or not _printable(password):
-        raise SmppUserError(f"password must be 1 to {PASSWORD_MAX} printable ASCII characters")
+        raise SmppUserError(
+            f"password must be 1 to {PASSWORD_MAX} printable ASCII characters", reason="password"
+        )
 
 
 def _printable(value: str) -> bool:
@@ -71,12 +82,24 @@ async def create_user(db: Database, *, account_id: str, system_id: str, password
     }
 
     def work(conn: Connection) -> None:
-        if conn.execute(select(users.c.id).where(users.c.system_id == system_id)).first() is not None:
-            raise SmppUserError(f"system_id {system_id} is taken")
+        if _is_taken(conn, system_id):
+            raise SmppUserError(f"system_id {system_id} is taken", reason="taken")
         conn.execute(insert(users).values(**row))
 
-    await db.run(work)
+    try:
+        await db.run(work)
+    except IntegrityError:
+        # Another create of this system_id committed between the check and the insert (two
+        # panels, or the panel and the CLI): the unique index refused it, and the caller gets
+        # the same refusal as above, not a server error.
+        if not await db.read(lambda conn: _is_taken(conn, system_id)):
+            raise
+        raise SmppUserError(f"system_id {system_id} is taken", reason="taken") from None
     return str(row["id"])
+
+
+def _is_taken(conn: Connection, system_id: str) -> bool:
+    return conn.execute(select(users.c.id).where(users.c.system_id == system_id)).first() is not None
 
 
 async def list_users(db: Database, *, account_id: str) -> list[tuple[str, str, float]]:
@@ -95,7 +118,22 @@ async def delete_user(db: Database, *, account_id: str, system_id: str) -> None:
     query = delete(users).where(users.c.account_id == account_id, users.c.system_id == system_id)
     deleted = await db.run(lambda conn: conn.execute(query).rowcount)
     if not deleted:
-        raise SmppUserError(f"no SMPP user {system_id}")
+        raise SmppUserError(f"no SMPP user {system_id}", reason="unknown")
+
+
+async def delete_user_by_id(db: Database, *, account_id: str, user_id: str) -> str:
+    """Deletes the account's user with this id (as the panel names it); its system_id.
+    SmppUserError if the account has no such user: another account's id changes nothing."""
+    owned = (users.c.account_id == account_id, users.c.id == user_id)
+
+    def work(conn: Connection) -> str:
+        system_id = conn.execute(select(users.c.system_id).where(*owned)).scalar_one_or_none()
+        if system_id is None:
+            raise SmppUserError(f"no SMPP user with id {user_id}", reason="unknown")
+        conn.execute(delete(users).where(*owned))
+        return str(system_id)
+
+    return await db.run(work)
 
 
 async def authenticate(
@@ -117,3 +155,15 @@ async def authenticate(
         return None
     await guesses.succeeded(keys[1:])
     return BoundUser(row.id, row.account_id, system_id, bool(row.is_blocked))
+
+
+async def may_stay(db: Database, user_id: str) -> bool:
+    """Whether a session bound as this user may go on: the user still exists and its account
+    is not blocked (sessions ask now and then, so a delete or a block ends them)."""
+    query = (
+        select(accounts.c.is_blocked)
+        .join(users, accounts.c.id == users.c.account_id)
+        .where(users.c.id == user_id)
+    )
+    blocked = await db.read(lambda conn: conn.execute(query).scalar_one_or_none())
+    return blocked is not None and not blocked

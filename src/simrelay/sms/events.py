@@ -3,7 +3,7 @@ in the same transaction as the change (sync Core)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from types import SimpleNamespace
 from typing import Any, cast
 
@@ -28,10 +28,23 @@ def announce_created(conn: Connection, rows: Iterable[dict[str, Any]], *, now: f
     queue_events(conn, [_event(row, Status.WAITING, at=now) for row in rows])
 
 
+Listener = Callable[[Connection, list[Change]], None]
+_listeners: list[Listener] = []
+
+
+def listen(listener: Listener) -> None:
+    """Has `listener(conn, changes)` told of every status change too, inside the transaction
+    that makes them (SMPP receipts: smpp/notices.py). Adding one twice adds it once."""
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
 def announce_changes(conn: Connection, changes: list[Change]) -> None:
     """Queues the events of `changes` once this transaction's work is done: a batch of device
     reports costs one query for all of its changes, not one per change."""
     before_commit(conn, _flush_changes, changes)
+    for listener in _listeners:
+        before_commit(conn, listener, changes)
 
 
 _SUBSCRIBED = Direct(

@@ -28,6 +28,9 @@ class Submission:
     """The messages row to insert (id, account_id, ...)."""
     idempotency_key: str | None = None
     body_hash: str = ""
+    also: Callable[[Connection], None] | None = None
+    """More to store with the message, in its transaction, if it is stored (an SMPP receipt's
+    addresses)."""
 
 
 def month_of(now: float) -> int:
@@ -88,6 +91,7 @@ class Intake:
         facts = repository.fetch_account_facts(conn, {item.row["account_id"] for item in batch}, month=month)
         outcomes: list[str | BaseException] = []
         rows: list[dict[str, Any]] = []
+        stored: list[Submission] = []
         unlimited: Counter[str] = Counter()
         reserved: Counter[str] = Counter()
         for item in batch:
@@ -132,9 +136,13 @@ class Intake:
             if quota is None:
                 unlimited[account_id] += 1
             rows.append(item.row)
+            stored.append(item)
             outcomes.append(item.row["id"])
         if rows:
             repository.insert_messages(conn, rows)
+            for item in stored:
+                if item.also is not None:
+                    item.also(conn)
             watched = [row for row in rows if facts[row["account_id"]].has_webhook]
             events.announce_created(conn, watched, now=now)
         for account_id, count in unlimited.items():

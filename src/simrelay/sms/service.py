@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,10 +32,12 @@ async def send_message(
     raw_body: bytes,
     idempotency_key: str | None,
     message_id: str | None = None,
+    also: Callable[..., None] | None = None,
 ) -> str:
     """Stores a new SMS in status 0 and returns its id once it is durably committed.
     `message_id`: the id to give it, when the caller had to name it before (SMPP answers the
-    first parts of a long message before the last arrives); a new one otherwise."""
+    first parts of a long message before the last arrives); a new one otherwise. `also(conn,
+    message_id=id)`: more to store in the same transaction, if the SMS is stored."""
     if request.device_id or request.callback_id:
         await db.read(lambda conn: _check_targets(conn, request, account_id))
     encoding = encoding_of(request.message)
@@ -71,6 +75,7 @@ async def send_message(
         row,
         idempotency_key=idempotency_key,
         body_hash=_body_hash(raw_body) if idempotency_key else "",
+        also=functools.partial(also, message_id=row["id"]) if also is not None else None,
     )
     return await intake.submit(submission)
 

@@ -129,6 +129,60 @@ TEXTS: dict[str, dict[str, str]] = {
     "delivery_log": {"ru": "Журнал доставки", "en": "Delivery log"},
     "event": {"ru": "Событие", "en": "Event"},
     "answer": {"ru": "Ответ", "en": "Answer"},
+    "smpp": {"ru": "SMPP", "en": "SMPP"},
+    "smpp_users": {"ru": "Пользователи SMPP", "en": "SMPP users"},
+    "smpp_connect": {"ru": "Подключение", "en": "How to connect"},
+    "smpp_host": {"ru": "Адрес", "en": "Host"},
+    "smpp_port": {"ru": "Порт", "en": "Port"},
+    "smpp_off": {"ru": "SMPP-сервер выключен.", "en": "The SMPP server is off."},
+    "smpp_turn_on": {
+        "ru": "Чтобы включить, задайте порт и перезапустите simrelay:",
+        "en": "To turn it on, give it a port and restart simrelay:",
+    },
+    "smpp_binds": {
+        "ru": "SMPP 3.4. Отправлять (submit_sm) можно в режимах bind_transmitter и bind_transceiver; "
+        "bind_receiver подключается, но пока ничего не получает (отчёты о доставке и входящие SMS "
+        "по SMPP ещё не поддерживаются).",
+        "en": "SMPP 3.4. bind_transmitter and bind_transceiver may send (submit_sm); bind_receiver "
+        "binds but receives nothing yet (no delivery receipts or incoming SMS over SMPP so far).",
+    },
+    "smpp_system_id_rule": {
+        "ru": "1–15 печатных символов ASCII, уникален на сервере",
+        "en": "1 to 15 printable ASCII characters, unique on this server",
+    },
+    "smpp_password_rule": {
+        "ru": "1–8 печатных символов ASCII, как позволяет SMPP 3.4",
+        "en": "1 to 8 printable ASCII characters, as SMPP 3.4 allows",
+    },
+    "smpp_create": {"ru": "Создать пользователя", "en": "Create user"},
+    "smpp_created": {"ru": "Пользователь SMPP создан:", "en": "SMPP user created:"},
+    "smpp_password_gone": {
+        "ru": "Пароль хранится только в виде хэша и больше не показывается.",
+        "en": "Its password is stored hashed and is not shown again.",
+    },
+    "smpp_deleted": {
+        "ru": "Пользователь SMPP удалён: с ним больше нельзя подключиться.",
+        "en": "The SMPP user is deleted: it can no longer bind.",
+    },
+    "smpp_delete_question": {
+        "ru": "Удалить пользователя (его открытые сессии закроются в течение 10 секунд)",
+        "en": "Delete the user (its bound sessions are closed within 10 seconds)",
+    },
+    "yes_delete": {"ru": "Да, удалить", "en": "Yes, delete"},
+    "smpp_none": {"ru": "Пользователей SMPP пока нет.", "en": "No SMPP users yet."},
+    "smpp_bad_system_id": {
+        "ru": "system_id должен состоять из 1–15 печатных символов ASCII",
+        "en": "The system_id must be 1 to 15 printable ASCII characters",
+    },
+    "smpp_bad_password": {
+        "ru": "Пароль должен состоять из 1–8 печатных символов ASCII",
+        "en": "The password must be 1 to 8 printable ASCII characters",
+    },
+    "smpp_bad_taken": {
+        "ru": "Этот system_id уже занят на сервере",
+        "en": "This system_id is already taken on this server",
+    },
+    "smpp_bad_unknown": {"ru": "Нет такого пользователя SMPP", "en": "No such SMPP user"},
 }
 
 

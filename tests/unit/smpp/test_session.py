@@ -33,7 +33,7 @@ from simrelay.smpp.pdu import (
 )
 from simrelay.smpp.server import SmppServer
 from simrelay.smpp.session import SYSTEM_ID, Backend, Limits
-from simrelay.smpp.submit import SubmitError
+from simrelay.smpp.submit import ReceiptAsk, SubmitError
 from simrelay.smpp.users import BoundUser
 
 S = CommandStatus
@@ -45,11 +45,21 @@ class FakeStore:
     """Stores nothing: records each call and answers an id, after `gate` opens if one is set."""
 
     calls: list[tuple[str, str, str]] = field(default_factory=list)
+    receipts: list[ReceiptAsk | None] = field(default_factory=list)
     gate: asyncio.Event | None = None
     fail: Exception | None = None
 
-    async def store(self, *, account_id: str, phone: str, text: str, message_id: str | None = None) -> str:
+    async def store(
+        self,
+        *,
+        account_id: str,
+        phone: str,
+        text: str,
+        message_id: str | None = None,
+        receipt: ReceiptAsk | None = None,
+    ) -> str:
         self.calls.append((account_id, phone, text))
+        self.receipts.append(receipt)
         if self.gate is not None:
             await self.gate.wait()
         if self.fail is not None:
@@ -324,5 +334,48 @@ async def test_past_the_accounts_rate_limit_submit_sm_is_throttled() -> None:
             S.ESME_RTHROTTLED,
         ]
         assert len(rig.store.calls) == 2
+    finally:
+        await rig.stop()
+
+
+async def test_a_bound_client_that_falls_silent_is_asked_then_dropped() -> None:
+    rig = await start(Limits(link_seconds=0.3))
+    try:
+        answering = await rig.client()
+        await answering.bind()
+        asked = await answering.read(timeout=3)
+        assert isinstance(asked, EnquireLink)
+        await answering.send(EnquireLinkResp(sequence=asked.sequence))
+        again = await answering.read(timeout=3)  # answered: the session goes on, and asks again
+        assert isinstance(again, EnquireLink) and again.sequence != asked.sequence
+
+        silent = await rig.client()
+        await silent.bind()
+        assert isinstance(await silent.read(timeout=3), EnquireLink)
+        assert await silent.read(timeout=3) is None  # no answer within as long again: closed
+    finally:
+        await rig.stop()
+
+
+async def test_a_deleted_user_or_blocked_account_is_unbound_by_the_server() -> None:
+    allowed = {"u1": True}
+
+    async def may_stay(user_id: str) -> bool:
+        return allowed[user_id]
+
+    store = FakeStore()
+    server = SmppServer(
+        Backend(store, authenticate, Limits(recheck_seconds=0.1), may_stay=may_stay), host="127.0.0.1", port=0
+    )
+    await server.start()
+    rig = Rig(server, store)
+    try:
+        client = await rig.client()
+        await client.bind()
+        assert await client.call(submit(2)) == SubmitSmResp(sequence=2, message_id="sms1")
+        await asyncio.sleep(0.3)  # rechecked, still allowed: nothing comes
+        allowed["u1"] = False
+        assert isinstance(await client.read(timeout=3), Unbind)
+        assert await client.read(timeout=3) is None
     finally:
         await rig.stop()

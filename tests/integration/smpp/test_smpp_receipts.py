@@ -1,0 +1,269 @@
+"""Receipts and MO over SMPP, seen by smpplib against a real `simrelay serve --smpp-port` with
+simulated phones: deliver_sm with the receipt text and TLVs after the phones report, kept while
+no receiver is bound, sent again when unanswered; received SMS as plain deliver_sm."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import smpplib.client  # type: ignore[import-untyped]
+import smpplib.consts  # type: ignore[import-untyped]
+import smpplib.gsm  # type: ignore[import-untyped]
+import smpplib.smpp  # type: ignore[import-untyped]
+
+from simrelay.smpp.codes import CommandStatus, MessageState
+from simrelay.smpp.receipt import parse_receipt
+from tests.integration.gateway import Gateway, gateway_env, open_gateway
+from tests.integration.server import Server, cli_json, free_port_besides
+
+pytestmark = pytest.mark.integration
+
+S = CommandStatus
+SYSTEM_ID, PASSWORD = "billing", "s3cret"
+RECEIPT_ESM = 0x04
+
+
+@dataclass
+class Smsc:
+    gateway: Gateway
+    smpp_port: int
+
+    @contextlib.contextmanager
+    def bound(self, mode: str = "transceiver") -> Iterator[Any]:
+        client = smpplib.client.Client("127.0.0.1", self.smpp_port, timeout=20, allow_unknown_opt_params=True)
+        client.connect()
+        try:
+            getattr(client, f"bind_{mode}")(system_id=SYSTEM_ID, password=PASSWORD)
+            yield client
+        finally:
+            client.disconnect()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
+    return gateway_env(tmp_path, request.param)
+
+
+@pytest.fixture
+def sqlite_env(tmp_path: Path) -> dict[str, str]:
+    return gateway_env(tmp_path, "sqlite")
+
+
+@contextlib.asynccontextmanager
+async def open_smsc(env: dict[str, str], tmp_path: Path) -> AsyncIterator[Smsc]:
+    server = Server(env, tmp_path / "logs")
+    port = free_port_besides(server.port)
+    server.env["SIMRELAY_SMPP_PORT"] = str(port)
+    server.start()
+    gateway = await open_gateway(server)
+    try:
+        cli_json(
+            server.env,
+            *("smpp", "user", "create", gateway.email, "--system-id", SYSTEM_ID, "--password", PASSWORD),
+            "--json",
+        )
+        yield Smsc(gateway, port)
+    finally:
+        await gateway.close()
+        server.kill()
+
+
+def submit(client: Any, text: str, **fields: Any) -> str:
+    """submit_sm of `text` (one part) to +79990001122 from "Shop"; the SMS id answered."""
+    parts, coding, esm_class = smpplib.gsm.make_parts(text)
+    ids = set()
+    for part in parts:
+        sent = client.send_message(
+            source_addr_ton=smpplib.consts.SMPP_TON_ALNUM,
+            source_addr="Shop",
+            dest_addr_ton=smpplib.consts.SMPP_TON_INTL,
+            destination_addr="79990001122",
+            short_message=part,
+            data_coding=coding,
+            esm_class=esm_class,
+            **fields,
+        )
+        answer = client.read_pdu()
+        assert (answer.command, answer.sequence, answer.status) == ("submit_sm_resp", sent.sequence, 0)
+        ids.add(answer.message_id.decode())
+    assert len(ids) == 1
+    return ids.pop()
+
+
+def next_deliver_sm(client: Any, *, answer: int | None = S.ESME_ROK) -> Any:
+    """The next deliver_sm, answered with `answer` (None: left unanswered); enquire_links on the
+    way are answered as a client must."""
+    while True:
+        pdu = client.read_pdu()
+        if pdu.command == "enquire_link":
+            client.send_pdu(answer_to(client, "enquire_link_resp", pdu))
+            continue
+        assert pdu.command == "deliver_sm", pdu.command
+        if answer is not None:
+            client.send_pdu(answer_to(client, "deliver_sm_resp", pdu, status=answer))
+        return pdu
+
+
+def answer_to(client: Any, command: str, pdu: Any, status: int = S.ESME_ROK) -> Any:
+    response = smpplib.smpp.make_pdu(command, client=client, status=status)
+    response.sequence = pdu.sequence  # as smpplib's own Client._message_received sets it
+    return response
+
+
+def nothing_more(client: Any, seconds: float = 2.0) -> None:
+    client._socket.settimeout(seconds)
+    try:
+        with pytest.raises(TimeoutError):
+            client.read_pdu()
+    finally:
+        client._socket.settimeout(20)
+
+
+def receipt_fields(pdu: Any) -> tuple[str, int, str, str, str]:
+    return (
+        pdu.receipted_message_id.decode(),
+        pdu.message_state,
+        pdu.source_addr.decode(),
+        pdu.destination_addr.decode(),
+        parse_receipt(pdu.short_message).state.stat,  # type: ignore[union-attr]
+    )
+
+
+async def test_receipts_follow_the_phones_reports(env: dict[str, str], tmp_path: Path) -> None:
+    async with open_smsc(env, tmp_path) as smsc:
+        await smsc.gateway.phone()
+
+        def run() -> None:
+            with smsc.bound() as client:
+                delivered = submit(client, "Hello with a receipt, cut at 20", registered_delivery=1)
+                silent = submit(client, "No receipt wanted", registered_delivery=0)
+                failures_only = submit(client, "Receipt on failure only", registered_delivery=2)
+                long_text = "Долгое сообщение с квитанцией. " * 5
+                long_id = submit(client, long_text, registered_delivery=1)
+                step_by_step = submit(client, "Intermediate too", registered_delivery=0x11)
+
+                got: dict[str, list[Any]] = {}
+                for _ in range(4):
+                    pdu = next_deliver_sm(client)
+                    assert pdu.esm_class == RECEIPT_ESM
+                    got.setdefault(pdu.receipted_message_id.decode(), []).append(pdu)
+                nothing_more(client)
+            # Nothing for the SMS that asked for none, nor for the delivered one that asked only
+            # to hear of a failure.
+            assert sorted(got) == sorted([delivered, long_id, step_by_step])
+            assert [receipt_fields(pdu)[4] for pdu in got[step_by_step]] == ["ENROUTE", "DELIVRD"]
+            assert (silent, failures_only) not in got
+            assert receipt_fields(got[delivered][0]) == (
+                delivered,
+                MessageState.DELIVERED,
+                "79990001122",
+                "Shop",
+                "DELIVRD",
+            )
+            # The receipt goes back to the submitter's address, with its TON: "Shop" was alphanumeric.
+            pdu = got[delivered][0]
+            assert (pdu.source_addr_ton, pdu.dest_addr_ton) == (
+                smpplib.consts.SMPP_TON_INTL,
+                smpplib.consts.SMPP_TON_ALNUM,
+            )
+            text = pdu.short_message.decode("ascii")
+            assert text.startswith(f"id:{delivered} sub:001 dlvrd:001 submit date:")
+            assert text.endswith(" stat:DELIVRD err:000 text:Hello with a receipt")
+            assert parse_receipt(got[long_id][0].short_message).message_id == long_id  # type: ignore[union-attr]
+
+        await asyncio.to_thread(run)
+
+
+async def test_a_failed_send_is_receipted_undeliverable(sqlite_env: dict[str, str], tmp_path: Path) -> None:
+    async with open_smsc(sqlite_env, tmp_path) as smsc:
+        await smsc.gateway.phone(undelivered_rate=1.0)
+
+        def run() -> None:
+            with smsc.bound() as client:
+                on_failure = submit(client, "Will not arrive", registered_delivery=2)
+                submit(client, "Will not arrive either", registered_delivery=3)  # on success only
+                pdu = next_deliver_sm(client)
+                nothing_more(client)
+            assert receipt_fields(pdu) == (
+                on_failure,
+                MessageState.UNDELIVERABLE,
+                "79990001122",
+                "Shop",
+                "UNDELIV",
+            )
+            assert " err:001 " in pdu.short_message.decode()
+
+        await asyncio.to_thread(run)
+
+
+async def test_receipts_and_mo_wait_for_a_receiver_and_come_again_when_unanswered(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    env["SIMRELAY_SMPP_ANSWER_SECONDS"] = "2"
+    async with open_smsc(env, tmp_path) as smsc:
+        phone = await smsc.gateway.phone()
+
+        def send() -> str:
+            with smsc.bound("transmitter") as client:
+                return submit(client, "Receipt for later", registered_delivery=1)
+
+        sms_id = await asyncio.to_thread(send)
+        await smsc.gateway.wait_status(sms_id, 4)
+        await phone.receive_sms("+79161234567", "Ответ: да")
+        await phone.receive_sms("MyBank", "Code 1234")
+
+        def unanswered() -> list[Any]:
+            with smsc.bound("receiver") as client:
+                return [next_deliver_sm(client, answer=None) for _ in range(3)]
+
+        first = await asyncio.to_thread(unanswered)
+
+        def answered() -> list[Any]:
+            with smsc.bound("receiver") as client:
+                pdus = [next_deliver_sm(client) for _ in range(3)]
+                nothing_more(client)
+                return pdus
+
+        again = await asyncio.to_thread(answered)
+
+        def after() -> None:
+            with smsc.bound("receiver") as client:
+                nothing_more(client, 3.0)  # answered ones are gone for good
+
+        await asyncio.to_thread(after)
+
+    for pdus in (first, again):
+        receipt, *mo = sorted(pdus, key=lambda pdu: pdu.esm_class, reverse=True)
+        assert receipt.esm_class == RECEIPT_ESM
+        assert receipt.receipted_message_id.decode() == sms_id
+        by_sender = {pdu.source_addr.decode(): pdu for pdu in mo}
+        assert set(by_sender) == {"79161234567", "MyBank"}
+        cyrillic, latin = by_sender["79161234567"], by_sender["MyBank"]
+        assert (cyrillic.esm_class, cyrillic.data_coding) == (0, smpplib.consts.SMPP_ENCODING_ISO10646)
+        assert cyrillic.short_message.decode("utf-16-be") == "Ответ: да"
+        assert cyrillic.source_addr_ton == smpplib.consts.SMPP_TON_INTL
+        assert (latin.data_coding, latin.short_message) == (0, b"Code 1234")
+        assert latin.source_addr_ton == smpplib.consts.SMPP_TON_ALNUM
+
+
+async def test_a_transmitter_gets_no_deliver_sm_and_a_receiver_bound_later_does(
+    sqlite_env: dict[str, str], tmp_path: Path
+) -> None:
+    async with open_smsc(sqlite_env, tmp_path) as smsc:
+        phone = await smsc.gateway.phone()
+        await phone.receive_sms("+79161234567", "to a transmitter")
+
+        def run() -> None:
+            with smsc.bound("transmitter") as client:
+                nothing_more(client)
+            with smsc.bound("receiver") as client:
+                pdu = next_deliver_sm(client)
+                assert pdu.short_message == b"to a transmitter"
+
+        await asyncio.to_thread(run)
