@@ -26,7 +26,6 @@ smpp_sim.py) is a stub until SMPP routes are on main.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import signal
 import subprocess
 import tempfile
@@ -41,9 +40,8 @@ import send
 import smpp_peers
 import smpp_receipts
 import smpp_report as report
-from smpp_load import Load, Result, run_load
 from smpp_report import Point
-from smpp_setup import PASSWORD, SYSTEM_ID, prepare
+from smpp_setup import PASSWORD, SYSTEM_ID, prepare, smpp_runs, warm_up
 
 
 def parse_args() -> argparse.Namespace:
@@ -105,39 +103,6 @@ def parse_args() -> argparse.Namespace:
 
 
 # --- simrelay ------------------------------------------------------------------------------
-
-
-def load_of(port: int, window: int, args: argparse.Namespace, duration: float | None = None) -> Load:
-    return Load(
-        host="127.0.0.1",
-        port=port,
-        system_id=SYSTEM_ID,
-        password=PASSWORD,
-        sessions=args.sessions,
-        window=window,
-        duration=args.duration if duration is None else duration,
-        transceiver=args.bind == "transceiver",
-    )
-
-
-def smpp_runs(label: str, port: int, window: int, args: argparse.Namespace) -> list[Result]:
-    results: list[Result] = []
-    for i in range(args.runs):
-        result = asyncio.run(run_load(load_of(port, window, args)))
-        bl.log(
-            f"{label} W={window} run {i + 1}: {result.rate:.0f} submit_sm/s {dict(result.statuses)} "
-            f"unanswered={result.unanswered} errors={result.errors}"
-        )
-        results.append(result)
-    return results
-
-
-def warm_up(label: str, port: int, args: argparse.Namespace) -> Result | None:
-    if args.warmup <= 0:
-        return None
-    result = asyncio.run(run_load(load_of(port, min(args.windows), args, duration=args.warmup)))
-    bl.log(f"{label} warm-up: {result.rate:.0f} submit_sm/s errors={result.errors}")
-    return result
 
 
 def bench_simrelay(db: str, args: argparse.Namespace, tmp: Path) -> list[Point]:

@@ -4,6 +4,7 @@ one-message check with smpplib, an SMPP client no one here wrote."""
 from __future__ import annotations
 
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -113,22 +114,61 @@ class Jasmin:
             self._reader.join(timeout=10)
         self.proc = None
 
-    def delivered(self) -> int:
-        try:
-            return int((self.count_file or Path("/nonexistent")).read_text().strip() or 0)
-        except (OSError, ValueError):
-            return 0
-
     def drained(self, limit: float) -> tuple[int, float]:
-        """Waits until the count has not moved for 2 s (at most `limit` s); (count, seconds it
-        kept moving)."""
-        start = time.monotonic()
-        last, last_change = self.delivered(), start
-        while time.monotonic() - start < limit:
-            time.sleep(0.5)
-            now = self.delivered()
-            if now != last:
-                last, last_change = now, time.monotonic()
-            elif time.monotonic() - last_change >= 2:
-                break
-        return last, round(last_change - start, 1)
+        return drained(self.count_file, limit)
+
+
+def delivered(count_file: Path | None) -> int:
+    """The number of submit_sm smpp_sim.py has counted (it rewrites the file every 0.2 s)."""
+    try:
+        return int((count_file or Path("/nonexistent")).read_text().strip() or 0)
+    except (OSError, ValueError):
+        return 0
+
+
+def drained(count_file: Path | None, limit: float) -> tuple[int, float]:
+    """Waits until smpp_sim.py's count has not moved for 2 s (at most `limit` s); (count,
+    seconds it kept moving)."""
+    start = time.monotonic()
+    last, last_change = delivered(count_file), start
+    while time.monotonic() - start < limit:
+        time.sleep(0.5)
+        now = delivered(count_file)
+        if now != last:
+            last, last_change = now, time.monotonic()
+        elif time.monotonic() - last_change >= 2:
+            break
+    return last, round(last_change - start, 1)
+
+
+class SmppSim:
+    """../shared/bench-peers/smpp_sim.py on 127.0.0.1:`port`, stopped by its PID: a context manager."""
+
+    def __init__(self, port: int, workdir: Path) -> None:
+        self.port = port
+        self.count_file = workdir / "smpp_sim.count"
+        self.log_path = workdir / "smpp_sim.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.started: str | None = None
+
+    def __enter__(self) -> SmppSim:
+        if not bl.port_free(self.port):
+            raise RuntimeError(f"port {self.port} is already in use on 127.0.0.1")
+        command = [sys.executable, str(bl.PEERS_DIR / "smpp_sim.py"), "--port", str(self.port)]
+        with open(self.log_path, "ab") as out:
+            self.proc = subprocess.Popen(
+                [*command, "--count-file", str(self.count_file)], stdout=out, stderr=subprocess.STDOUT
+            )
+        self.started = bl._start_time(self.proc.pid)
+        if not bl.wait_port(self.port, 10):
+            self.__exit__(None, None, None)
+            raise RuntimeError(f"smpp_sim.py did not listen on {self.port}")
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        if self.proc is not None:
+            bl.stop_process(self.proc.pid, self.started, grace=10)
+            self.proc.wait(timeout=5)
+            self.proc = None

@@ -1,14 +1,17 @@
-"""The simrelay side of bench/smpp.py: a fresh database with what an SMPP client needs."""
+"""What the modes of bench/smpp.py share: a fresh database with what an SMPP client needs, and
+the runs of the load generator."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import secrets
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import benchlib as bl
+from smpp_load import Load, Result, run_load
 
 PG_DATABASE = "simrelay_bench_smpp"
 EMAIL = "bench-smpp@simrelay.localhost"
@@ -54,3 +57,36 @@ def prepare(
     bl.cli(env, data_dir, "smpp", "user", "create", EMAIL, "--system-id", SYSTEM_ID, "--password", PASSWORD)
     env["BENCH_TOKEN"] = key["token"]
     return env, count
+
+
+def load_of(port: int, window: int, args: argparse.Namespace, duration: float | None = None) -> Load:
+    return Load(
+        host="127.0.0.1",
+        port=port,
+        system_id=SYSTEM_ID,
+        password=PASSWORD,
+        sessions=args.sessions,
+        window=window,
+        duration=args.duration if duration is None else duration,
+        transceiver=args.bind == "transceiver",
+    )
+
+
+def smpp_runs(label: str, port: int, window: int, args: argparse.Namespace) -> list[Result]:
+    results: list[Result] = []
+    for i in range(args.runs):
+        result = asyncio.run(run_load(load_of(port, window, args)))
+        bl.log(
+            f"{label} W={window} run {i + 1}: {result.rate:.0f} submit_sm/s {dict(result.statuses)} "
+            f"unanswered={result.unanswered} errors={result.errors}"
+        )
+        results.append(result)
+    return results
+
+
+def warm_up(label: str, port: int, args: argparse.Namespace) -> Result | None:
+    if args.warmup <= 0:
+        return None
+    result = asyncio.run(run_load(load_of(port, min(args.windows), args, duration=args.warmup)))
+    bl.log(f"{label} warm-up: {result.rate:.0f} submit_sm/s errors={result.errors}")
+    return result
