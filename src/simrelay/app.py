@@ -28,9 +28,9 @@ from simrelay.devices.dispatch import Dispatcher
 from simrelay.devices.policy import Policy
 from simrelay.log import configure_logging
 from simrelay.mobile.link import MobileHub
-from simrelay.smpp import delivery, notices, users
+from simrelay.smpp import delivery, notices, senders, users
 from simrelay.smpp.delivery import Outbox
-from simrelay.smpp.server import SmppServer
+from simrelay.smpp.server import SmppServer, tls_context
 from simrelay.smpp.session import Backend, Limits
 from simrelay.smpp.submit import SendPath
 from simrelay.sms import repository
@@ -114,9 +114,9 @@ def create_app(settings: Settings | None = None) -> Application:
         )
         outbox = Outbox(db, _delivery_policy(settings))
         db.listen(notices.QUEUED, outbox.wake)
-        smpp = _smpp_server(app.state.services, outbox)
-        if smpp is not None:
-            await smpp.start()
+        smpp_servers = _smpp_servers(app.state.services, outbox)
+        for server in smpp_servers:
+            await server.start()
         housekeeping = asyncio.create_task(_housekeeping(app.state.services))
         indexer = asyncio.create_task(_index_for_search(db)) if db.is_sqlite else None
         log.info("started", version=__version__)
@@ -124,8 +124,8 @@ def create_app(settings: Settings | None = None) -> Application:
             yield
         finally:
             await cancel_and_wait(housekeeping)
-            if smpp is not None:
-                await smpp.stop()  # before the intake: submits in progress are stored and answered
+            for server in smpp_servers:
+                await server.stop()  # before the intake: submits in progress are stored and answered
             await mobile_hub.stop()
             await intake.stop()
             await dispatcher.stop()
@@ -163,10 +163,11 @@ def _delivery_policy(settings: Settings) -> delivery.Policy:
     )
 
 
-def _smpp_server(services: Services, outbox: Outbox) -> SmppServer | None:
+def _smpp_servers(services: Services, outbox: Outbox) -> list[SmppServer]:
+    """The plain and the TLS listener, as configured; both serve the same sessions."""
     settings = services.settings
-    if settings.smpp_port is None:
-        return None
+    if settings.smpp_port is None and settings.smpp_tls_port is None:
+        return []
     store = SendPath(services.db, services.intake, validation_context(settings))
     authenticate = functools.partial(users.authenticate, services.db, services.guesses)
     limits = Limits(
@@ -182,8 +183,16 @@ def _smpp_server(services: Services, outbox: Outbox) -> SmppServer | None:
         allow=_send_budget(services.limiter),
         outbox=outbox,
         may_stay=functools.partial(users.may_stay, services.db),
+        targets=functools.partial(senders.targets_of, services.db),
     )
-    return SmppServer(backend, host=settings.smpp_host, port=settings.smpp_port)
+    servers = []
+    if settings.smpp_port is not None:
+        servers.append(SmppServer(backend, host=settings.smpp_host, port=settings.smpp_port))
+    if settings.smpp_tls_port is not None:
+        assert settings.smpp_tls_cert is not None and settings.smpp_tls_key is not None
+        tls = tls_context(settings.smpp_tls_cert, settings.smpp_tls_key)
+        servers.append(SmppServer(backend, host=settings.smpp_host, port=settings.smpp_tls_port, tls=tls))
+    return servers
 
 
 def _send_budget(limiter: RateLimiter | None) -> Callable[[str], Awaitable[bool]] | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SECRET_FILE = "secret_key"
@@ -140,12 +140,24 @@ class Settings(BaseSettings):
     """A connection that has not bound by then is closed."""
     smpp_concat_seconds: float = Field(default=60.0, gt=0)
     """All parts of a long message must arrive within this, or none is stored."""
+    smpp_tls_port: int | None = Field(default=None, ge=0, le=65535)
+    """Also listen for SMPP over TLS on this port (needs smpp_tls_cert and smpp_tls_key)."""
+    smpp_tls_cert: Path | None = None
+    """PEM certificate chain of the SMPP TLS port."""
+    smpp_tls_key: Path | None = None
+    """PEM private key of the SMPP TLS port."""
     smpp_link_seconds: float = Field(default=60.0, gt=0)
     """A bound client silent this long is sent an enquire_link; silent as long again, dropped."""
     smpp_answer_seconds: float = Field(default=30.0, gt=0)
     """How long a deliver_sm waits for its answer before it is sent again (to any session)."""
     smpp_hold_days: float = Field(default=7.0, gt=0)
     """Receipts and MO that no receiver bind took in this long are dropped."""
+
+    @model_validator(mode="after")
+    def _tls_needs_a_certificate(self) -> Settings:
+        if self.smpp_tls_port is not None and (self.smpp_tls_cert is None or self.smpp_tls_key is None):
+            raise ValueError("SIMRELAY_SMPP_TLS_PORT needs SIMRELAY_SMPP_TLS_CERT and SIMRELAY_SMPP_TLS_KEY")
+        return self
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -1,4 +1,5 @@
-"""`simrelay smpp user create | list | delete`: who SMPP clients bind as."""
+"""`simrelay smpp user create | list | delete`: who SMPP clients bind as;
+`simrelay smpp sender add | list | delete`: which device a source_addr sends through."""
 
 from __future__ import annotations
 
@@ -13,12 +14,14 @@ from simrelay.accounts import service as accounts
 from simrelay.accounts.service import AccountError
 from simrelay.cli.runtime import run_in_session
 from simrelay.config import Settings
-from simrelay.smpp import users
+from simrelay.smpp import senders, users
 from simrelay.storage.database import Database
 
 app = typer.Typer(no_args_is_help=True)
 user_app = typer.Typer(no_args_is_help=True)
 app.add_typer(user_app, name="user", help="SMPP users: create, list, delete.")
+sender_app = typer.Typer(no_args_is_help=True)
+app.add_typer(sender_app, name="sender", help="source_addr → device (and SIM) of an SMPP user.")
 
 
 async def _database(session: AsyncSession, email: str) -> tuple[Database, str]:
@@ -82,3 +85,76 @@ def delete(email: str, system_id: str) -> None:
 
     run_in_session(Settings(), work)
     typer.echo(f"deleted SMPP user {system_id}")
+
+
+@sender_app.command("add")
+def add_sender(
+    email: str,
+    system_id: str,
+    source_addr: str,
+    device: Annotated[str, typer.Option(help="The device (its id) these SMS go out through.")],
+    sim: Annotated[
+        int | None, typer.Option(help="The SIM, as the API's to_sim: a slot from 0, -1 any, -2 the default.")
+    ] = None,
+) -> None:
+    """Sends what the user submits with this source_addr through this device (and SIM)."""
+
+    async def work(session: AsyncSession) -> None:
+        db, account_id = await _database(session, email)
+        try:
+            await senders.add_sender(
+                db,
+                account_id=account_id,
+                system_id=system_id,
+                source_addr=source_addr,
+                device_id=device,
+                to_sim=sim,
+            )
+        except senders.SenderError as exc:
+            raise AccountError(str(exc)) from None
+
+    run_in_session(Settings(), work)
+    typer.echo(
+        f"{system_id}: {source_addr} goes through {device}" + (f" SIM {sim}" if sim is not None else "")
+    )
+
+
+@sender_app.command("list")
+def list_senders(
+    email: str,
+    system_id: str,
+    as_json: Annotated[
+        bool, typer.Option("--json", help='Print [{"source_addr", "device_id", "sim"}].')
+    ] = False,
+) -> None:
+    async def work(session: AsyncSession) -> list[tuple[str, senders.Target]]:
+        db, account_id = await _database(session, email)
+        try:
+            return await senders.list_senders(db, account_id=account_id, system_id=system_id)
+        except senders.SenderError as exc:
+            raise AccountError(str(exc)) from None
+
+    found = run_in_session(Settings(), work)
+    if as_json:
+        items = [{"source_addr": a, "device_id": t.device_id, "sim": t.to_sim} for a, t in found]
+        typer.echo(json.dumps(items))
+        return
+    for source_addr, target in found:
+        typer.echo(f"{source_addr}\t{target.device_id}\t{'' if target.to_sim is None else target.to_sim}")
+
+
+@sender_app.command("delete")
+def delete_sender(email: str, system_id: str, source_addr: str) -> None:
+    """Lets this source_addr go through any of the account's devices again."""
+
+    async def work(session: AsyncSession) -> None:
+        db, account_id = await _database(session, email)
+        try:
+            await senders.delete_sender(
+                db, account_id=account_id, system_id=system_id, source_addr=source_addr
+            )
+        except senders.SenderError as exc:
+            raise AccountError(str(exc)) from None
+
+    run_in_session(Settings(), work)
+    typer.echo(f"{system_id}: {source_addr} goes through any device")

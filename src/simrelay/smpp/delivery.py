@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection
 
 from simrelay.smpp import notices
 from simrelay.smpp.codes import CommandStatus, EsmType, MessageState
-from simrelay.smpp.models import SmppNotice
+from simrelay.smpp.models import ADDRESS_MAX, SmppNotice
 from simrelay.smpp.pdu import DeliverSm, DeliverSmResp, Pdu
 from simrelay.smpp.receipt import Receipt, format_receipt, receipt_options
 from simrelay.smpp.text import encode_text
@@ -41,8 +41,6 @@ _S = CommandStatus
 
 SHORT_MESSAGE_MAX = 254
 """Octets short_message holds (§4.6.1); a longer MO goes in message_payload."""
-ADDRESS_MAX = 20
-"""Characters of source_addr and destination_addr (21 octets with the NUL, §4.6.1)."""
 RETRY_MAX_SECONDS = 600.0
 # ESME_RX_P_APPN: the receiver will never take it; ESME_RX_R_APPN: it refuses this message.
 _PERMANENT = frozenset({_S.ESME_RX_P_APPN, _S.ESME_RX_R_APPN})

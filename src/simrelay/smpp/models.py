@@ -3,7 +3,7 @@ the receipts they asked for, and the deliver_sm waiting for them."""
 
 from __future__ import annotations
 
-from sqlalchemy import Double, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy import Double, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from simrelay.storage.db import Base
@@ -12,6 +12,8 @@ SYSTEM_ID_MAX = 15
 """SMPP 3.4 §4.1.1: system_id is a C-Octet String of at most 16 octets, its NUL included."""
 PASSWORD_MAX = 8
 """SMPP 3.4 §4.1.1: password, at most 9 octets with the NUL."""
+ADDRESS_MAX = 20
+"""SMPP 3.4 §4.4.1: source_addr and destination_addr, at most 21 octets with the NUL."""
 
 
 class SmppUser(Base):
@@ -61,3 +63,17 @@ class SmppNotice(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[float] = mapped_column(Double, default=0.0)
     """A session sent it and waits for the answer until then; after that any session may."""
+
+
+class SmppSender(Base):
+    """A source_addr of an SMPP user that picks the device (and SIM) its submit_sm go out
+    through; other source_addrs go through any of the account's devices."""
+
+    __tablename__ = "smpp_senders"
+    __table_args__ = (UniqueConstraint("smpp_user_id", "source_addr"),)
+
+    id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    smpp_user_id: Mapped[str] = mapped_column(ForeignKey("smpp_users.id", ondelete="CASCADE"))
+    source_addr: Mapped[str] = mapped_column(String(ADDRESS_MAX))
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), index=True)
+    to_sim: Mapped[int | None] = mapped_column(SmallInteger, nullable=True)

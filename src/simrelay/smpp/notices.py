@@ -18,10 +18,11 @@ import orjson
 from sqlalchemy import Table, delete, exists, insert, select
 from sqlalchemy.engine import Connection
 
+from simrelay.devices.models import Device
 from simrelay.ids import new_object_id
 from simrelay.inbox import service as inbox
 from simrelay.smpp.codes import MessageState, Npi, Ton
-from simrelay.smpp.models import SmppNotice, SmppReceiptWanted, SmppUser
+from simrelay.smpp.models import ADDRESS_MAX, SmppNotice, SmppReceiptWanted, SmppSender, SmppUser
 from simrelay.sms import events, leases
 from simrelay.sms.status import Change, Status
 from simrelay.storage.database import after_commit
@@ -29,6 +30,8 @@ from simrelay.storage.database import after_commit
 wanted = cast(Table, SmppReceiptWanted.__table__)
 notices = cast(Table, SmppNotice.__table__)
 smpp_users = cast(Table, SmppUser.__table__)
+senders = cast(Table, SmppSender.__table__)
+devices = cast(Table, Device.__table__)
 
 RECEIPT = "receipt"
 MO = "mo"
@@ -186,13 +189,33 @@ def queue_received(conn: Connection, row: dict[str, Any]) -> None:
         # A number is stored as digits without its +; a sender name is alphanumeric (§5.2.5).
         "source_ton": Ton.INTERNATIONAL if number else Ton.ALPHANUMERIC,
         "source_npi": Npi.ISDN if number else Npi.UNKNOWN,
-        "destination_addr": "",
-        "dest_ton": 0,
-        "dest_npi": 0,
+        "destination_addr": _recipient(conn, account_id, row["device_id"], row["sim"]),
+        "dest_ton": Ton.ALPHANUMERIC,
+        "dest_npi": Npi.UNKNOWN,
         "text": row["message"],
         "received_id": row["id"],
     }
     _insert(conn, [_notice(account_id, payload, now=row["created_at"])])
+
+
+def _recipient(conn: Connection, account_id: str, device_id: str, sim: int | None) -> str:
+    """Whom an MO was sent to, as far as simrelay can tell; never empty, because Kannel drops an
+    MO without a destination_addr (gw/smsc/smsc_smpp.c, pdu_to_msg: "may not be empty").
+    simrelay does not know the SIM's own number, so: the source_addr an SMPP user mapped to this
+    device (and SIM, if one maps it), so that a reply from it goes back out the same way; else
+    the device's name, as far as it is printable ASCII; else the start of the device's id."""
+    mapped = conn.execute(
+        select(senders.c.source_addr)
+        .join(smpp_users, smpp_users.c.id == senders.c.smpp_user_id)
+        .where(smpp_users.c.account_id == account_id, senders.c.device_id == device_id)
+        .order_by((senders.c.to_sim == sim).desc(), senders.c.source_addr)
+        .limit(1)
+    ).scalar_one_or_none()
+    if mapped:
+        return str(mapped)
+    name = conn.execute(select(devices.c.name).where(devices.c.id == device_id)).scalar_one_or_none() or ""
+    printable = "".join(char for char in name if " " <= char <= "~").strip()
+    return printable[:ADDRESS_MAX] or device_id[:ADDRESS_MAX]
 
 
 def _notice(account_id: str, payload: dict[str, Any], *, now: float) -> dict[str, Any]:

@@ -6,6 +6,8 @@ connections over them, as it does for HTTP."""
 from __future__ import annotations
 
 import asyncio
+import ssl
+from pathlib import Path
 
 import structlog
 
@@ -14,11 +16,19 @@ from simrelay.smpp.session import Backend, Session
 log = structlog.get_logger(__name__)
 
 
+def tls_context(cert: Path, key: Path) -> ssl.SSLContext:
+    """The server side of TLS with the library's defaults (TLS 1.2 and later)."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
+
+
 class SmppServer:
-    def __init__(self, backend: Backend, *, host: str, port: int) -> None:
+    def __init__(self, backend: Backend, *, host: str, port: int, tls: ssl.SSLContext | None = None) -> None:
         self._backend = backend
         self._host = host
         self._port = port
+        self._tls = tls
         self._server: asyncio.Server | None = None
         self._sessions: set[asyncio.Task[None]] = set()
 
@@ -30,8 +40,16 @@ class SmppServer:
         return port
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._connected, self._host, self._port, reuse_port=True)
-        log.info("smpp_listening", host=self._host, port=self.port)
+        self._server = await asyncio.start_server(
+            self._connected,
+            self._host,
+            self._port,
+            reuse_port=True,
+            ssl=self._tls,
+            # A client that connects and never finishes the handshake holds nothing for long.
+            ssl_handshake_timeout=30.0 if self._tls is not None else None,
+        )
+        log.info("smpp_listening", host=self._host, port=self.port, tls=self._tls is not None)
 
     async def stop(self) -> None:
         """Stops listening, then ends each session: what it has in progress is answered first."""

@@ -45,6 +45,7 @@ from simrelay.smpp.pdu import (
     UnbindResp,
     error_response,
 )
+from simrelay.smpp.senders import Target
 from simrelay.smpp.submit import Assembler, Store
 from simrelay.smpp.tlv import Options
 from simrelay.smpp.users import BoundUser
@@ -97,6 +98,8 @@ class Backend:
     """Receipts and MO for receiver binds (None: receivers get nothing)."""
     may_stay: Callable[[str], Awaitable[bool]] | None = None
     """Whether the user of this id may stay bound (users.may_stay; None: always)."""
+    targets: Callable[[str], Awaitable[dict[str, Target]]] | None = None
+    """The user's source_addr → device mappings (senders.targets_of; None: none)."""
 
 
 def _bind_response(bind: Bind) -> type[BindResp]:
@@ -121,6 +124,7 @@ class Session:
         self._delivery: Delivery | None = None
         self._delivering: asyncio.Task[None] | None = None
         self._watching: asyncio.Task[None] | None = None
+        self._targets: dict[str, Target] = {}
 
     async def run(self) -> None:
         """Serves the connection until the client unbinds or leaves, or the server stops (a
@@ -229,10 +233,11 @@ class Session:
         if user.account_blocked:
             log.info("smpp_bind_blocked", system_id=bind.system_id, peer=self._host)
             return response(sequence=bind.sequence, status=_S.ESME_RBINDFAIL)
+        if self._backend.targets is not None:
+            self._targets = await self._backend.targets(user.user_id)
         self._user = user
         self._can_submit = not isinstance(bind, BindReceiver)
-        if self._backend.may_stay is not None:
-            self._watching = asyncio.create_task(self._watch(user, self._backend.may_stay))
+        self._watching = asyncio.create_task(self._watch(user))
         log.info("smpp_bound", system_id=user.system_id, peer=self._host, mode=type(bind).__name__)
         return response(
             sequence=bind.sequence,
@@ -240,13 +245,16 @@ class Session:
             options=Options(sc_interface_version=INTERFACE_VERSION),
         )
 
-    async def _watch(self, user: BoundUser, may_stay: Callable[[str], Awaitable[bool]]) -> None:
-        """Ends the session (an unbind of ours, then the close) once its user is deleted or its
-        account blocked."""
+    async def _watch(self, user: BoundUser) -> None:
+        """Reloads the user's mappings now and then, and ends the session (an unbind of ours,
+        then the close) once its user is deleted or its account blocked."""
+        backend = self._backend
         while True:
-            await asyncio.sleep(self._backend.limits.recheck_seconds)
+            await asyncio.sleep(backend.limits.recheck_seconds)
             try:
-                if await may_stay(user.user_id):
+                if backend.targets is not None:
+                    self._targets = await backend.targets(user.user_id)
+                if backend.may_stay is None or await backend.may_stay(user.user_id):
                     continue
             except Exception:
                 log.exception("smpp_recheck_failed", system_id=user.system_id)
@@ -288,7 +296,7 @@ class Session:
             if self._backend.allow is not None and not await self._backend.allow(account_id):
                 raise submitting.SubmitError(_S.ESME_RTHROTTLED, "the account's rate limit")
             message_id = await submitting.submit(
-                self._backend.store, self._assembler, pdu, account_id=account_id
+                self._backend.store, self._assembler, pdu, account_id=account_id, targets=self._targets
             )
             answer = SubmitSmResp(sequence=pdu.sequence, message_id=message_id)
         except Exception as error:

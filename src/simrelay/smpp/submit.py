@@ -27,6 +27,7 @@ from simrelay.smpp.codes import ESM_UDHI, CommandStatus, Ton
 from simrelay.smpp.fields import PduError
 from simrelay.smpp.notices import Addresses
 from simrelay.smpp.pdu import SubmitSm
+from simrelay.smpp.senders import Target
 from simrelay.smpp.text import Concat, decode_text, message_octets, sar_concat, split_udh
 from simrelay.sms import service
 from simrelay.sms.intake import Intake
@@ -165,6 +166,7 @@ class Store(Protocol):
         text: str,
         message_id: str | None = None,
         receipt: ReceiptAsk | None = None,
+        target: Target | None = None,
     ) -> str:
         """The stored SMS's id, once committed; SubmitError with the status to answer."""
         ...
@@ -186,13 +188,16 @@ class SendPath:
         text: str,
         message_id: str | None = None,
         receipt: ReceiptAsk | None = None,
+        target: Target | None = None,
     ) -> str:
-        """The stored SMS's id, once committed, with the receipt it asks for. SubmitError with
-        the status for what the API would answer with an error."""
+        """The stored SMS's id, once committed, with the receipt it asks for, through the
+        target's device if one is given. SubmitError with the status for what the API would
+        answer with an error."""
+        body: dict[str, Any] = {"phone_number": phone, "message": text}
+        if target is not None:
+            body.update(device_id=target.device_id, to_sim=target.to_sim)
         try:
-            request = SendMessageRequest.model_validate(
-                {"phone_number": phone, "message": text}, context=dict(self.context)
-            )
+            request = SendMessageRequest.model_validate(body, context=dict(self.context))
         except ValidationError as exc:
             raise SubmitError(self._status_of(exc, text), str(exc)) from None
         try:
@@ -207,7 +212,8 @@ class SendPath:
                 also=_receipt_wanted(receipt, account_id=account_id, text=text),
             )
         except ApiError as exc:
-            # No device (1004) or the month's quota used (1006): the SMS cannot be taken.
+            # No device (1004), the month's quota used (1006), or a mapped device deleted since
+            # the session loaded its mappings: the SMS cannot be taken.
             raise SubmitError(_S.ESME_RSUBMITFAIL, exc.error.name) from None
 
     def _status_of(self, exc: ValidationError, text: str) -> int:
@@ -241,7 +247,14 @@ def _receipt_of(parts: list[Part]) -> ReceiptAsk | None:
     return ReceiptAsk(asked, addresses) if asked and addresses is not None else None
 
 
-async def submit(path: Store, assembler: Assembler, pdu: SubmitSm, *, account_id: str) -> str:
+async def submit(
+    path: Store,
+    assembler: Assembler,
+    pdu: SubmitSm,
+    *,
+    account_id: str,
+    targets: Mapping[str, Target] | None = None,
+) -> str:
     """The id to answer a submit_sm with: the stored SMS's, or for an early part of a long
     message the id the SMS will get. SubmitError or PduError with the status to answer."""
     part = read_part(pdu)
@@ -259,6 +272,7 @@ async def submit(path: Store, assembler: Assembler, pdu: SubmitSm, *, account_id
         text=text_of(parts),
         message_id=message_id,
         receipt=_receipt_of(parts),
+        target=(targets or {}).get(part.source_addr),
     )
 
 

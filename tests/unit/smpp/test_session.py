@@ -31,6 +31,7 @@ from simrelay.smpp.pdu import (
     Unbind,
     UnbindResp,
 )
+from simrelay.smpp.senders import Target
 from simrelay.smpp.server import SmppServer
 from simrelay.smpp.session import SYSTEM_ID, Backend, Limits
 from simrelay.smpp.submit import ReceiptAsk, SubmitError
@@ -57,6 +58,7 @@ class FakeStore:
         text: str,
         message_id: str | None = None,
         receipt: ReceiptAsk | None = None,
+        target: Target | None = None,
     ) -> str:
         self.calls.append((account_id, phone, text))
         self.receipts.append(receipt)

@@ -1,5 +1,5 @@
-"""smpp_receipts_wanted and smpp_notices: the receipts submit_sm asked for, and the deliver_sm
-(receipts and MO) waiting for a receiver bind
+"""smpp_receipts_wanted, smpp_notices and smpp_senders: the receipts submit_sm asked for, the
+deliver_sm (receipts and MO) waiting for a receiver bind, and source_addrs mapped to a device
 
 Revision ID: 0013
 Revises: 0012
@@ -56,9 +56,34 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_smpp_notices")),
     )
     op.create_index("ix_smpp_notices_account_id_id", "smpp_notices", ["account_id", "id"])
+    op.create_table(
+        "smpp_senders",
+        sa.Column("id", sa.String(24), nullable=False),
+        sa.Column("smpp_user_id", sa.String(24), nullable=False),
+        sa.Column("source_addr", sa.String(20), nullable=False),
+        sa.Column("device_id", sa.String(24), nullable=False),
+        sa.Column("to_sim", sa.SmallInteger(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["smpp_user_id"],
+            ["smpp_users.id"],
+            name=op.f("fk_smpp_senders_smpp_user_id_smpp_users"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["device_id"],
+            ["devices.id"],
+            name=op.f("fk_smpp_senders_device_id_devices"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_smpp_senders")),
+        sa.UniqueConstraint("smpp_user_id", "source_addr", name=op.f("uq_smpp_senders_smpp_user_id")),
+    )
+    op.create_index(op.f("ix_smpp_senders_device_id"), "smpp_senders", ["device_id"])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_smpp_senders_device_id"), table_name="smpp_senders")
+    op.drop_table("smpp_senders")
     op.drop_index("ix_smpp_notices_account_id_id", table_name="smpp_notices")
     op.drop_table("smpp_notices")
     op.drop_table("smpp_receipts_wanted")
