@@ -2,6 +2,7 @@
 # make test: lint, type check and the whole test suite (PostgreSQL tests skip if none is reachable).
 # pytest runs the tests in PYTEST_WORKERS processes at once (pytest-xdist; each takes its own
 # databases, see tests/conftest.py); PYTEST_WORKERS=0 runs them one by one in pytest's own.
+# --dist loadgroup keeps the tests of one xdist_group (one Kannel, one Jasmin) on one worker.
 VENV ?= .venv
 PYTHON ?= python3
 BIN = $(VENV)/bin
@@ -34,7 +35,7 @@ typecheck: install
 	$(BIN)/mypy src
 
 pytest: install
-	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 

@@ -28,10 +28,10 @@ from simrelay.devices.dispatch import Dispatcher
 from simrelay.devices.policy import Policy
 from simrelay.log import configure_logging
 from simrelay.mobile.link import MobileHub
-from simrelay.smpp import delivery, notices, senders, users
+from simrelay.smpp import delivery, notices, query, senders, users
+from simrelay.smpp.backend import Backend, Limits
 from simrelay.smpp.delivery import Outbox
 from simrelay.smpp.server import SmppServer, tls_context
-from simrelay.smpp.session import Backend, Limits
 from simrelay.smpp.submit import SendPath
 from simrelay.sms import repository
 from simrelay.sms import service as sms_service
@@ -175,6 +175,7 @@ def _smpp_servers(services: Services, outbox: Outbox) -> list[SmppServer]:
         bind_seconds=settings.smpp_bind_seconds,
         concat_seconds=settings.smpp_concat_seconds,
         link_seconds=settings.smpp_link_seconds,
+        max_sessions=settings.smpp_max_sessions,
     )
     backend = Backend(
         store,
@@ -184,6 +185,7 @@ def _smpp_servers(services: Services, outbox: Outbox) -> list[SmppServer]:
         outbox=outbox,
         may_stay=functools.partial(users.may_stay, services.db),
         targets=functools.partial(senders.targets_of, services.db),
+        query=lambda pdu, account_id: query.answer(services.db, pdu, account_id=account_id),
     )
     servers = []
     if settings.smpp_port is not None:

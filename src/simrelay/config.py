@@ -146,6 +146,8 @@ class Settings(BaseSettings):
     """PEM certificate chain of the SMPP TLS port."""
     smpp_tls_key: Path | None = None
     """PEM private key of the SMPP TLS port."""
+    smpp_max_sessions: int = Field(default=1000, ge=1)
+    """SMPP connections each worker process serves at once; more are closed as they come."""
     smpp_link_seconds: float = Field(default=60.0, gt=0)
     """A bound client silent this long is sent an enquire_link; silent as long again, dropped."""
     smpp_answer_seconds: float = Field(default=30.0, gt=0)

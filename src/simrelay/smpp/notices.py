@@ -182,20 +182,31 @@ def queue_received(conn: Connection, row: dict[str, Any]) -> None:
     if not has_user:
         return
     sender = row["phone_number"]
-    number = sender.isdigit()
+    recipient = _recipient(conn, account_id, row["device_id"], row["sim"])
     payload = {
         "kind": MO,
         "source_addr": sender,
-        # A number is stored as digits without its +; a sender name is alphanumeric (§5.2.5).
-        "source_ton": Ton.INTERNATIONAL if number else Ton.ALPHANUMERIC,
-        "source_npi": Npi.ISDN if number else Npi.UNKNOWN,
-        "destination_addr": _recipient(conn, account_id, row["device_id"], row["sim"]),
-        "dest_ton": Ton.ALPHANUMERIC,
-        "dest_npi": Npi.UNKNOWN,
+        "source_ton": _ton_of(sender),
+        "source_npi": Npi.ISDN if sender.isdigit() else Npi.UNKNOWN,
+        "destination_addr": recipient,
+        "dest_ton": _ton_of(recipient),
+        "dest_npi": Npi.ISDN if recipient.isdigit() else Npi.UNKNOWN,
         "text": row["message"],
         "received_id": row["id"],
     }
     _insert(conn, [_notice(account_id, payload, now=row["created_at"])])
+
+
+ALPHANUMERIC_MAX = 11
+"""Characters of an alphanumeric address (GSM 03.40); Kannel drops longer ones with TON 5."""
+
+
+def _ton_of(address: str) -> int:
+    """A number (stored as digits, without its +) is international; a name of up to 11
+    characters alphanumeric; anything else unknown, which peers pass on as it is."""
+    if address.isdigit():
+        return Ton.INTERNATIONAL
+    return Ton.ALPHANUMERIC if len(address) <= ALPHANUMERIC_MAX else Ton.UNKNOWN
 
 
 def _recipient(conn: Connection, account_id: str, device_id: str, sim: int | None) -> str:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import structlog
 
-from simrelay.smpp.session import Backend, Session
+from simrelay.smpp.backend import Backend
+from simrelay.smpp.session import Session
 
 log = structlog.get_logger(__name__)
 
@@ -66,6 +67,12 @@ class SmppServer:
     async def _connected(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
+        if len(self._sessions) >= self._backend.limits.max_sessions:
+            # Past the cap a connection is closed at once: memory stays bounded, and the client
+            # retries (on another worker or node, with SO_REUSEPORT and a balancer).
+            log.warning("smpp_too_many_sessions", limit=self._backend.limits.max_sessions)
+            writer.close()
+            return
         self._sessions.add(task)
         try:
             await Session(self._backend, reader, writer).run()

@@ -14,15 +14,14 @@ import asyncio
 import contextlib
 import itertools
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Protocol
 
 import structlog
 
 from simrelay.accounts.guessing import TooManyGuesses
 from simrelay.smpp import submit as submitting
+from simrelay.smpp.backend import Backend
 from simrelay.smpp.codes import INTERFACE_VERSION, CommandStatus
-from simrelay.smpp.delivery import Delivery, Outbox
+from simrelay.smpp.delivery import Delivery
 from simrelay.smpp.fields import FramingError, PduError
 from simrelay.smpp.framing import Framer
 from simrelay.smpp.pdu import (
@@ -39,6 +38,8 @@ from simrelay.smpp.pdu import (
     EnquireLinkResp,
     GenericNack,
     Pdu,
+    QuerySm,
+    QuerySmResp,
     SubmitSm,
     SubmitSmResp,
     Unbind,
@@ -46,7 +47,7 @@ from simrelay.smpp.pdu import (
     error_response,
 )
 from simrelay.smpp.senders import Target
-from simrelay.smpp.submit import Assembler, Store
+from simrelay.smpp.submit import Assembler
 from simrelay.smpp.tlv import Options
 from simrelay.smpp.users import BoundUser
 from simrelay.tasks import cancel_and_wait
@@ -57,49 +58,6 @@ _S = CommandStatus
 SYSTEM_ID = "simrelay"
 """The system_id of the bind responses: who the client is bound to."""
 READ_SIZE = 64 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    window: int = 10
-    """submit_sm worked on at once per session."""
-    bind_seconds: float = 30.0
-    """A connection not bound by then is closed."""
-    concat_seconds: float = 60.0
-    """The parts of a long message must all arrive within this."""
-    concat_limit: int = 100
-    """Long messages a session may have in the making."""
-    drain_seconds: float = 20.0
-    """At unbind or shutdown, how long submit_sm in progress get to be answered."""
-    link_seconds: float = 60.0
-    """A bound session silent this long is sent an enquire_link, and closed after as long again."""
-    recheck_seconds: float = 10.0
-    """How often a bound session checks that its user and account may still be bound."""
-
-
-class Authenticate(Protocol):
-    async def __call__(self, system_id: str, password: str, *, client_host: str) -> BoundUser | None:
-        """The user these credentials name, None if they are wrong; TooManyGuesses while
-        throttled (users.authenticate, with the database and the throttle)."""
-        ...
-
-
-@dataclass(frozen=True, slots=True)
-class Backend:
-    """What sessions share: the send path, the check of credentials, the limits."""
-
-    store: Store
-    authenticate: Authenticate
-    limits: Limits
-    allow: Callable[[str], Awaitable[bool]] | None = None
-    """Whether an account may submit one more now: the API's rate limit of `POST /v1/sms/send`,
-    whose budget submit_sm shares (None: no limit)."""
-    outbox: Outbox | None = None
-    """Receipts and MO for receiver binds (None: receivers get nothing)."""
-    may_stay: Callable[[str], Awaitable[bool]] | None = None
-    """Whether the user of this id may stay bound (users.may_stay; None: always)."""
-    targets: Callable[[str], Awaitable[dict[str, Target]]] | None = None
-    """The user's source_addr → device mappings (senders.targets_of; None: none)."""
 
 
 def _bind_response(bind: Bind) -> type[BindResp]:
@@ -205,6 +163,8 @@ class Session:
             await self._drain()
             self._send(UnbindResp(sequence=pdu.sequence))
             return False
+        elif isinstance(pdu, QuerySm) and self._backend.query is not None:
+            await self._query(pdu, self._backend.query)
         elif isinstance(pdu, DeliverSmResp):
             if self._delivery is not None:
                 self._delivery.answered(pdu)
@@ -264,6 +224,28 @@ class Session:
             await asyncio.sleep(0.2)  # time for the unbind to go out before the close
             self._writer.close()
             return
+
+    async def _query(self, pdu: QuerySm, query: Callable[[QuerySm, str], Awaitable[QuerySmResp]]) -> None:
+        if self._user is None or not self._can_submit:
+            # §4.8: a query comes from a transmitter or transceiver.
+            self._send(QuerySmResp(sequence=pdu.sequence, status=_S.ESME_RINVBNDSTS))
+            return
+        account_id = self._user.account_id
+        await self._window.acquire()  # queries share the window with submits
+
+        async def work() -> None:
+            try:
+                answer = await query(pdu, account_id)
+            except Exception:
+                log.exception("smpp_query_failed", peer=self._host)
+                answer = QuerySmResp(sequence=pdu.sequence, status=_S.ESME_RSYSERR)
+            finally:
+                self._window.release()
+            self._send(answer)
+
+        task = asyncio.create_task(work())
+        self._working.add(task)
+        task.add_done_callback(self._working.discard)
 
     def _start_delivery(self, account_id: str) -> None:
         if self._backend.outbox is None or self._delivering is not None:

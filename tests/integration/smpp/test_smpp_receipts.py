@@ -14,12 +14,14 @@ import smpplib.consts  # type: ignore[import-untyped]
 import smpplib.gsm  # type: ignore[import-untyped]
 import smpplib.smpp  # type: ignore[import-untyped]
 
-from simrelay.smpp.codes import MessageState
+from simrelay.smpp.codes import CommandStatus, MessageState
 from simrelay.smpp.receipt import parse_receipt
 from tests.integration.gateway import gateway_env
 from tests.integration.smpp.smsc import RECEIPT_ESM, next_deliver_sm, nothing_more, open_smsc, submit
 
 pytestmark = pytest.mark.integration
+
+S = CommandStatus
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -175,3 +177,37 @@ async def test_a_transmitter_gets_no_deliver_sm_and_a_receiver_bound_later_does(
                 assert pdu.short_message == b"to a transmitter"
 
         await asyncio.to_thread(run)
+
+
+async def test_query_sm_tells_the_state_of_a_submitted_sms(
+    sqlite_env: dict[str, str], tmp_path: Path
+) -> None:
+    async with open_smsc(sqlite_env, tmp_path) as smsc:
+        phone = await smsc.gateway.phone()
+
+        def send() -> str:
+            with smsc.bound("transmitter") as client:
+                return submit(client, "Query me")
+
+        sms_id = await asyncio.to_thread(send)
+        await smsc.gateway.wait_status(sms_id, 4)
+        await phone.stop()  # the next one stays on its way
+        waiting = await smsc.gateway.send(message="Not sent yet")
+
+        def query() -> list[Any]:
+            with smsc.bound("transceiver") as client:
+                answers = []
+                for message_id in (sms_id.upper(), waiting, "0" * 24):
+                    sent = smpplib.smpp.make_pdu("query_sm", client=client, message_id=message_id)
+                    client.send_pdu(sent)
+                    answer = client.read_pdu()
+                    assert (answer.command, answer.sequence) == ("query_sm_resp", sent.sequence)
+                    answers.append(answer)
+                return answers
+
+        delivered, on_its_way, unknown = await asyncio.to_thread(query)
+    assert (delivered.status, delivered.message_state, delivered.error_code) == (0, MessageState.DELIVERED, 0)
+    assert delivered.final_date.decode().endswith("00+")
+    assert (on_its_way.status, on_its_way.message_state) == (0, MessageState.ENROUTE)
+    assert not on_its_way.final_date
+    assert unknown.status == S.ESME_RQUERYFAIL

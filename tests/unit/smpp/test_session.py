@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from simrelay.accounts.guessing import TooManyGuesses
+from simrelay.smpp.backend import Backend, Limits
 from simrelay.smpp.codes import CommandStatus, Ton
 from simrelay.smpp.framing import Framer
 from simrelay.smpp.pdu import (
@@ -33,7 +34,7 @@ from simrelay.smpp.pdu import (
 )
 from simrelay.smpp.senders import Target
 from simrelay.smpp.server import SmppServer
-from simrelay.smpp.session import SYSTEM_ID, Backend, Limits
+from simrelay.smpp.session import SYSTEM_ID
 from simrelay.smpp.submit import ReceiptAsk, SubmitError
 from simrelay.smpp.users import BoundUser
 
@@ -379,5 +380,23 @@ async def test_a_deleted_user_or_blocked_account_is_unbound_by_the_server() -> N
         allowed["u1"] = False
         assert isinstance(await client.read(timeout=3), Unbind)
         assert await client.read(timeout=3) is None
+    finally:
+        await rig.stop()
+
+
+async def test_connections_past_the_cap_are_closed_at_once() -> None:
+    rig = await start(Limits(max_sessions=2))
+    try:
+        first, second = await rig.client(), await rig.client()
+        await first.bind()
+        await second.bind()
+        third = await rig.client()
+        assert await third.read(timeout=3) is None  # closed without a word
+        await first.send(Unbind(sequence=9))
+        assert await first.read() == UnbindResp(sequence=9)
+        assert await first.read() is None
+        await asyncio.sleep(0.1)
+        fourth = await rig.client()  # a place is free again
+        await fourth.bind()
     finally:
         await rig.stop()
