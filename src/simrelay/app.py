@@ -31,8 +31,10 @@ from simrelay.mobile.link import MobileHub
 from simrelay.smpp import delivery, notices, query, senders, users
 from simrelay.smpp.backend import Backend, Limits
 from simrelay.smpp.delivery import Outbox
+from simrelay.smpp.route import RouteOptions
 from simrelay.smpp.server import SmppServer, tls_context
 from simrelay.smpp.submit import SendPath
+from simrelay.smpp.supervisor import RouteSupervisor
 from simrelay.sms import repository
 from simrelay.sms import service as sms_service
 from simrelay.sms.intake import Intake
@@ -117,6 +119,9 @@ def create_app(settings: Settings | None = None) -> Application:
         smpp_servers = _smpp_servers(app.state.services, outbox)
         for server in smpp_servers:
             await server.start()
+        # Routes run whether or not this process listens for SMPP clients.
+        carriers = _route_supervisor(app.state.services)
+        carriers.start()
         housekeeping = asyncio.create_task(_housekeeping(app.state.services))
         indexer = asyncio.create_task(_index_for_search(db)) if db.is_sqlite else None
         log.info("started", version=__version__)
@@ -126,6 +131,7 @@ def create_app(settings: Settings | None = None) -> Application:
             await cancel_and_wait(housekeeping)
             for server in smpp_servers:
                 await server.stop()  # before the intake: submits in progress are stored and answered
+            await carriers.stop()
             await mobile_hub.stop()
             await intake.stop()
             await dispatcher.stop()
@@ -195,6 +201,18 @@ def _smpp_servers(services: Services, outbox: Outbox) -> list[SmppServer]:
         tls = tls_context(settings.smpp_tls_cert, settings.smpp_tls_key)
         servers.append(SmppServer(backend, host=settings.smpp_host, port=settings.smpp_tls_port, tls=tls))
     return servers
+
+
+def _route_supervisor(services: Services) -> RouteSupervisor:
+    settings = services.settings
+    options = RouteOptions(
+        reconnect=(settings.smpp_route_reconnect_seconds, 60.0),
+        enquire_seconds=settings.smpp_route_enquire_seconds,
+        response_seconds=settings.smpp_route_enquire_seconds,
+        concat_seconds=settings.smpp_concat_seconds,
+    )
+    every = settings.smpp_route_check_seconds
+    return RouteSupervisor(services.dispatcher, claim_seconds=every * 6, every=every, options=options)
 
 
 def _send_budget(limiter: RateLimiter | None) -> Callable[[str], Awaitable[bool]] | None:

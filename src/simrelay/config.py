@@ -155,6 +155,15 @@ class Settings(BaseSettings):
     smpp_hold_days: float = Field(default=7.0, gt=0)
     """Receipts and MO that no receiver bind took in this long are dropped."""
 
+    smpp_route_check_seconds: float = Field(default=5.0, gt=0)
+    """How often each process claims SMPP routes (docs/smpp.md, Routes); a claim lasts six times
+    this, so a dead process's routes are taken over within that."""
+    smpp_route_reconnect_seconds: float = Field(default=1.0, gt=0)
+    """A route's first pause before binding again after its SMSC link dropped; it doubles on
+    each failed try, up to 60 seconds."""
+    smpp_route_enquire_seconds: float = Field(default=30.0, gt=0)
+    """A bound route sends enquire_link this often; an SMSC silent for as long counts as gone."""
+
     @model_validator(mode="after")
     def _tls_needs_a_certificate(self) -> Settings:
         if self.smpp_tls_port is not None and (self.smpp_tls_cert is None or self.smpp_tls_key is None):

@@ -1,5 +1,6 @@
-"""`simrelay smpp user create | list | delete`: who SMPP clients bind as;
-`simrelay smpp sender add | list | delete`: which device a source_addr sends through."""
+"""`simrelay smpp user create | list | delete`: who SMPP clients bind as; `simrelay smpp sender
+add | list | delete`: which device a source_addr sends through; `simrelay smpp route create |
+list | delete`: the carriers' SMSCs the account sends through."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from simrelay.accounts import service as accounts
 from simrelay.accounts.service import AccountError
 from simrelay.cli.runtime import run_in_session
 from simrelay.config import Settings
-from simrelay.smpp import senders, users
+from simrelay.smpp import routes, senders, users
 from simrelay.storage.database import Database
 
 app = typer.Typer(no_args_is_help=True)
@@ -158,3 +159,98 @@ def delete_sender(email: str, system_id: str, source_addr: str) -> None:
 
     run_in_session(Settings(), work)
     typer.echo(f"{system_id}: {source_addr} goes through any device")
+
+
+route_app = typer.Typer(no_args_is_help=True)
+app.add_typer(route_app, name="route", help="SMPP routes (carriers' SMSCs as devices): create, list, delete.")
+
+
+def _route_json(route: routes.Route) -> dict[str, object]:
+    # The password is the carrier's credential: it goes to the SMSC and nowhere else.
+    settings = route.settings
+    return {
+        "id": route.device_id,
+        "name": route.name,
+        "host": settings.host,
+        "port": settings.port,
+        "system_id": settings.system_id,
+        "source_addr": settings.source_addr,
+        "tps": settings.tps,
+        "window": settings.window,
+    }
+
+
+@route_app.command("create")
+def create_route(
+    email: str,
+    host: Annotated[str, typer.Option(help="The SMSC's address.")],
+    port: Annotated[int, typer.Option(help="The SMSC's SMPP port.")],
+    system_id: Annotated[str, typer.Option(help="What the carrier gave you to bind as.")],
+    password: Annotated[str, typer.Option(help="The carrier's password for that system_id.")],
+    source_addr: Annotated[str, typer.Option(help="Sender of every SMS: digits or a name.")] = "",
+    tps: Annotated[float, typer.Option(help="submit_sm per second at most; 0: no limit.")] = 0.0,
+    window: Annotated[int, typer.Option(help="submit_sm awaiting their answer at most.")] = 10,
+    name: Annotated[str, typer.Option(help="The route's device name; default: SMPP HOST.")] = "",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the route (without its password).")] = False,
+) -> None:
+    """Adds a route: a device of the account that sends through the carrier's SMSC."""
+    settings = routes.RouteSettings(
+        host=host,
+        port=port,
+        system_id=system_id,
+        password=password,
+        source_addr=source_addr,
+        tps=tps,
+        window=window,
+    )
+
+    async def work(session: AsyncSession) -> routes.Route:
+        db, account_id = await _database(session, email)
+        try:
+            device_id = await routes.create_route(db, account_id=account_id, name=name, settings=settings)
+        except routes.RouteError as exc:
+            raise AccountError(str(exc)) from None
+        route = await routes.get_route(db, device_id)
+        assert route is not None
+        return route
+
+    route = run_in_session(Settings(), work)
+    if as_json:
+        typer.echo(json.dumps(_route_json(route)))
+    else:
+        typer.echo(f"created SMPP route {route.device_id} to {host}:{port}")
+
+
+@route_app.command("list")
+def list_routes(
+    email: str,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print a list of routes (without passwords).")
+    ] = False,
+) -> None:
+    async def work(session: AsyncSession) -> list[routes.Route]:
+        db, account_id = await _database(session, email)
+        return await routes.list_routes(db, account_id=account_id)
+
+    found = run_in_session(Settings(), work)
+    if as_json:
+        typer.echo(json.dumps([_route_json(route) for route in found]))
+        return
+    for route in found:
+        settings = route.settings
+        typer.echo(f"{route.device_id}\t{settings.host}:{settings.port}\t{settings.system_id}\t{route.name}")
+
+
+@route_app.command("delete")
+def delete_route(email: str, route_id: str) -> None:
+    """Removes the route and its device; the process running it unbinds within seconds."""
+
+    async def work(session: AsyncSession) -> None:
+        db, account_id = await _database(session, email)
+        try:
+            await routes.delete_route(db, account_id=account_id, device_id=route_id)
+        except routes.RouteError as exc:
+            raise AccountError(str(exc)) from None
+
+    run_in_session(Settings(), work)
+    typer.echo(f"deleted SMPP route {route_id}")

@@ -33,6 +33,28 @@ def require_kannel() -> None:
         missing_peer("Kannel", "apt-get install kannel")
 
 
+def smsc_group(smsc_id: str, username: str, routing: str, smpp_port: int, log: Path) -> str:
+    return f"""group = smsc
+smsc = smpp
+smsc-id = {smsc_id}
+{routing}
+host = 127.0.0.1
+port = {smpp_port}
+transceiver-mode = true
+smsc-username = {username}
+smsc-password = {PASSWORD}
+system-type = ""
+source-addr-ton = 5
+source-addr-npi = 0
+dest-addr-ton = 1
+dest-addr-npi = 1
+enquire-link-interval = 30
+reconnect-delay = 1
+log-file = "{log}"
+log-level = 1
+"""
+
+
 def kannel_conf(*, work: Path, smpp_port: int, admin: int, box: int, sendsms: int, mo_url: str) -> str:
     return f"""
 group = core
@@ -46,46 +68,10 @@ log-level = 1
 access-log = "{work}/access.log"
 dlr-storage = internal
 
-# simrelay as the SMSC: one SMPP 3.4 transceiver session
-group = smsc
-smsc = smpp
-smsc-id = simrelay
-denied-smsc-id = {FAILING_ID}
-host = 127.0.0.1
-port = {smpp_port}
-transceiver-mode = true
-smsc-username = {SYSTEM_ID}
-smsc-password = {PASSWORD}
-system-type = ""
-source-addr-ton = 5
-source-addr-npi = 0
-dest-addr-ton = 1
-dest-addr-npi = 1
-enquire-link-interval = 30
-reconnect-delay = 1
-log-file = "{work}/smsc.log"
-log-level = 1
-
+# simrelay as the SMSC: one SMPP 3.4 transceiver session per account
+{smsc_group("simrelay", SYSTEM_ID, f"denied-smsc-id = {FAILING_ID}", smpp_port, work / "smsc.log")}
 # The account whose phone fails: only for messages sent with smsc=failing
-group = smsc
-smsc = smpp
-smsc-id = {FAILING_ID}
-allowed-smsc-id = {FAILING_ID}
-host = 127.0.0.1
-port = {smpp_port}
-transceiver-mode = true
-smsc-username = {FAILING_ID}
-smsc-password = {PASSWORD}
-system-type = ""
-source-addr-ton = 5
-source-addr-npi = 0
-dest-addr-ton = 1
-dest-addr-npi = 1
-enquire-link-interval = 30
-reconnect-delay = 1
-log-file = "{work}/smsc-failing.log"
-log-level = 1
-
+{smsc_group(FAILING_ID, FAILING_ID, f"allowed-smsc-id = {FAILING_ID}", smpp_port, work / "smsc-failing.log")}
 group = smsbox
 bearerbox-host = 127.0.0.1
 bearerbox-port = {box}

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 
 from tests.integration.gateway import gateway_env
 from tests.integration.smpp.jasmin import (
@@ -23,7 +22,7 @@ from tests.integration.smpp.jasmin import (
     require_jasmin,
     start_jasmin,
 )
-from tests.integration.smpp.peers import Callbacks, Simrelay, open_simrelay
+from tests.integration.smpp.peers import Callbacks, Simrelay
 
 # One Jasmin for the module: under xdist its tests run on one worker (make test: --dist loadgroup).
 pytestmark = [
@@ -45,22 +44,6 @@ def env(
     request: pytest.FixtureRequest, amqp_spec: str, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, str]:
     return gateway_env(tmp_path_factory.mktemp("data"), request.param)
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def simrelay(env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Simrelay]:
-    async with open_simrelay(env, tmp_path_factory.mktemp("simrelay")) as simrelay:
-        yield simrelay
-
-
-@pytest.fixture(scope="module")
-def callbacks(simrelay: Simrelay) -> Iterator[Callbacks]:
-    """A receiver per simrelay (per database), so that no test sees the other run's callbacks."""
-    callbacks = Callbacks()
-    try:
-        yield callbacks
-    finally:
-        callbacks.close()
 
 
 @pytest.fixture(scope="module")

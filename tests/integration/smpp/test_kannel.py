@@ -6,14 +6,13 @@ one simrelay, one Kannel per database."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import pytest
-import pytest_asyncio
 
 from tests.integration.gateway import gateway_env
 from tests.integration.smpp.kannel import Kannel, require_kannel, start_kannel
-from tests.integration.smpp.peers import FAILING_ID, Callbacks, Simrelay, open_simrelay
+from tests.integration.smpp.peers import FAILING_ID, Callbacks, Simrelay
 
 # One Kannel for the module: under xdist its tests run on one worker (make test: --dist loadgroup).
 pytestmark = [
@@ -33,22 +32,6 @@ def env(
     request: pytest.FixtureRequest, kannel_installed: None, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, str]:
     return gateway_env(tmp_path_factory.mktemp("data"), request.param)
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def simrelay(env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Simrelay]:
-    async with open_simrelay(env, tmp_path_factory.mktemp("simrelay")) as simrelay:
-        yield simrelay
-
-
-@pytest.fixture(scope="module")
-def callbacks(simrelay: Simrelay) -> Iterator[Callbacks]:
-    """A receiver per simrelay (per database), so that no test sees the other run's callbacks."""
-    callbacks = Callbacks()
-    try:
-        yield callbacks
-    finally:
-        callbacks.close()
 
 
 @pytest.fixture(scope="module")
