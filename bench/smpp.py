@@ -19,8 +19,8 @@ against what Jasmin accepted. One markdown table with every point, SMPP / HTTP a
 Jasmin. Results go to bench/results/.
 
 `--receipts` measures instead the delay from submit_sm_resp to the receipt's deliver_sm, with
-simulated phones delivering (bench/smpp_receipts.py). `--route` (SMS/s through an SMPP route to
-smpp_sim.py) is a stub until SMPP routes are on main.
+simulated phones delivering (bench/smpp_receipts.py); `--route` the SMS/s through an SMPP route
+to ../shared/bench-peers/smpp_sim.py (bench/smpp_route.py).
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ import send
 import smpp_peers
 import smpp_receipts
 import smpp_report as report
+import smpp_route
 from smpp_report import Point
 from smpp_setup import PASSWORD, SYSTEM_ID, prepare, smpp_runs, warm_up
 
@@ -83,15 +84,14 @@ def parse_args() -> argparse.Namespace:
         "--receipt-timeout", type=float, default=30, help="--receipts: seconds to wait for the last receipts"
     )
     parser.add_argument(
-        "--route",
-        action="store_true",
-        help="NOT YET: SMS/s through an SMPP route to smpp_sim.py (SMPP routes are not on main)",
+        "--route", action="store_true", help="instead: SMS/s through an SMPP route to smpp_sim.py"
     )
+    parser.add_argument("--route-window", type=int, default=10, help="--route: the route's window")
+    parser.add_argument("--route-sms", type=int, default=3000, help="--route: SMS submitted per window")
+    parser.add_argument("--sim-port", type=int, default=2796, help="--route: smpp_sim.py's port")
     args = parser.parse_args()
-    if args.route:
-        # Issue 19 asks for it; SMPP routes (simrelay binding out to an SMSC) are being built on
-        # the branch `routes` and were not on main when this script was written.
-        parser.exit(2, "--route: not available yet, SMPP routes are not on main (see bench/README.md)\n")
+    if args.route and args.receipts:
+        parser.error("--route and --receipts are two separate runs")
     if args.peers == ["none"]:
         args.peers = []
     if set(args.peers) - {"jasmin"} or set(args.db) - {"sqlite", "postgres"}:
@@ -186,6 +186,7 @@ def main() -> int:
     bl.log(f"machine: {info}")
     points: list[Point] = []
     receipts: list[smpp_receipts.ReceiptPoint] = []
+    routes: list[smpp_route.RoutePoint] = []
     failures: list[str] = []
     started = time.time()
     with tempfile.TemporaryDirectory(prefix="simrelay-bench-smpp-") as tmp_name:
@@ -193,12 +194,14 @@ def main() -> int:
             try:
                 if args.receipts:
                     receipts += smpp_receipts.bench_receipts(db, args, Path(tmp_name))
+                elif args.route:
+                    routes += smpp_route.bench_route(db, args, Path(tmp_name))
                 else:
                     points += bench_simrelay(db, args, Path(tmp_name))
             except Exception as exc:  # reported in the summary; the other points still run
                 failures.append(f"simrelay {db}: {exc}")
                 bl.log(f"FAILED simrelay {db}: {exc}")
-    if "jasmin" in args.peers and not args.receipts:
+    if "jasmin" in args.peers and not (args.receipts or args.route):
         try:
             points += bench_jasmin(args, bl.RESULTS_DIR / f"{when}-smpp-jasmin.log")
         except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
@@ -206,6 +209,8 @@ def main() -> int:
             bl.log(f"FAILED jasmin: {exc}")
     if args.receipts:
         table = smpp_receipts.markdown(receipts, args)
+    elif args.route:
+        table = smpp_route.markdown(routes, args)
     else:
         table = report.markdown(points, args)
     print()
@@ -218,6 +223,7 @@ def main() -> int:
         "machine": info,
         "points": [asdict(p) for p in points],
         "receipts": [asdict(p) for p in receipts],
+        "routes": [asdict(p) for p in routes],
         "failures": failures,
         "markdown": table,
     }
@@ -226,7 +232,7 @@ def main() -> int:
     print(f"\nresults: {path} ({payload['seconds']:.0f} s)")
     for failure in failures:
         print(f"FAILURE: {failure}")
-    bad = any(p.check_ok is False for p in points) or any(not p.check_ok for p in receipts)
+    bad = any(p.check_ok is False for p in points) or any(not p.check_ok for p in [*receipts, *routes])
     return 1 if failures or bad else 0
 
 

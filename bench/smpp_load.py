@@ -63,6 +63,8 @@ class Load:
     text: bytes = b"hello from wrk"  # data_coding 0: these characters are the same in GSM 03.38
     rate: float = 0.0
     """submit_sm/s over all sessions; 0: as fast as the window allows."""
+    count: int = 0
+    """Stop after this many submit_sm over all sessions (0: none), even before `duration`."""
     response_timeout: float = 10.0
     """A session that hears nothing for this long while it waits gives up (counted unanswered)."""
     receipt_timeout: float = 0.0
@@ -183,6 +185,8 @@ class _Session:
         if self.clock.sending():
             now = time.perf_counter()
             room = self.load.window - len(self.in_flight)
+            if self.clock.count:
+                room = min(room, self.clock.count - self.clock.sent)
             if self.per_second:
                 room = min(room, int((now - self.clock.start) * self.per_second) - self.paced)
                 self.paced += max(room, 0)
@@ -191,6 +195,7 @@ class _Session:
                 self.in_flight[sequence] = now
                 chunks.append(self.head + sequence.to_bytes(4, "big") + self.tail)
                 self.result.sent += 1
+                self.clock.sent += 1
         if chunks:
             writer.write(b"".join(chunks))
 
@@ -301,8 +306,10 @@ class _Session:
 class _Clock:
     """When the timed part starts and ends: every session binds first, then all start at once."""
 
-    def __init__(self, duration: float) -> None:
+    def __init__(self, duration: float, count: int = 0) -> None:
         self.duration = duration
+        self.count = count
+        self.sent = 0
         self.started = asyncio.Event()
         self.receipts_owed: dict[str, float] = {}
         self.receipts_early: dict[str, MessageState] = {}
@@ -316,7 +323,7 @@ class _Clock:
         self.started.set()
 
     def sending(self) -> bool:
-        return time.perf_counter() < self.end
+        return time.perf_counter() < self.end and not (self.count and self.sent >= self.count)
 
     def timed(self, moment: float) -> bool:
         return self.start <= moment < self.end
@@ -327,7 +334,7 @@ async def run_load(load: Load) -> Result:
     in flight (and receipts, if asked), unbinds. A session that fails is reported in
     `errors`; the others go on."""
     result = Result(seconds=load.duration)
-    clock = _Clock(load.duration)
+    clock = _Clock(load.duration, load.count)
     sessions = [_Session(load, result, clock) for _ in range(load.sessions)]
     tasks = [asyncio.create_task(session.run()) for session in sessions]
     # Binds can be slow (the server hashes the password): start the clock once all are bound.

@@ -225,6 +225,15 @@ async def test_a_paced_load_sends_at_its_rate(smsc: FakeSmsc) -> None:
     assert smsc.most_outstanding < 100  # the pace, not the window, held it back
 
 
+async def test_a_counted_load_sends_exactly_its_count_and_ends_early(smsc: FakeSmsc) -> None:
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    result = await run_load(load_on(smsc, sessions=3, window=10, duration=30, count=95))
+
+    assert result.sent == len(smsc.submits) == result.ok_total == 95
+    assert loop.time() - started < 5
+
+
 def test_smpplib_encodes_the_same_submit_sm() -> None:
     import smpplib.client  # type: ignore[import-untyped]
     import smpplib.consts  # type: ignore[import-untyped]
