@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Jasmin 0.11.1 with its SMPP server up, for bench/smpp.py: the set-up of
+# Jasmin (0.11.0, see below) with its SMPP server up, for bench/smpp.py: the set-up of
 # ../shared/bench-peers/jasmin.sh (Redis + RabbitMQ on their own ports, jasmind, smpp_sim.py on
 # :2776 behind an SMPP client connector `sim`, a user bench/bench, a default MT route to `sim`),
 # without its HTTP load. Jasmin's SMPP server listens on 127.0.0.1:2775; the user `bench` may bind
@@ -12,8 +12,11 @@
 . "${PEERS_DIR:-/work/shared/bench-peers}/common.sh"
 
 WORK="${WORK:-/tmp/bench-jasmin-smpp}"
-VENV="${JASMIN_VENV:-/tmp/jasmin-venv}"
-JASMIN_VERSION="${JASMIN_VERSION:-0.11.1}"
+VENV="${JASMIN_VENV:-/tmp/jasmin-venv-0.11.0}"
+# 0.11.0, not 0.11.1 (what jasmin.sh installs): 0.11.1 fails in its handler of every submit_sm_resp
+# ("'SubmitSM' object has no attribute 'response'", jookies/jasmin issues 1236 and 1237;
+# see tests/integration/smpp/jasmin.py) and logs an ERROR per message, which would slow its side.
+JASMIN_VERSION="${JASMIN_VERSION:-0.11.0}"
 PY="${PYTHON:-python3}"
 # Own ports, so that Redis/RabbitMQ services already running on the standard ports are left alone.
 REDIS_PORT="${REDIS_PORT:-16379}" AMQP_PORT="${AMQP_PORT:-15673}" RMQ_DIST_PORT="${RMQ_DIST_PORT:-25673}" EPMD_PORT="${EPMD_PORT:-14369}"
