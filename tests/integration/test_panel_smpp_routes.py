@@ -136,7 +136,11 @@ async def test_a_created_route_is_stored_listed_offline_and_its_password_never_s
     again = await panel.get("/panel/smpp/routes")
     assert listed(again) == [device_id]
     row = row_of(again, device_id)
-    assert "<code>127.0.0.1:2775</code>" in row and "<code>acme</code>" in row and "<code>Acme</code>" in row
+    assert (
+        '<code class="nowrap">127.0.0.1:2775</code>' in row
+        and "<code>acme</code>" in row
+        and "<code>Acme</code>" in row
+    )
     assert "<td>50.0</td>" in row and "<td>20</td>" in row
     assert '<span class="badge off">offline</span>' in row  # nothing has bound it
     devices_page = await panel.get("/panel/devices")  # a route is a device like any other
