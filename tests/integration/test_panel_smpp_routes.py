@@ -5,6 +5,7 @@ another account's routes out of reach."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import AsyncIterator
@@ -21,6 +22,7 @@ from simrelay.smpp import routes
 from simrelay.smpp.models import SmppRoute
 from simrelay.storage.database import Database
 from tests.conftest import running_client
+from tests.fakes.smsc import FakeSmsc
 from tests.integration.test_panel_smpp import EMAIL, PASSWORD, Panel, signed_in
 
 pytestmark = pytest.mark.integration
@@ -168,6 +170,32 @@ async def test_a_bound_route_shows_online_as_its_device_does(
     assert '<span class="badge off">offline</span>' in row_of(
         await panel.get("/panel/smpp/routes"), device_id
     )
+
+
+async def test_a_route_made_here_binds_to_the_smsc_shows_online_and_unbinds_when_deleted(
+    settings: Settings, db: Database, me: str
+) -> None:
+    fake = FakeSmsc(system_id="carrier", password="Qx9!rtZ")
+    await fake.start()
+    quick = settings.model_copy(update={"smpp_route_check_seconds": 0.3, "smpp_route_reconnect_seconds": 0.2})
+    try:
+        async with running_client(quick) as client:  # the app's route supervisor runs in this loop
+            panel = await signed_in(client)
+            form = good(port=str(fake.port), system_id=fake.system_id, password=fake.password)
+            (device_id,) = listed(await create(panel, form))
+            await fake.wait_for(lambda: fake.bound)  # the password reached the SMSC
+            for _ in range(100):
+                page = await panel.get("/panel/smpp/routes")
+                if '<span class="badge ok">online</span>' in row_of(page, device_id):
+                    break
+                await asyncio.sleep(0.1)
+            assert '<span class="badge ok">online</span>' in row_of(page, device_id)
+            assert fake.password not in page.text
+            deleted = await panel.post(f"/panel/smpp/routes/{device_id}", {"action": "delete"})
+            assert deleted.status_code == 303
+            await fake.wait_for(lambda: not fake.bound)
+    finally:
+        await fake.stop()
 
 
 async def test_empty_optional_fields_take_the_clis_defaults(panel: Panel, db: Database, me: str) -> None:
