@@ -1,9 +1,10 @@
 """The panel in headless Chromium (Playwright driving Debian's chromium): sign in, create a key,
-add an SMPP user and
-delete it, pair a simulated phone through the QR code's payload, send an SMS from the form and watch its
-badge turn to delivered without reloading, find it by search, add a webhook and see a delivery
-in its log, sign out; and a form post without its CSRF token refused. Screenshots of the main
-pages go to docs/screenshots/."""
+add an SMPP user, an SMPP route (to a loopback port where nothing listens: it stays offline)
+and a sender mapping of the user to that route, then delete the user, pair a simulated phone
+through the QR code's payload, send an SMS from the form and watch its badge turn to delivered
+without reloading, find it by search, add a webhook and see a delivery in its log, sign out;
+and a form post without its CSRF token refused. Screenshots of the main pages go to
+docs/screenshots/."""
 
 from __future__ import annotations
 
@@ -114,6 +115,37 @@ async def test_walk_every_page(server: Server, page) -> None:  # type: ignore[no
             await expect(page.locator("#smpp-users tr[data-system-id='browser']")).to_have_count(1)
             assert "pw4smpp" not in await page.content()
             await page.screenshot(path=str(SHOTS / "smpp.png"), full_page=True)
+
+            # An SMPP route to a carrier that is not there: listed offline, its password nowhere.
+            await page.click("#smpp-routes-link")
+            await page.wait_for_url("**/panel/smpp/routes")
+            await page.fill("input[name=name]", "Carrier A")
+            await page.fill("input[name=host]", "127.0.0.1")
+            await page.fill("input[name=port]", str(free_port_besides(server.port, int(server.options[-1]))))
+            await page.fill("input[name=system_id]", "acme")
+            await page.fill("input[name=password]", "rt4smsc")
+            await page.fill("input[name=source_addr]", "Acme")
+            await page.fill("input[name=tps]", "5")
+            await page.click("text=Create route")
+            await expect(page.locator("#route-created")).to_contain_text("Carrier A")
+            route = page.locator("#smpp-routes tr[data-route]")
+            await expect(route).to_have_count(1)
+            await expect(route.locator(".badge")).to_have_text("offline")
+            assert "rt4smsc" not in await page.content()
+            await page.screenshot(path=str(SHOTS / "smpp-routes.png"), full_page=True)
+
+            # The user's SMS from source_addr "Shop" go out through that route.
+            await page.click("a:has-text('SMPP users')")
+            senders = page.locator("section.senders[data-system-id='browser']")
+            await senders.locator("input[name=source_addr]").fill("Shop")
+            await senders.locator("select[name=device_id]").select_option(label="Carrier A (smpp)")
+            await senders.locator("button:has-text('Map')").click()
+            await expect(page.locator("#sender-added")).to_contain_text("Shop")
+            mapping = page.locator("section.senders[data-system-id='browser'] tr[data-source-addr='Shop']")
+            await expect(mapping).to_contain_text("Carrier A")
+            assert "rt4smsc" not in await page.content()
+            await page.screenshot(path=str(SHOTS / "smpp-senders.png"), full_page=True)
+
             row = page.locator("#smpp-users tr[data-system-id='browser']")
             confirm = row.locator("button:has-text('Yes, delete')")
             await expect(confirm).to_be_hidden()  # until the question is opened
@@ -209,6 +241,7 @@ PHONE_PAGES = [
     "/panel/messages",
     "/panel/keys",
     "/panel/smpp",
+    "/panel/smpp/routes",
     "/panel/webhooks",
     "/panel/inbox",
     "/panel/usage",

@@ -32,3 +32,20 @@ def test_every_text_a_template_reads_exists() -> None:
     read = {name for path in TEMPLATES.glob("*.html") for name in re.findall(r"\bt\.(\w+)", path.read_text())}
     assert "smpp_users" in read
     assert sorted(read - set(TEXTS)) == []
+
+
+def test_every_refusal_the_smpp_pages_word_has_a_text() -> None:
+    """The SMPP pages pick a refusal's text by its reason (web/smpp.py, web/smpp_routes.py): every
+    reason the domain raises must have one, or the page would show a blank error."""
+    smpp = TEMPLATES.parent.parent / "smpp"
+
+    def reasons(module: str) -> set[str]:
+        return set(re.findall(r'reason="(\w+)"', (smpp / module).read_text()))
+
+    # A route's credentials are checked by users.check_credentials: its reasons pass through.
+    route_reasons = reasons("routes.py") | {"system_id", "password"}
+    assert {"host", "port", "tps", "window", "unknown"} <= route_reasons
+    assert sorted(r for r in route_reasons if f"smpp_route_bad_{r}" not in TEXTS) == []
+    sender_reasons = reasons("senders.py") - {"user"}  # an unknown user is smpp_bad_unknown
+    assert {"source_addr", "sim", "device", "unknown", "busy"} <= sender_reasons
+    assert sorted(r for r in sender_reasons if f"smpp_sender_bad_{r}" not in TEXTS) == []

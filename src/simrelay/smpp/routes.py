@@ -4,6 +4,7 @@ decides which process runs each route)."""
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,7 +30,13 @@ MODEL = "SMPP route"
 
 
 class RouteError(ValueError):
-    """A route that cannot be created or deleted (bad option, unknown id)."""
+    """A route that cannot be created or deleted (bad option, unknown id). `reason` names the
+    option at fault ("system_id", "password", "host", "port", "source_addr", "tps", "window") or
+    "unknown" (no such route), for a caller that words the refusal itself (the panel)."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -47,17 +54,21 @@ class RouteSettings:
         try:
             check_credentials(self.system_id, self.password)
         except SmppUserError as exc:
-            raise RouteError(str(exc)) from None
+            raise RouteError(str(exc), reason=exc.reason) from None
         if not self.host or len(self.host) > 255:
-            raise RouteError("host must be 1 to 255 characters")
+            raise RouteError("host must be 1 to 255 characters", reason="host")
         if not 1 <= self.port <= 65535:
-            raise RouteError("port must be 1 to 65535")
+            raise RouteError("port must be 1 to 65535", reason="port")
         if len(self.source_addr) > 20 or not all(" " <= char <= "~" for char in self.source_addr):
-            raise RouteError("source_addr must be at most 20 printable ASCII characters (SMPP 3.4 §4.4.1)")
-        if self.tps < 0:
-            raise RouteError("tps must be 0 (no limit) or more")
+            raise RouteError(
+                "source_addr must be at most 20 printable ASCII characters (SMPP 3.4 §4.4.1)",
+                reason="source_addr",
+            )
+        # NaN passes `< 0` and would make the dispatcher's send interval NaN (_pacing).
+        if not math.isfinite(self.tps) or self.tps < 0:
+            raise RouteError("tps must be 0 (no limit) or more", reason="tps")
         if not 1 <= self.window <= 1000:
-            raise RouteError("window must be 1 to 1000")
+            raise RouteError("window must be 1 to 1000", reason="window")
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +162,7 @@ async def delete_route(db: Database, *, account_id: str, device_id: str) -> None
         devices.c.id == device_id, devices.c.account_id == account_id, devices.c.kind == KIND
     )
     if not await db.run(lambda conn: conn.execute(query).rowcount):
-        raise RouteError(f"no SMPP route {device_id}")
+        raise RouteError(f"no SMPP route {device_id}", reason="unknown")
 
 
 # Which process runs a route: a claim that lapses unless renewed.

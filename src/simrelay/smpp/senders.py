@@ -23,7 +23,14 @@ devices = cast(Table, Device.__table__)
 
 
 class SenderError(ValueError):
-    """A mapping that cannot be added or removed."""
+    """A mapping that cannot be added or removed. `reason` names which rule, for a caller that
+    words the refusal itself (the panel): "source_addr" or "sim" (an ill-formed value), "device"
+    (not one of the account's devices), "user" (no such SMPP user), "unknown" (no such mapping),
+    "busy" (mapped by someone else at the same moment)."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,13 +43,15 @@ def _user_id(conn: Connection, account_id: str, system_id: str) -> str:
     query = select(users.c.id).where(users.c.account_id == account_id, users.c.system_id == system_id)
     user_id = conn.execute(query).scalar_one_or_none()
     if user_id is None:
-        raise SenderError(f"no SMPP user {system_id}")
+        raise SenderError(f"no SMPP user {system_id}", reason="user")
     return str(user_id)
 
 
 def check_source_addr(source_addr: str) -> None:
     if not 1 <= len(source_addr) <= ADDRESS_MAX or not all(" " <= char <= "~" for char in source_addr):
-        raise SenderError(f"source_addr must be 1 to {ADDRESS_MAX} printable ASCII characters")
+        raise SenderError(
+            f"source_addr must be 1 to {ADDRESS_MAX} printable ASCII characters", reason="source_addr"
+        )
 
 
 async def add_sender(
@@ -60,13 +69,13 @@ async def add_sender(
     try:
         check_sim(to_sim)  # as the API's to_sim: a slot from 0, -1 random, -2 the device's default
     except ValueError as exc:
-        raise SenderError(str(exc)) from None
+        raise SenderError(str(exc), reason="sim") from None
 
     def work(conn: Connection) -> None:
         user_id = _user_id(conn, account_id, system_id)
         owned = select(devices.c.id).where(devices.c.id == device_id, devices.c.account_id == account_id)
         if conn.execute(owned).first() is None:
-            raise SenderError(f"the account has no device {device_id}")
+            raise SenderError(f"the account has no device {device_id}", reason="device")
         conn.execute(
             delete(senders).where(senders.c.smpp_user_id == user_id, senders.c.source_addr == source_addr)
         )
@@ -83,7 +92,7 @@ async def add_sender(
     try:
         await db.run(work)
     except IntegrityError:
-        raise SenderError(f"{source_addr} was mapped at the same moment: try again") from None
+        raise SenderError(f"{source_addr} was mapped at the same moment: try again", reason="busy") from None
 
 
 async def list_senders(db: Database, *, account_id: str, system_id: str) -> list[tuple[str, Target]]:
@@ -106,7 +115,7 @@ async def delete_sender(db: Database, *, account_id: str, system_id: str, source
         return int(conn.execute(query).rowcount or 0)
 
     if not await db.run(work):
-        raise SenderError(f"{system_id} has no mapping for {source_addr}")
+        raise SenderError(f"{system_id} has no mapping for {source_addr}", reason="unknown")
 
 
 async def targets_of(db: Database, user_id: str) -> dict[str, Target]:

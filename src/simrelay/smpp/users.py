@@ -167,3 +167,11 @@ async def may_stay(db: Database, user_id: str) -> bool:
     )
     blocked = await db.read(lambda conn: conn.execute(query).scalar_one_or_none())
     return blocked is not None and not blocked
+
+
+async def find_system_id(db: Database, *, account_id: str, user_id: str) -> str | None:
+    """The system_id of the account's user with this id (as the panel names it); None for an
+    unknown id or another account's user."""
+    query = select(users.c.system_id).where(users.c.account_id == account_id, users.c.id == user_id)
+    found = await db.read(lambda conn: conn.execute(query).scalar_one_or_none())
+    return None if found is None else str(found)

@@ -183,6 +183,116 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "This system_id is already taken on this server",
     },
     "smpp_bad_unknown": {"ru": "Нет такого пользователя SMPP", "en": "No such SMPP user"},
+    "smpp_routes": {"ru": "Маршруты SMPP", "en": "SMPP routes"},
+    "smpp_routes_link": {
+        "ru": "Маршруты SMPP: SMSC операторов, через которые уходят SMS",
+        "en": "SMPP routes: the carriers' SMSCs your SMS go out through",
+    },
+    "smpp_routes_about": {
+        "ru": "Маршрут — это SMSC оператора, к которому simrelay подключается сам (bind_transceiver). "
+        "Он работает как устройство аккаунта: в сети, пока подключение установлено.",
+        "en": "A route is a carrier's SMSC that simrelay binds to (bind_transceiver). It works as "
+        "a device of the account: online while it is bound.",
+    },
+    "smpp_route_name_rule": {"ru": "по умолчанию «SMPP адрес»", "en": "default “SMPP host”"},
+    "smpp_route_system_id_rule": {
+        "ru": "выдан оператором, 1–15 печатных символов ASCII",
+        "en": "given by the carrier, 1 to 15 printable ASCII characters",
+    },
+    "smpp_route_source_addr_rule": {
+        "ru": "отправитель всех SMS, до 20 символов; пусто — по умолчанию SMSC",
+        "en": "sender of every SMS, up to 20 characters; empty: the SMSC's default",
+    },
+    "smpp_route_tps_rule": {
+        "ru": "submit_sm в секунду, 0 — без ограничения",
+        "en": "submit_sm per second, 0: no limit",
+    },
+    "smpp_route_window": {"ru": "Окно", "en": "Window"},
+    "smpp_route_window_rule": {
+        "ru": "submit_sm без ответа одновременно, 1–1000",
+        "en": "submit_sm awaiting their answer at once, 1 to 1000",
+    },
+    "smpp_route_no_limit": {"ru": "без ограничения", "en": "no limit"},
+    "smpp_route_create": {"ru": "Создать маршрут", "en": "Create route"},
+    "smpp_route_created": {"ru": "Маршрут создан:", "en": "Route created:"},
+    "smpp_route_password_gone": {
+        "ru": "Пароль отправляется только SMSC и больше нигде не показывается.",
+        "en": "Its password goes to the SMSC only and is not shown again.",
+    },
+    "smpp_route_deleted": {
+        "ru": "Маршрут удалён вместе с его устройством.",
+        "en": "The route is deleted, and its device with it.",
+    },
+    "smpp_route_delete_question": {
+        "ru": "Удалить маршрут и его устройство (подключение к SMSC закроется в течение нескольких секунд)",
+        "en": "Delete the route and its device (the link to the SMSC closes within seconds)",
+    },
+    "smpp_routes_none": {"ru": "Маршрутов SMPP пока нет.", "en": "No SMPP routes yet."},
+    "smpp_route_bad_host": {
+        "ru": "Адрес должен содержать от 1 до 255 символов",
+        "en": "The host must be 1 to 255 characters",
+    },
+    "smpp_route_bad_port": {
+        "ru": "Порт должен быть числом от 1 до 65535",
+        "en": "The port must be a number from 1 to 65535",
+    },
+    "smpp_route_bad_system_id": {
+        "ru": "system_id должен состоять из 1–15 печатных символов ASCII",
+        "en": "The system_id must be 1 to 15 printable ASCII characters",
+    },
+    "smpp_route_bad_password": {
+        "ru": "Пароль должен состоять из 1–8 печатных символов ASCII",
+        "en": "The password must be 1 to 8 printable ASCII characters",
+    },
+    "smpp_route_bad_source_addr": {
+        "ru": "source_addr — не больше 20 печатных символов ASCII",
+        "en": "The source_addr must be at most 20 printable ASCII characters",
+    },
+    "smpp_route_bad_tps": {
+        "ru": "TPS должен быть числом: 0 (без ограничения) или больше",
+        "en": "The TPS must be a number: 0 (no limit) or more",
+    },
+    "smpp_route_bad_window": {
+        "ru": "Окно должно быть числом от 1 до 1000",
+        "en": "The window must be a number from 1 to 1000",
+    },
+    "smpp_route_bad_unknown": {"ru": "Нет такого маршрута SMPP", "en": "No such SMPP route"},
+    "smpp_senders": {"ru": "Отправители", "en": "Senders"},
+    "smpp_senders_about": {
+        "ru": "SMS с этим source_addr уходят через выбранное устройство (и SIM); с другим — через любое.",
+        "en": "SMS submitted with this source_addr go out through the chosen device (and SIM); "
+        "any other source_addr goes through any device.",
+    },
+    "smpp_senders_none": {"ru": "Сопоставлений нет.", "en": "No mappings."},
+    "smpp_senders_no_devices": {
+        "ru": "Сначала подключите устройство или создайте маршрут.",
+        "en": "Pair a device or create a route first.",
+    },
+    "smpp_sender_sim_rule": {
+        "ru": "пусто — SIM по умолчанию, -1 — любая, 0… — слот",
+        "en": "empty: the default SIM, -1: any, 0…: a slot",
+    },
+    "smpp_sender_add": {"ru": "Сопоставить", "en": "Map"},
+    "smpp_sender_added": {"ru": "Сопоставлено:", "en": "Mapped:"},
+    "smpp_sender_deleted": {
+        "ru": "Сопоставление удалено: этот source_addr снова уходит через любое устройство.",
+        "en": "The mapping is deleted: this source_addr goes through any device again.",
+    },
+    "smpp_sender_delete_question": {"ru": "Удалить сопоставление", "en": "Delete the mapping of"},
+    "smpp_sender_bad_source_addr": {
+        "ru": "source_addr должен состоять из 1–20 печатных символов ASCII",
+        "en": "The source_addr must be 1 to 20 printable ASCII characters",
+    },
+    "smpp_sender_bad_sim": {
+        "ru": "SIM: пусто, -2, -1 или номер слота от 0",
+        "en": "The SIM must be empty, -2, -1 or a slot number from 0",
+    },
+    "smpp_sender_bad_device": {"ru": "Нет такого устройства", "en": "No such device"},
+    "smpp_sender_bad_unknown": {"ru": "Нет такого сопоставления", "en": "No such mapping"},
+    "smpp_sender_bad_busy": {
+        "ru": "Этот source_addr сопоставили в тот же момент: попробуйте снова",
+        "en": "This source_addr was mapped at the same moment: try again",
+    },
 }
 
 

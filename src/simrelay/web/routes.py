@@ -21,7 +21,7 @@ from simrelay.accounts.guessing import TooManyGuesses
 from simrelay.api.deps import client_host, services
 from simrelay.sms import repository as sms_records
 from simrelay.sms.intake import month_of
-from simrelay.web import devices, hooks, keys, messages, smpp, usage
+from simrelay.web import devices, hooks, keys, messages, smpp, smpp_routes, usage
 from simrelay.web.common import (
     HERE,
     SignedIn,
@@ -139,6 +139,7 @@ async def sign_up(request: Request) -> Response:
 
 ROUTES = [
     *keys.ROUTES,
+    *smpp_routes.ROUTES,  # before smpp's: /panel/smpp/{user_id} would take /panel/smpp/routes
     *smpp.ROUTES,
     *devices.ROUTES,
     *messages.ROUTES,

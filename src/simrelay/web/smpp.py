@@ -1,5 +1,6 @@
-"""Panel: SMPP users (issue 19), the same as `simrelay smpp user`, and how to connect. The
-password is typed once and never shown back; smpp/users.py checks and hashes it."""
+"""Panel: SMPP users (issue 19), the same as `simrelay smpp user`, their senders (`simrelay smpp
+sender`: source_addr → device and SIM), and how to connect. The password is typed once and
+never shown back; smpp/users.py checks and hashes it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from starlette.datastructures import FormData
 from starlette.responses import Response
 from starlette.routing import Route
 
-from simrelay.smpp import users
+from simrelay.devices import service as devices
+from simrelay.smpp import senders, users
 from simrelay.smpp.models import PASSWORD_MAX, SYSTEM_ID_MAX
 from simrelay.web.common import SignedIn, form_view, page_view
 
@@ -19,11 +21,25 @@ WILDCARDS = ("", "0.0.0.0", "::")
 
 @page_view
 async def smpp_page(page: SignedIn) -> Response:
-    return await _render(page, deleted=page.request.query_params.get("deleted") == "1")
+    query = page.request.query_params
+    return await _render(page, deleted=query.get("deleted") == "1", unmapped=query.get("unmapped") == "1")
 
 
 async def _render(page: SignedIn, status: int = 200, **context: Any) -> Response:
-    rows = await users.list_users(page.app.db, account_id=page.account_id)
+    db, account_id = page.app.db, page.account_id
+    rows = await users.list_users(db, account_id=account_id)
+    owned = await devices.all_devices(db, account_id=account_id)
+    names = {row.id: row.name or row.id for row in owned}
+    mappings: dict[str, list[dict[str, Any]]] = {}
+    for user_id, system_id, _ in rows:
+        try:
+            found = await senders.list_senders(db, account_id=account_id, system_id=system_id)
+        except senders.SenderError:  # the user was deleted a moment ago
+            found = []
+        mappings[user_id] = [
+            {"source_addr": source_addr, "device": names.get(target.device_id), "to_sim": target.to_sim}
+            for source_addr, target in found
+        ]
     settings = page.app.settings
     host = settings.smpp_host
     if host in WILDCARDS:  # the name this browser reached the server by is a fair guess
@@ -31,7 +47,8 @@ async def _render(page: SignedIn, status: int = 200, **context: Any) -> Response
     return page.render(
         "smpp.html",
         status,
-        smpp_users=[{"id": i, "system_id": s, "created_at": c} for i, s, c in rows],
+        smpp_users=[{"id": i, "system_id": s, "created_at": c, "senders": mappings[i]} for i, s, c in rows],
+        smpp_devices=[{"id": row.id, "name": names[row.id], "kind": row.kind} for row in owned],
         smpp_host=host,
         smpp_port=settings.smpp_port,
         system_id_max=SYSTEM_ID_MAX,
@@ -69,8 +86,66 @@ async def change_user(page: SignedIn, form: FormData) -> Response:
     return page.back("/panel/smpp")
 
 
+def _sim(value: str) -> int | None:
+    """The form's SIM: empty for none (the device's default), else the API's to_sim."""
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise senders.SenderError("to_sim is not a number", reason="sim") from None
+
+
+SENDER_STATUS = {"user": 404, "device": 404, "unknown": 404, "busy": 409}
+"""A forged or stale id is 404, as a page that is not there; an ill-formed value is 400."""
+
+
+@form_view
+async def add_sender(page: SignedIn, form: FormData) -> Response:
+    user_id = page.request.path_params["user_id"]
+    source_addr = str(form.get("source_addr", ""))
+    try:
+        system_id = await users.find_system_id(page.app.db, account_id=page.account_id, user_id=user_id)
+        if system_id is None:
+            raise senders.SenderError(f"no SMPP user with id {user_id}", reason="user")
+        await senders.add_sender(
+            page.app.db,
+            account_id=page.account_id,
+            system_id=system_id,
+            source_addr=source_addr,
+            device_id=str(form.get("device_id", "")),
+            to_sim=_sim(str(form.get("to_sim", ""))),
+        )
+    except senders.SenderError as exc:
+        status = SENDER_STATUS.get(exc.reason, 400)
+        error = "smpp_bad_unknown" if exc.reason == "user" else f"smpp_sender_bad_{exc.reason}"
+        return await _render(page, status, error=error, sender_user=user_id, sender_source_addr=source_addr)
+    return await _render(page, mapped=source_addr, sender_user=user_id)
+
+
+@form_view
+async def delete_sender(page: SignedIn, form: FormData) -> Response:
+    user_id = page.request.path_params["user_id"]
+    system_id = await users.find_system_id(page.app.db, account_id=page.account_id, user_id=user_id)
+    if system_id is None:
+        return await _render(page, 404, error="smpp_bad_unknown")
+    try:
+        await senders.delete_sender(
+            page.app.db,
+            account_id=page.account_id,
+            system_id=system_id,
+            source_addr=str(form.get("source_addr", "")),
+        )
+    except senders.SenderError:
+        return await _render(page, 404, error="smpp_sender_bad_unknown")
+    return page.back("/panel/smpp?unmapped=1")
+
+
 ROUTES = [
     Route("/panel/smpp", smpp_page, methods=["GET"]),
     Route("/panel/smpp", create_user, methods=["POST"]),
     Route("/panel/smpp/{user_id}", change_user, methods=["POST"]),
+    Route("/panel/smpp/{user_id}/senders", add_sender, methods=["POST"]),
+    Route("/panel/smpp/{user_id}/senders/delete", delete_sender, methods=["POST"]),
 ]

@@ -48,8 +48,9 @@ async def test_create_list_get_delete(engine: AsyncEngine) -> None:
         await routes.delete_route(db, account_id=other.account_id, device_id=route_id)
     await routes.delete_route(db, account_id=caller.account_id, device_id=route_id)
     assert await routes.get_route(db, route_id) is None
-    with pytest.raises(RouteError, match="no SMPP route"):
+    with pytest.raises(RouteError, match="no SMPP route") as raised:
         await routes.delete_route(db, account_id=caller.account_id, device_id=route_id)
+    assert raised.value.reason == "unknown"
 
 
 @pytest.mark.parametrize(
@@ -61,6 +62,8 @@ async def test_create_list_get_delete(engine: AsyncEngine) -> None:
         ({"system_id": ""}, "system_id must be"),
         ({"source_addr": "x" * 21}, "source_addr must be"),
         ({"tps": -1.0}, "tps must be"),
+        ({"tps": float("nan")}, "tps must be"),
+        ({"tps": float("inf")}, "tps must be"),
         ({"window": 0}, "window must be"),
     ],
 )
@@ -69,10 +72,11 @@ async def test_refuses_what_smpp_cannot_carry(
 ) -> None:
     caller = await make_caller(engine, with_device=False)
     settings = replace(SETTINGS, **changes)  # type: ignore[arg-type]
-    with pytest.raises(RouteError, match=error):
+    with pytest.raises(RouteError, match=error) as raised:
         await routes.create_route(
             Database.on_engine(engine), account_id=caller.account_id, name="", settings=settings
         )
+    assert raised.value.reason == error.split()[0]  # the option the panel names in its refusal
 
 
 async def test_claims_give_each_route_to_one_holder_until_it_lapses(engine: AsyncEngine) -> None:
