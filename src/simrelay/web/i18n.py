@@ -141,10 +141,9 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "smpp_binds": {
         "ru": "SMPP 3.4. Отправлять (submit_sm) можно в режимах bind_transmitter и bind_transceiver; "
-        "bind_receiver подключается, но пока ничего не получает (отчёты о доставке и входящие SMS "
-        "по SMPP ещё не поддерживаются).",
+        "bind_receiver и bind_transceiver получают отчёты о доставке и входящие SMS (deliver_sm).",
         "en": "SMPP 3.4. bind_transmitter and bind_transceiver may send (submit_sm); bind_receiver "
-        "binds but receives nothing yet (no delivery receipts or incoming SMS over SMPP so far).",
+        "and bind_transceiver receive delivery receipts and incoming SMS (deliver_sm).",
     },
     "smpp_system_id_rule": {
         "ru": "1–15 печатных символов ASCII, уникален на сервере",
