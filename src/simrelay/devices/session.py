@@ -68,8 +68,11 @@ class Closing(Exception):
 
 
 class DeviceSession:
-    def __init__(self, device: Any, link: Link, dispatcher: Hub) -> None:
+    def __init__(self, device: Any, link: Link, dispatcher: Hub, *, window: int | None = None) -> None:
         self.device_id: str = device.id
+        self.window = window or dispatcher.policy.window
+        """Offers outstanding at most: the policy's, or the device kind's own (an SMPP route
+        keeps as many as its SMSC window allows)."""
         self.account_id: str = device.account_id
         self.link = link
         self.dispatcher = dispatcher
@@ -126,7 +129,7 @@ class DeviceSession:
             self._outbox.put_nowait(code)
 
     def free_slots(self) -> int:
-        return self.dispatcher.policy.window - len(self.outstanding)
+        return self.window - len(self.outstanding)
 
     def offer(self, frame: dict[str, Any]) -> None:
         self.outstanding.add(frame["id"])

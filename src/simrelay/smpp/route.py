@@ -147,7 +147,8 @@ class RouteRunner:
         if device is None:
             return False
         link = RouteLink(on_offer=self._on_offer, on_drop=self._on_drop)
-        session = DeviceSession(device, link, self.dispatcher)
+        # As many SMS on their way as the SMSC's window holds, not a phone's few.
+        session = DeviceSession(device, link, self.dispatcher, window=self.route.settings.window)
         held = await self._written_leases()
         link.hello(
             {
