@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
@@ -12,6 +11,7 @@ from simrelay.api.deps import services
 from simrelay.api.reference import render_reference
 from simrelay.api.responses import Json
 from simrelay.sms import repository
+from simrelay.storage.readiness import check_readiness
 
 
 async def healthz(request: Request) -> Response:
@@ -20,12 +20,13 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    """The database answers."""
-    try:
-        await services(request).db.read(lambda conn: conn.execute(text("SELECT 1")))
-    except Exception as exc:
-        return Json({"status": "unavailable", "database": type(exc).__name__}, status_code=503)
-    return Json({"status": "ok"})
+    """The database and Redis answer and the schema is the code's (storage/readiness.py)."""
+    app = services(request)
+    readiness = await check_readiness(app.db, app.redis)
+    checks = {"database": readiness.database, "migrations": readiness.migrations, "redis": readiness.redis}
+    if readiness.ready:
+        return Json({"status": "ready", "checks": checks})
+    return Json({"status": "unavailable", "checks": checks}, status_code=503)
 
 
 async def prometheus_metrics(request: Request) -> Response:
