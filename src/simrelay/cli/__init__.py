@@ -14,7 +14,7 @@ app.add_typer(webhook.app, name="webhook", help="Webhooks: add, list, delete.")
 app.add_typer(sms.app, name="sms", help="SMS through the API: send, get, list, delete.")
 app.add_typer(smpp.app, name="smpp", help="SMPP server: users that clients bind as.")
 app.add_typer(modem.app, name="modem", help="USB GSM modems as devices: run, probe.")
-app.add_typer(db.app, name="db", help="Database schema.")
+app.add_typer(db.app, name="db", help="Database: upgrade the schema, back up.")
 app.command("serve")(serve.serve)
 app.command("quickstart")(serve.quickstart)
 
