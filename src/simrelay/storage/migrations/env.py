@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 
 from simrelay.storage.all_models import Base
 from simrelay.storage.db import create_engine
+from simrelay.storage.migrate import one_migrator
 
 config = context.config
 target_metadata = Base.metadata
@@ -26,8 +27,10 @@ def _run(connection: Connection) -> None:
 
 async def _run_async() -> None:
     engine = create_engine(config.get_main_option("sqlalchemy.url") or "")
-    async with engine.connect() as connection:
+    async with engine.connect() as connection, one_migrator(connection):
         await connection.run_sync(_run)
+        # Alembic commits only a transaction it began; if configuring it began one, it is ours.
+        await connection.commit()
     await engine.dispose()
 
 
