@@ -10,8 +10,10 @@ import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
 from pydantic import SecretStr
+from sqlalchemy import text
 
 from simrelay.config import Settings
+from simrelay.storage.db import create_engine
 from simrelay.storage.migrate import alembic_config
 from simrelay.storage.readiness import code_heads
 from tests.conftest import SECRET, Backend, running_client
@@ -83,6 +85,25 @@ async def test_503_when_a_migration_is_missing(
     previous, head = stamped_behind
     assert checks["migrations"] == f"database at {previous}, code at {head}: run `simrelay db upgrade`"
     assert alive.status_code == 200  # alive, just not ready
+
+
+async def test_503_when_the_database_is_newer_than_the_code(backend: Backend, tmp_path: Path) -> None:
+    """A node left on the old code after another node migrated (a rolling upgrade)."""
+    (head,) = code_heads()
+    engine = create_engine(backend.url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+        async with running_client(settings_for(backend.url, tmp_path)) as http:
+            response = await http.get("/readyz")
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(text("UPDATE alembic_version SET version_num = :head"), {"head": head})
+        await engine.dispose()
+    assert response.status_code == 503
+    assert response.json()["checks"]["migrations"] == (
+        f"database at 9999, newer than this code ({head}): upgrade simrelay on this node"
+    )
 
 
 async def test_503_on_an_empty_database(tmp_path: Path) -> None:

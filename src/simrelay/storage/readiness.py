@@ -38,9 +38,18 @@ class Readiness:
 
 
 @functools.cache
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config(""))  # reading scripts needs no URL
+
+
 def code_heads() -> frozenset[str]:
-    """The newest revisions this code ships; the URL plays no part in reading the scripts."""
-    return frozenset(ScriptDirectory.from_config(alembic_config("")).get_heads())
+    """The newest revisions this code ships."""
+    return frozenset(_scripts().get_heads())
+
+
+@functools.cache
+def _known_revisions() -> frozenset[str]:
+    return frozenset(script.revision for script in _scripts().walk_revisions())
 
 
 def _database_heads(conn: Connection) -> frozenset[str]:
@@ -68,7 +77,11 @@ async def _check_database(db: Database, seconds: float) -> tuple[str, str]:
     if heads == expected:
         return OK, OK
     have = ",".join(sorted(heads)) or "none"
-    return OK, f"database at {have}, code at {','.join(sorted(expected))}: run `simrelay db upgrade`"
+    code = ",".join(sorted(expected))
+    if heads - _known_revisions():
+        # A newer node migrated during a rolling upgrade: this one's code is the old part.
+        return OK, f"database at {have}, newer than this code ({code}): upgrade simrelay on this node"
+    return OK, f"database at {have}, code at {code}: run `simrelay db upgrade`"
 
 
 async def _check(probe: Callable[[], Awaitable[object]], seconds: float) -> str:
