@@ -222,11 +222,17 @@ async def test_three_modems_one_code_send_receive_dial_and_survive_a_hang_and_a_
         second = asyncio.create_task(send_all(rig, range(TOTAL // 2, TOTAL)))
         await asyncio.sleep(1.0)
         # Something else takes the freed pty number first, as another USB device takes ttyUSB2.
-        placeholder = os.openpty()
+        # Other processes on the machine open ptys too: keep opening until ours holds the old
+        # number (or it is still held), so that the modem cannot come back under it.
+        placeholders = []
         try:
+            for _ in range(64):
+                placeholders.extend(os.openpty())
+                if os.ttyname(placeholders[-1]) == old_path:
+                    break
             new_path = quectel.reappear()
         finally:
-            for fd in placeholder:
+            for fd in placeholders:
                 os.close(fd)
         assert new_path != old_path
         sent |= await second
