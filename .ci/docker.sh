@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# CI, Docker stage (issue 20), not yet wired into .ci/run: builds the real Dockerfile, brings
+# CI, Docker stage (issue 20), run by .ci/run before the tests: builds the real Dockerfile, brings
 # the real deploy/compose.yaml up and sends an SMS through it end to end.
 # The machine has no registry and no internet, only the Debian and PyPI mirrors
 # (/work/shared/recipes/docker-in-ci.md), so the images compose.yaml names are stand-ins built
