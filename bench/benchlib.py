@@ -11,6 +11,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import signal
 import socket
 import sqlite3
@@ -18,6 +19,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -209,6 +211,34 @@ def simrelay_env(data_dir: Path, database_url: str, **extra: str) -> dict[str, s
     )
     env.update(extra)
     return env
+
+
+def fresh_store(
+    db: str, data_dir: Path, *, pg_server: str, pg_database: str, sqlite_synchronous: str = ""
+) -> tuple[str, dict[str, str], Callable[[], int]]:
+    """An empty database for a run: SQLite, a file in `data_dir` (emptied first); PostgreSQL,
+    `pg_database` dropped and created again. (its URL, the settings it needs, a count of the
+    rows in messages)."""
+    shutil.rmtree(data_dir, ignore_errors=True)
+    data_dir.mkdir(parents=True)
+    settings: dict[str, str] = {}
+    if db == "sqlite":
+        path = data_dir / "simrelay.db"
+        if sqlite_synchronous:
+            settings["SIMRELAY_SQLITE_SYNCHRONOUS"] = sqlite_synchronous
+
+        def count() -> int:
+            return int(sqlite_fetchval(path, "SELECT count(*) FROM messages"))
+
+        return f"sqlite+aiosqlite:///{path}", settings, count
+    server = pg_server.rstrip("/")
+    pg_recreate(pg_database, dsn=f"{server}/postgres")
+    dsn = f"{server}/{pg_database}"
+
+    def rows() -> int:
+        return int(pg_fetchval(dsn, "SELECT count(*) FROM messages"))
+
+    return f"{server.replace('postgresql://', 'postgresql+asyncpg://', 1)}/{pg_database}", settings, rows
 
 
 def cli(env: dict[str, str], cwd: Path, *args: str) -> str:

@@ -24,7 +24,6 @@ import argparse
 import importlib.util
 import re
 import secrets
-import shutil
 import signal
 import subprocess
 import tempfile
@@ -117,26 +116,14 @@ def prepare(
 ) -> tuple[dict[str, str], Callable[[], int]]:
     """A fresh database with an account, a key and an active device; (server env, row counter)."""
     data_dir = tmp / f"{db}-w{workers}"
-    shutil.rmtree(data_dir, ignore_errors=True)
-    data_dir.mkdir(parents=True)
-    extra = {"SIMRELAY_SECRET_KEY": secrets.token_urlsafe(48)}
-    if db == "sqlite":
-        path = data_dir / "simrelay.db"
-        url = f"sqlite+aiosqlite:///{path}"
-        if args.sqlite_synchronous:
-            extra["SIMRELAY_SQLITE_SYNCHRONOUS"] = args.sqlite_synchronous
-
-        def count() -> int:
-            return int(bl.sqlite_fetchval(path, "SELECT count(*) FROM messages"))
-    else:
-        server = args.pg_server.rstrip("/")
-        bl.pg_recreate(PG_DATABASE, dsn=f"{server}/postgres")
-        url = f"{server.replace('postgresql://', 'postgresql+asyncpg://', 1)}/{PG_DATABASE}"
-        dsn = f"{server}/{PG_DATABASE}"
-
-        def count() -> int:
-            return int(bl.pg_fetchval(dsn, "SELECT count(*) FROM messages"))
-
+    url, extra, count = bl.fresh_store(
+        db,
+        data_dir,
+        pg_server=args.pg_server,
+        pg_database=PG_DATABASE,
+        sqlite_synchronous=args.sqlite_synchronous,
+    )
+    extra["SIMRELAY_SECRET_KEY"] = secrets.token_urlsafe(48)
     env = bl.simrelay_env(data_dir, url, **extra)
     bl.cli(env, data_dir, "account", "create", EMAIL)
     key = bl.last_json(bl.cli(env, data_dir, "key", "create", EMAIL, "--json"))

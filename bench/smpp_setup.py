@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import secrets
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,30 +24,20 @@ def prepare(
     created again) with an account, API key, SMPP user and, with `device`, an active device;
     (the server's environment, a count of the rows in messages)."""
     data_dir = tmp / db
-    shutil.rmtree(data_dir, ignore_errors=True)
-    data_dir.mkdir(parents=True)
+    url, store_settings, count = bl.fresh_store(
+        db,
+        data_dir,
+        pg_server=args.pg_server,
+        pg_database=PG_DATABASE,
+        sqlite_synchronous=args.sqlite_synchronous,
+    )
     settings = {
         **(extra or {}),
+        **store_settings,
         "SIMRELAY_SECRET_KEY": secrets.token_urlsafe(48),
         "SIMRELAY_SMPP_PORT": str(args.smpp_port),
         "SIMRELAY_SMPP_WINDOW": str(args.server_window),
     }
-    if db == "sqlite":
-        path = data_dir / "simrelay.db"
-        url = f"sqlite+aiosqlite:///{path}"
-        if args.sqlite_synchronous:
-            settings["SIMRELAY_SQLITE_SYNCHRONOUS"] = args.sqlite_synchronous
-
-        def count() -> int:
-            return int(bl.sqlite_fetchval(path, "SELECT count(*) FROM messages"))
-    else:
-        server = args.pg_server.rstrip("/")
-        bl.pg_recreate(PG_DATABASE, dsn=f"{server}/postgres")
-        url = f"{server.replace('postgresql://', 'postgresql+asyncpg://', 1)}/{PG_DATABASE}"
-
-        def count() -> int:
-            return int(bl.pg_fetchval(f"{server}/{PG_DATABASE}", "SELECT count(*) FROM messages"))
-
     env = bl.simrelay_env(data_dir, url, **settings)
     bl.cli(env, data_dir, "account", "create", EMAIL)
     key = bl.last_json(bl.cli(env, data_dir, "key", "create", EMAIL, "--json"))
