@@ -187,10 +187,10 @@ def queue_received(conn: Connection, row: dict[str, Any]) -> None:
         "kind": MO,
         "source_addr": sender,
         "source_ton": _ton_of(sender),
-        "source_npi": Npi.ISDN if sender.isdigit() else Npi.UNKNOWN,
+        "source_npi": _npi_of(sender),
         "destination_addr": recipient,
         "dest_ton": _ton_of(recipient),
-        "dest_npi": Npi.ISDN if recipient.isdigit() else Npi.UNKNOWN,
+        "dest_npi": _npi_of(recipient),
         "text": row["message"],
         "received_id": row["id"],
     }
@@ -207,6 +207,10 @@ def _ton_of(address: str) -> int:
     if address.isdigit():
         return Ton.INTERNATIONAL
     return Ton.ALPHANUMERIC if len(address) <= ALPHANUMERIC_MAX else Ton.UNKNOWN
+
+
+def _npi_of(address: str) -> int:
+    return Npi.ISDN if address.isdigit() else Npi.UNKNOWN
 
 
 def _recipient(conn: Connection, account_id: str, device_id: str, sim: int | None) -> str:
