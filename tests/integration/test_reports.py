@@ -284,6 +284,19 @@ async def test_an_overdue_lease_never_fetched_is_freed_and_a_fetched_one_is_aske
     assert (freed_row.status, freed_row.lease_device_id) == (0, "")
 
 
+async def test_a_stopping_node_hands_back_offers_never_fetched_and_keeps_fetched_ones(engine, client) -> None:
+    fetched = await leased(engine, client)
+    unfetched = await leased(engine, client, lease_handed=False)
+    elsewhere = await leased(engine, client, device=PHONE_B, lease_handed=False)
+    db = Database.on_engine(engine)
+    count = await db.run(lambda c: leases.release_unfetched(c, [PHONE_A], now=time.time(), max_attempts=3))
+    assert count == 1
+    back = await row(engine, unfetched)
+    assert (back.status, back.lease_device_id, back.attempts, back.let_go_by) == (0, "", 0, "")
+    assert (await row(engine, fetched)).lease_device_id == PHONE_A  # it may be sending it: it stays
+    assert (await row(engine, elsewhere)).lease_device_id == PHONE_B  # another node's device
+
+
 async def test_a_delete_of_an_sms_handed_to_a_device_that_cannot_cancel_is_refused(engine, client) -> None:
     caller = await make_caller(engine)
     old_app = await make_device(engine, caller)

@@ -355,8 +355,26 @@ class EdgeProtocol(HttpToolsProtocol):
         self._refuse(ErrorCode.MALFORMED_HTTP, reason="malformed", why=msg)
 
 
+SHUTDOWN_CLOSE = (1001, "server restarting; reconnect")
+"""What a device link hears when the server stops (docs/device-protocol.md 2.5): uvicorn's own
+1012 is not among the codes the protocol promises."""
+
+
 class EdgeWebSocketProtocol(WebSocketsSansIOProtocol):
-    """Gives back the address slot that the connection took as HTTP."""
+    """Gives back the address slot that the connection took as HTTP; closes with the protocol's
+    reconnect hint when the server stops."""
+
+    def shutdown(self) -> None:
+        if not self.handshake_complete or self.close_sent:
+            super().shutdown()
+            return
+        code, reason = SHUTDOWN_CLOSE
+        self.stop_keepalive()
+        # The session reads this as the peer gone: it finishes the frames in hand, then ends.
+        self.queue.put_nowait({"type": "websocket.disconnect", "code": code, "reason": reason})
+        self.conn.send_close(code, reason)
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        self.transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         key = _slot_key(self.client)

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import random
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,6 +99,20 @@ class Dispatcher:
         for session in list(self._sessions.values()):
             session.close(CLOSE_GOING_AWAY)
         await self.reports.stop()
+
+    async def hand_back(self, sessions: Sequence[DeviceSession]) -> None:
+        """These sessions ended because this node is stopping: their offers never fetched go
+        back to the queue, and every node hears of the work (sms/leases.py: release_unfetched)."""
+        ids = [session.device_id for session in sessions if session.device_id not in self._sessions]
+        count = await self.db.run(
+            lambda conn: leases.release_unfetched(
+                conn, ids, now=time.time(), max_attempts=self.policy.max_attempts
+            )
+        )
+        if count:
+            for account_id in {session.account_id for session in sessions}:
+                self._signals.work_arrived(account_id)
+            log.info("leases_handed_back", devices=len(ids), sms=count)
 
     @property
     def connected(self) -> int:

@@ -170,7 +170,12 @@ class MobileHub:
             live[0].close(4001)
 
     async def stop(self) -> None:
-        for session, _ in list(self._live.values()):
-            session.close(1001)
+        """This node is stopping: the sessions end (the apps' next request reaches a node that
+        stays), then what they were offered and never fetched goes back to the queue."""
+        sessions = [session for session, _ in self._live.values()]
+        for session in sessions:
+            session.close(CLOSE_GOING_AWAY)
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=10)
+        with contextlib.suppress(Exception):
+            await self.dispatcher.hand_back(sessions)

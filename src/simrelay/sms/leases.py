@@ -303,6 +303,28 @@ def request_overdue_drops(
     return [(row[0], row[1], row[2]) for row in result], freed
 
 
+def release_unfetched(conn: Connection, device_ids: Sequence[str], *, now: float, max_attempts: int) -> int:
+    """The node these pull devices were connected to is stopping: the offers they never fetched
+    go back to the queue now rather than at `lease_until` (no device can have begun sending
+    them), for a node that stays to offer. Those fetched stay with their device. Returns how
+    many went back."""
+    if not device_ids:
+        return 0
+    query = (
+        select(*_LEASE_COLUMNS)
+        .where(LEASED, c.lease_device_id.in_(device_ids), c.lease_handed.is_(False))
+        .order_by(c.id)
+    )
+    if conn.dialect.name == "postgresql":
+        # Not SKIP LOCKED: a fetch handing one over right now is waited for, and then the row
+        # no longer matches.
+        query = query.with_for_update()
+    rows = conn.execute(query).all()
+    for row in rows:
+        release_lease(conn, row, now=now, max_attempts=max_attempts, why="node stopping")
+    return len(rows)
+
+
 class CannotCancel(Exception):
     """The device holding the SMS has it and cannot let it go (an old Android app)."""
 
