@@ -149,3 +149,34 @@ async def test_restarting_each_node_under_load_loses_and_duplicates_nothing(
     assert all(status == -signal.SIGTERM and seconds < 10 for status, seconds in restarts), summary
     told = {phone.device_id for phone in on_a.phones if closes[(phone.device_id, "close code 1001")]}
     assert told == {phone.device_id for phone in on_a.phones}, f"told to reconnect: {len(told)}: {summary}"
+
+
+@pytest.mark.timeout(120)
+async def test_a_stopping_node_hands_back_what_an_app_never_fetched_to_a_device_on_another_node(
+    cluster: Callable[..., Awaitable[Cluster]],
+) -> None:
+    # A lease of a minute: without the hand-back the SMS would wait that long for another device.
+    nodes = await cluster(lease_seconds="60", lease_hard_seconds="120", mobile_ping_seconds="1")
+    app = SmsGateApp(
+        nodes.a.base_url, name="rolling/offline", profile=PROFILES["1.68"], ledger=nodes.gateway.ledger
+    )
+    await app.start(register_with=f"Code {nodes.gateway.pairing_code().replace(' ', '')}")
+    try:
+        app.go_offline()  # its session on node A lives on a few seconds: offers wait for a fetch
+        message_id = await nodes.send(nodes.gateway.http, 1)
+        waited = await nodes.gateway.http.post(
+            "/v1/sms/get", headers=nodes.gateway.headers, json={"id": message_id}
+        )
+        assert waited.json()["status"] == 0, waited.text
+        await asyncio.sleep(0.5)  # node A's dispatcher offers it to the app: the only device
+        status, _ = await nodes.restart("a")
+        stopped = nodes.stopped[-1]
+        handed = stopped.wait_for_log(lambda r: r.get("event") == "leases_handed_back")
+        await nodes.fleet(nodes.b, 1)
+        # Well within the lease (60 s) that would otherwise have kept it for the app.
+        await nodes.gateway.wait_status(message_id, DELIVERED, timeout=20)
+    finally:
+        await app.close()
+    assert status == -signal.SIGTERM
+    assert handed["sms"] == 1, handed
+    assert not app.sent and nodes.gateway.ledger.sent == Counter({message_id: 1})
