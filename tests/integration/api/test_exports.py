@@ -266,10 +266,27 @@ async def test_sms_export_reads_page_after_page_and_loses_nothing(
 async def test_export_needs_the_read_permission(client: httpx.AsyncClient, engine, what: str) -> None:
     sender_only = await make_caller(engine, can_read=False)
     assert_error(await export(client, sender_only, what), 1007)
+    assert_error(await export(client, sender_only, what, **{"from": "x"}), 1007)  # permission first
     reader = await make_caller(engine, can_send=False)
     assert table(await export(client, reader, what), what) == []
-    anonymous = await client.get(f"/v1/{what}/export.csv")
+    anonymous = await client.get(f"/v1/{what}/export.csv", params={"from": "x"})
     assert_error(anonymous, 1003)
+    assert table(await client.get(f"/{what}/export.csv", headers=reader.headers), what) == []  # bare host
+
+
+@pytest.mark.parametrize(("what", "module"), [("sms", sms_export), ("inbox", inbox_export)])
+async def test_a_database_failure_before_the_first_rows_is_1000_not_a_short_200(
+    client: httpx.AsyncClient, engine, monkeypatch: pytest.MonkeyPatch, what: str, module: Any
+) -> None:
+    caller = await make_caller(engine)
+
+    def broken(conn, **options):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(module, "_read_page", broken)
+    response = await export(client, caller, what)
+    assert_error(response, 1000)
+    assert "database" not in response.text
 
 
 @pytest.mark.parametrize("what", ["sms", "inbox"])
