@@ -13,7 +13,7 @@ from simrelay.config import Settings
 from simrelay.errors import ApiError, ErrorCode
 from simrelay.schemas import PAGE_LIMIT_MAX, PAGE_MAX
 from simrelay.schemas import Request as RequestModel
-from simrelay.sms.schemas import MAX_MESSAGE_LENGTH
+from simrelay.sms.schemas import MAX_MESSAGE_LENGTH, UNIX_TIME_MAX
 
 Model = TypeVar("Model", bound=RequestModel)
 
@@ -74,20 +74,20 @@ def _field_name(model: type[RequestModel], key: str) -> str:
     return key
 
 
-def query_int(value: str | None, *, error: ErrorCode, default: int | None, low: int, high: int) -> int:
+def query_int(
+    value: str | None, *, error: ErrorCode, default: int | None, low: int, high: int, name: str = ""
+) -> int:
     """A query parameter that must be an integer when given: absent is `default` (or `error`
     if there is none); present it must be exactly an integer in low..high, nothing around it
-    (`limit=%0D9` or an empty `offset=` are `error`, not 9 and the default)."""
+    (`limit=%0D9` or an empty `offset=` are `error`, not 9 and the default). `name` fills the
+    `{field}` of a message that names the field (2010)."""
     if value is None:
         if default is None:
-            raise ApiError(error)
+            raise ApiError(error, field=name)
         return default
-    if not INTEGER.fullmatch(value):
-        raise ApiError(error)
-    number = int(value)
-    if not low <= number <= high:
-        raise ApiError(error)
-    return number
+    if not INTEGER.fullmatch(value) or not low <= int(value) <= high:
+        raise ApiError(error, field=name)
+    return int(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +110,7 @@ class QueryInt:
             default=self.default,
             low=self.low,
             high=self.high,
+            name=self.name,
         )
 
     def parameter(self) -> dict[str, Any]:
@@ -161,3 +162,31 @@ SEARCH = TextParameter(
 def paging(request: Request) -> tuple[int, int]:
     """(limit, page) of a list endpoint: limit required 1..100 (2006), offset >= 1 (2007)."""
     return LIMIT.read(request), OFFSET.read(request)
+
+
+PERIOD_FROM = QueryInt(
+    "from",
+    ErrorCode.INVALID_FIELD,
+    0,
+    UNIX_TIME_MAX,
+    default=0,
+    description="Unix seconds: from this moment on",
+)
+PERIOD_TO = QueryInt(
+    "to",
+    ErrorCode.INVALID_FIELD,
+    0,
+    UNIX_TIME_MAX,
+    default=UNIX_TIME_MAX,
+    description="Unix seconds: before this moment (exclusive); not before `from`",
+)
+PERIOD = (PERIOD_FROM, PERIOD_TO)
+
+
+def period(request: Request) -> tuple[int, int]:
+    """[from, to) of an export: integers in 0..UNIX_TIME_MAX (the database's), `to` not before
+    `from` (an empty period is no error); otherwise 2010 naming the field."""
+    start, end = PERIOD_FROM.read(request), PERIOD_TO.read(request)
+    if start > end:
+        raise ApiError(ErrorCode.INVALID_FIELD, field=PERIOD_TO.name)
+    return start, end

@@ -50,6 +50,8 @@ class Endpoint:
     """OpenAPI links of the success response: which operations take what it answers."""
     headers: Sequence[str] = ()
     """Headers of the success response beyond the common ones (named in openapi.HEADERS)."""
+    media_type: str = "application/json"
+    """What a success carries: JSON (`response`), or a download of this type (CSV exports)."""
 
     async def serve(self, request: Request) -> Response:
         request.scope["simrelay.endpoint"] = self.name

@@ -52,6 +52,12 @@ HEADERS: dict[str, dict[str, Any]] = {
         "required": True,
         "schema": {"type": "string", "enum": ["eq", "gte"]},
     },
+    "Content-Disposition": {
+        "description": 'A download: `attachment; filename="<name>-YYYYMMDD.csv"`, the day of the '
+        "export (UTC)",
+        "required": True,
+        "schema": {"type": "string"},
+    },
     "Allow": {
         "description": "The methods this path takes",
         "required": True,
@@ -145,6 +151,8 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
         "headers": _headers(endpoint.status, extra=endpoint.headers),
     }
     ok: dict[str, Any] = {}
+    if endpoint.response is None and endpoint.media_type != "application/json":  # a download
+        success["content"] = {endpoint.media_type: {"schema": {"type": "string"}}}
     if endpoint.response is not None:
         content = {"application/json": {"schema": _ref(endpoint.response)}}
         if endpoint.status == 200:

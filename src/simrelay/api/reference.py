@@ -83,9 +83,10 @@ def _operation(path: str, method: str, operation: dict[str, Any]) -> Operation:
 
 
 def _carries(response: dict[str, Any]) -> str:
-    schema = response.get("content", {}).get("application/json", {}).get("schema")
+    content: dict[str, Any] = response.get("content", {})
+    schema = content.get("application/json", {}).get("schema")
     if schema is None:
-        return "no body"
+        return next(iter(content), "no body")  # a download (text/csv), or nothing
     if "allOf" in schema:
         codes = schema["properties"]["errors"]["properties"]["code"]["enum"]
         return f"{_ref_name(schema['allOf'][0])}, code {', '.join(map(str, codes))}"

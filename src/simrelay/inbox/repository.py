@@ -48,10 +48,7 @@ def list_received(
     The search scans the account's rows: the inbox is small next to the outbox, and there is
     no trigram index for it (add one, as messages have, if inboxes grow large).
     """
-    condition: ColumnElement[bool] = received_messages.c.account_id == account_id
-    if needle:
-        position = func.strpos if conn.dialect.name == "postgresql" else func.instr
-        condition = and_(condition, position(received_messages.c.search_text, needle) > 0)
+    condition = search_condition(conn, account_id, needle)
     total = conn.execute(select(func.count()).select_from(received_messages).where(condition)).scalar_one()
     rows: Sequence[Row[Any]] = []
     if total > (page - 1) * limit:
@@ -64,6 +61,15 @@ def list_received(
         )
         rows = conn.execute(query).all()
     return total, rows
+
+
+def search_condition(conn: Connection, account_id: str, needle: str) -> ColumnElement[bool]:
+    """The account's received SMS whose text or sender contain `needle` (case-folded, "" for all)."""
+    condition: ColumnElement[bool] = received_messages.c.account_id == account_id
+    if needle:
+        position = func.strpos if conn.dialect.name == "postgresql" else func.instr
+        condition = and_(condition, position(received_messages.c.search_text, needle) > 0)
+    return condition
 
 
 def add_optout(conn: Connection, account_id: str, phone_number: str, *, source: str, now: float) -> bool:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select
+from sqlalchemy import Table, bindparam, func, insert, select
 from sqlalchemy.engine import Connection
 
 from simrelay.sms import events, retention
@@ -67,3 +68,17 @@ def takes_since(conn: Connection, device_id: str, *, since: float) -> list[tuple
         history.c.at >= since,
     )
     return [(row[0], row[1]) for row in conn.execute(query)]
+
+
+def first_times(
+    conn: Connection, message_ids: Collection[str], statuses: Collection[Status]
+) -> dict[tuple[str, int], float]:
+    """(message id, status) -> when the SMS first reached that status, for these SMS and statuses."""
+    if not message_ids:
+        return {}
+    query = (
+        select(history.c.message_id, history.c.status, func.min(history.c.at))
+        .where(history.c.message_id.in_(message_ids), history.c.status.in_([int(s) for s in statuses]))
+        .group_by(history.c.message_id, history.c.status)
+    )
+    return {(row[0], int(row[1])): float(row[2]) for row in conn.execute(query)}

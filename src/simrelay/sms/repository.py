@@ -249,7 +249,7 @@ class Plan(Enum):
     """Past the cap (one SMS in a hundred or more): walk newest first, testing each text; no index."""
 
 
-def _search_condition(conn: Connection, account_id: str, needle: str, plan: Plan) -> ColumnElement[bool]:
+def search_condition(conn: Connection, account_id: str, needle: str, plan: Plan) -> ColumnElement[bool]:
     """The account's live SMS whose text, number or status text contain `needle`.
 
     Text and number are matched against `search_text`, stored case-folded, so the result does
@@ -311,7 +311,7 @@ def _count_matches(conn: Connection, account_id: str, needle: str, *, cap: int) 
     if conn.dialect.name == "sqlite" and len(needle) >= FTS_MIN_LENGTH and not statuses_matching(needle):
         params = {"phrase": _phrase(needle), "needle": needle, "account_id": account_id, "cap": cap}
         return int(conn.execute(_COUNT_INDEXED, params).scalar_one())
-    counted = select(messages.c.id).where(_search_condition(conn, account_id, needle, Plan.FEW)).limit(cap)
+    counted = select(messages.c.id).where(search_condition(conn, account_id, needle, Plan.FEW)).limit(cap)
     return int(conn.execute(select(func.count()).select_from(counted.subquery())).scalar_one())
 
 
@@ -372,7 +372,7 @@ def list_messages(
     plan = Plan.FEW if total <= MANY_MATCHES else Plan.SOME if exact else Plan.MANY
     rows: Sequence[Row[Any]] = []
     if not exact or total > offset:
-        condition = _search_condition(conn, account_id, needle, plan)
+        condition = search_condition(conn, account_id, needle, plan)
         if plan is Plan.FEW and conn.dialect.name == "postgresql":
             # Materialized, the matches come through the trigram index and are sorted after; else
             # the planner, misjudging how many there are, may walk every SMS newest first.

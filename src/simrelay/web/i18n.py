@@ -116,6 +116,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "send": {"ru": "Отправить", "en": "Send"},
     "search": {"ru": "Поиск", "en": "Search"},
     "found": {"ru": "Найдено", "en": "Found"},
+    "export_csv": {"ru": "Скачать CSV", "en": "Export CSV"},
     "created": {"ru": "Создано", "en": "Created"},
     "status": {"ru": "Статус", "en": "Status"},
     "time": {"ru": "Время", "en": "Time"},

@@ -1,5 +1,5 @@
-"""Panel: the inbox, usage (SMS per day by status, as an SVG drawn here), and the admin page
-(accounts, block and unblock, quotas) for admin accounts."""
+"""Panel: the inbox (and its CSV), usage (SMS per day by status, as an SVG drawn here), and the
+admin page (accounts, block and unblock, quotas) for admin accounts."""
 
 from __future__ import annotations
 
@@ -12,11 +12,16 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from simrelay.accounts import repository as account_records
+from simrelay.api.body import period
+from simrelay.api.responses import csv_attachment
+from simrelay.errors import ApiError
 from simrelay.inbox import service as inbox
+from simrelay.inbox.export import export_received
 from simrelay.sms import repository as sms_records
 from simrelay.sms.intake import month_of
 from simrelay.sms.status import Status
 from simrelay.web.common import SignedIn, checked_form, page_view
+from simrelay.web.messages import SEARCH_MAX
 
 DAYS = 30
 DAY = 86400
@@ -25,11 +30,23 @@ COLOURS = {0: "#9aa5b1", 1: "#60a5fa", 2: "#2563eb", 3: "#dc2626", 4: "#16a34a",
 
 @page_view
 async def inbox_page(page: SignedIn) -> Response:
-    search = page.request.query_params.get("search", "")[:200]
+    search = page.request.query_params.get("search", "")[:SEARCH_MAX]
     total, rows = await inbox.list_received(
         page.app.db, account_id=page.account_id, limit=50, page=1, query=search
     )
     return page.render("inbox.html", received=rows, total=total, search=search)
+
+
+@page_view
+async def inbox_export(page: SignedIn) -> Response:
+    """The CSV of `GET /v1/inbox/export.csv` for the signed-in account (see messages.export)."""
+    try:
+        start, end = period(page.request)
+    except ApiError as exc:
+        return page.render("error.html", 400, failure=page.failure(exc))
+    search = page.request.query_params.get("search", "")[:SEARCH_MAX]
+    chunks = export_received(page.app.db, account_id=page.account_id, start=start, end=end, query=search)
+    return await csv_attachment(chunks, name="inbox")
 
 
 @page_view
@@ -115,6 +132,7 @@ async def admin_change(page: SignedIn) -> Response:
 
 ROUTES = [
     Route("/panel/inbox", inbox_page, methods=["GET"]),
+    Route("/panel/inbox/export.csv", inbox_export, methods=["GET"]),
     Route("/panel/usage", usage_page, methods=["GET"]),
     Route("/panel/admin", admin_page, methods=["GET"]),
     Route("/panel/admin/{account_id}", admin_change, methods=["POST"]),

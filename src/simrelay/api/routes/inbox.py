@@ -1,16 +1,17 @@
-"""Inbox and opt-out endpoints: received SMS, and the numbers not to text."""
+"""Inbox and opt-out endpoints: received SMS (listed and exported), and the numbers not to text."""
 
 from __future__ import annotations
 
 from starlette.responses import Response
 
 from simrelay.api import responses
-from simrelay.api.body import PAGING, SEARCH, paging, parse_model, read_body
+from simrelay.api.body import PAGING, PERIOD, SEARCH, paging, parse_model, period, read_body
 from simrelay.api.deps import Call, Permission
 from simrelay.api.endpoint import Endpoint
-from simrelay.api.responses import no_content
+from simrelay.api.responses import CSV, csv_attachment, no_content
 from simrelay.errors import ErrorCode as E
 from simrelay.inbox import service
+from simrelay.inbox.export import export_received
 from simrelay.inbox.schemas import (
     InboxList,
     OptOutList,
@@ -29,6 +30,13 @@ async def list_inbox(call: Call) -> Response:
     return responses.page(
         "inbox_list", [received_object(row) for row in rows], total=total, limit=limit, page_number=page
     )
+
+
+async def export_inbox(call: Call) -> Response:
+    start, end = period(call.request)
+    search = call.request.query_params.get("search", "")
+    chunks = export_received(call.app.db, account_id=call.account_id, start=start, end=end, query=search)
+    return await csv_attachment(chunks, name="inbox")
 
 
 async def list_optouts(call: Call) -> Response:
@@ -64,6 +72,19 @@ ENDPOINTS = [
         parameters=(*PAGING, SEARCH),
         response=InboxList,
         errors=(E.INVALID_LIMIT, E.INVALID_OFFSET),
+    ),
+    Endpoint(
+        "GET",
+        "/inbox/export.csv",
+        export_inbox,
+        name="inbox-export",
+        permission=Permission.READ,
+        summary="The inbox as CSV (UTF-8, a header row, streamed), in the order received: SMS "
+        "whose `received_at` is in [from, to) that `search` finds as the list's search does",
+        parameters=(*PERIOD, SEARCH),
+        media_type=CSV,
+        errors=(E.INVALID_FIELD,),
+        headers=("Content-Disposition",),
     ),
     Endpoint(
         "GET",

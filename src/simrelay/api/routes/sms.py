@@ -1,4 +1,4 @@
-"""SMS endpoints: send, get, delete, list."""
+"""SMS endpoints: send, get, delete, list, history, export."""
 
 from __future__ import annotations
 
@@ -8,20 +8,23 @@ from starlette.responses import Response
 from simrelay.api import responses
 from simrelay.api.body import (
     PAGING,
+    PERIOD,
     SEARCH,
     TextParameter,
     paging,
     parse_model,
+    period,
     read_body,
     validation_context,
 )
 from simrelay.api.deps import Call, Permission
 from simrelay.api.endpoint import Endpoint
-from simrelay.api.responses import Json, no_content
+from simrelay.api.responses import CSV, Json, csv_attachment, no_content
 from simrelay.errors import ApiError
 from simrelay.errors import ErrorCode as E
 from simrelay.ids import OBJECT_ID_PATTERN
 from simrelay.sms import service
+from simrelay.sms.export import export_messages
 from simrelay.sms.schemas import (
     MessageHistoryOut,
     MessageIdRequest,
@@ -121,6 +124,13 @@ async def list_sms(call: Call) -> Response:
     return answer
 
 
+async def export_sms(call: Call) -> Response:
+    start, end = period(call.request)
+    search = call.request.query_params.get("search", "")
+    chunks = export_messages(call.app.db, account_id=call.account_id, start=start, end=end, query=search)
+    return await csv_attachment(chunks, name="sms")
+
+
 ENDPOINTS = [
     Endpoint(
         "POST",
@@ -198,5 +208,18 @@ ENDPOINTS = [
         response=MessageList,
         errors=(E.INVALID_LIMIT, E.INVALID_OFFSET),
         headers=("Total-Records-Relation",),
+    ),
+    Endpoint(
+        "GET",
+        "/sms/export.csv",
+        export_sms,
+        name="sms-export",
+        permission=Permission.READ,
+        summary="The SMS log as CSV (UTF-8, a header row, streamed), oldest first: SMS created in "
+        "[from, to) that `search` finds as the list's search does",
+        parameters=(*PERIOD, SEARCH),
+        media_type=CSV,
+        errors=(E.INVALID_FIELD,),
+        headers=("Content-Disposition",),
     ),
 ]

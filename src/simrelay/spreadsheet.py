@@ -1,0 +1,30 @@
+"""CSV for people who open it in a spreadsheet: rows written as UTF-8 lines (RFC 4180, a header
+first), text cells that a spreadsheet would run as a formula defused."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+
+Cell = str | int | None
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""A text cell starting with one of these is taken for a formula by Excel, LibreOffice and Google
+Sheets (CSV injection: `=HYPERLINK(...)` in an SMS text or a sender name the network gave). OWASP's
+advice, followed here: such a cell gets a leading apostrophe, which makes it text. Numbers we
+write ourselves (a status, a SIM slot of -2) stay numbers."""
+
+
+def defused(cell: Cell) -> Cell:
+    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS):
+        return "'" + cell
+    return cell
+
+
+def csv_lines(rows: Iterable[Sequence[Cell]]) -> bytes:
+    """The rows as CSV lines (CRLF, quoted where needed), UTF-8; None is an empty cell."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerows([defused(cell) for cell in row] for row in rows)
+    return buffer.getvalue().encode()
