@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Sequence
 
 Cell = str | int | None
@@ -13,11 +14,15 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 """A text cell starting with one of these is taken for a formula by Excel, LibreOffice and Google
 Sheets (CSV injection: `=HYPERLINK(...)` in an SMS text or a sender name the network gave). OWASP's
 advice, followed here: such a cell gets a leading apostrophe, which makes it text. Numbers we
-write ourselves (a status, a SIM slot of -2) stay numbers."""
+write ourselves (a status, a SIM slot of -2) stay numbers, and so does text that is only a
+signed number (a phone number as +79990001122): nothing in it can run, and an apostrophe would
+spoil the number for whoever copies it out."""
+
+SIGNED_NUMBER = re.compile(r"[+-][0-9]+")
 
 
 def defused(cell: Cell) -> Cell:
-    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS):
+    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS) and not SIGNED_NUMBER.fullmatch(cell):
         return "'" + cell
     return cell
 

@@ -15,8 +15,11 @@ from simrelay.spreadsheet import csv_lines, defused
     ("cell", "written"),
     [
         ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
-        ("+79990001122", "'+79990001122"),
-        ("-1", "'-1"),
+        ("+79990001122", "+79990001122"),  # a phone number: only digits after the sign
+        ("-1", "-1"),
+        ("+1+2", "'+1+2"),
+        ("-1)*SUM(A1", "'-1)*SUM(A1"),
+        ("+7999\n=1", "'+7999\n=1"),
         ("@SUM(A1)", "'@SUM(A1)"),
         ("\tcmd", "'\tcmd"),
         ("\rcmd", "'\rcmd"),
@@ -26,7 +29,9 @@ from simrelay.spreadsheet import csv_lines, defused
         ("Привет", "Привет"),
     ],
 )
-def test_text_that_would_be_a_formula_gets_an_apostrophe(cell: str, written: str) -> None:
+def test_text_that_would_be_a_formula_gets_an_apostrophe_and_a_signed_number_does_not(
+    cell: str, written: str
+) -> None:
     assert defused(cell) == written
 
 

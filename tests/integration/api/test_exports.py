@@ -232,7 +232,7 @@ async def test_sms_export_keeps_unicode_and_defuses_formulas(client: httpx.Async
         texts[0],
         "'" + texts[1],
         "'+1+2",
-        "'-2",
+        "-2",  # only a signed number: nothing to run
         "'@SUM(1)",
         "'\tтаб",
         "a=b, safe",
