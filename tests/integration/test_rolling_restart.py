@@ -98,7 +98,10 @@ async def wait_delivered(nodes: Cluster, ids: set[str]) -> dict[str, int]:
 async def test_restarting_each_node_under_load_loses_and_duplicates_nothing(
     cluster: Callable[..., Awaitable[Cluster]],
 ) -> None:
-    nodes = await cluster(redis=True, mobile_ping_seconds="1")
+    # FAST's hard timeout (3 s) is shorter than a node's restart on a busy machine: the other
+    # node would give up on the restarting node's phones ("device lost"), which is the chaos
+    # test's business. Here it is ten times that, still far under the default ten minutes.
+    nodes = await cluster(redis=True, mobile_ping_seconds="1", lease_hard_seconds="30")
     on_a = await nodes.fleet(nodes.a, PHONES_PER_NODE)
     await nodes.fleet(nodes.b, PHONES_PER_NODE)
     app = SmsGateApp(
@@ -148,7 +151,14 @@ async def test_restarting_each_node_under_load_loses_and_duplicates_nothing(
     assert set(ledger.sent) == set(ids), summary
     assert all(status == -signal.SIGTERM and seconds < 10 for status, seconds in restarts), summary
     told = {phone.device_id for phone in on_a.phones if closes[(phone.device_id, "close code 1001")]}
-    assert told == {phone.device_id for phone in on_a.phones}, f"told to reconnect: {len(told)}: {summary}"
+    untold = {
+        key: n
+        for key, n in closes.items()
+        if key[0] not in told and key[0] in {p.device_id for p in on_a.phones}
+    }
+    assert told == {phone.device_id for phone in on_a.phones}, (
+        f"told to reconnect: {len(told)}, others {untold}: {summary}"
+    )
 
 
 @pytest.mark.timeout(120)

@@ -358,6 +358,8 @@ class EdgeProtocol(HttpToolsProtocol):
 SHUTDOWN_CLOSE = (1001, "server restarting; reconnect")
 """What a device link hears when the server stops (docs/device-protocol.md 2.5): uvicorn's own
 1012 is not among the codes the protocol promises."""
+CLOSE_ECHO_SECONDS = 2.0
+"""How long a stopping server waits for a device to answer its close frame."""
 
 
 class EdgeWebSocketProtocol(WebSocketsSansIOProtocol):
@@ -374,7 +376,15 @@ class EdgeWebSocketProtocol(WebSocketsSansIOProtocol):
         self.queue.put_nowait({"type": "websocket.disconnect", "code": code, "reason": reason})
         self.conn.send_close(code, reason)
         self.transport.write(b"".join(self.conn.data_to_send()))
-        self.transport.close()
+        # The closing handshake, as after the app's own close: the transport closes when the
+        # device echoes the close frame (handle_close), or after a short wait. Closed at once,
+        # a device still writing gets a reset, which can destroy the close frame it has not
+        # read yet: it would see a cut connection, not the hint.
+        self.close_sent = True
+        if self.read_paused:
+            self.read_paused = False
+            self.transport.resume_reading()
+        self.close_timer = self.loop.call_later(CLOSE_ECHO_SECONDS, self.transport.close)
 
     def connection_lost(self, exc: Exception | None) -> None:
         key = _slot_key(self.client)
