@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 
 Cell = str | int | None
 
@@ -33,3 +33,24 @@ def csv_lines(rows: Iterable[Sequence[Cell]]) -> bytes:
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerows([defused(cell) for cell in row] for row in rows)
     return buffer.getvalue().encode()
+
+
+Page = tuple[list[Sequence[Cell]], str | None]
+"""A page of rows, as cells, and the key to read the next page after (None: this was the last)."""
+
+
+async def csv_pages(
+    columns: Sequence[str], read_after: Callable[[str], Awaitable[Page]]
+) -> AsyncIterator[bytes]:
+    """A CSV read a page at a time (keyset: each page after the last key seen, "" at first). The
+    first chunk holds the header and the first page, so a failing read is known before anything
+    is sent."""
+    header = csv_lines([columns])
+    after = ""
+    while True:
+        rows, next_after = await read_after(after)
+        yield header + csv_lines(rows)
+        header = b""
+        if next_after is None:
+            return
+        after = next_after

@@ -17,6 +17,7 @@ from tests.integration.gateway import FAST, QUICK, Gateway, open_gateway
 from tests.integration.server import Server, reset_postgres2, reset_redis14, server_env
 
 PAGE = 100
+DELIVERED = 4
 
 
 @dataclass
@@ -82,6 +83,17 @@ class Cluster:
             if number * PAGE >= page["pagination"]["total_records"]:
                 return found
             number += 1
+
+    async def wait_delivered(self, ids: set[str], timeout: float) -> dict[str, int]:
+        """Every SMS's status once all of `ids` are delivered (4), or at the timeout."""
+        deadline = time.monotonic() + timeout
+        statuses: dict[str, int] = {}
+        while time.monotonic() < deadline:
+            statuses = await self.statuses()
+            if all(statuses.get(message_id) == DELIVERED for message_id in ids):
+                break
+            await asyncio.sleep(0.5)
+        return statuses
 
     async def close(self) -> None:
         await self.gateway.close()

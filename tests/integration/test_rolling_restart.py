@@ -83,17 +83,6 @@ class Sender:
             await self.changed.wait()
 
 
-async def wait_delivered(nodes: Cluster, ids: set[str]) -> dict[str, int]:
-    deadline = time.monotonic() + SETTLE_TIMEOUT
-    statuses: dict[str, int] = {}
-    while time.monotonic() < deadline:
-        statuses = await nodes.statuses()
-        if all(statuses.get(message_id) == DELIVERED for message_id in ids):
-            break
-        await asyncio.sleep(0.5)
-    return statuses
-
-
 @pytest.mark.timeout(300)
 async def test_restarting_each_node_under_load_loses_and_duplicates_nothing(
     cluster: Callable[..., Awaitable[Cluster]],
@@ -127,7 +116,7 @@ async def test_restarting_each_node_under_load_loses_and_duplicates_nothing(
             await asyncio.wait_for(sender.wait_accepted(at), SEND_DEADLINE)
             restarts.append(await nodes.restart(node))
         ids = await asyncio.wait_for(sending, SEND_DEADLINE * 2)
-        statuses = await wait_delivered(nodes, set(ids))
+        statuses = await nodes.wait_delivered(set(ids), SETTLE_TIMEOUT)
         deadline = time.monotonic() + SETTLE_TIMEOUT
         while app.busy and time.monotonic() < deadline:
             await asyncio.sleep(0.1)

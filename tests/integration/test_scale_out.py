@@ -70,13 +70,7 @@ async def test_phones_on_two_nodes_share_500_sms_sent_through_both_and_send_each
 
     ids = set(await asyncio.gather(*(send(n) for n in range(500))))
     ledger = nodes.gateway.ledger
-    deadline = time.monotonic() + 60
-    statuses: dict[str, int] = {}
-    while time.monotonic() < deadline:
-        statuses = await nodes.statuses()
-        if all(statuses.get(message_id) == DELIVERED for message_id in ids):
-            break
-        await asyncio.sleep(0.5)
+    statuses = await nodes.wait_delivered(ids, timeout=60)
     by_node = {
         name: sum(sends_by_device[phone.device_id] for phone in fleet.phones)
         for name, fleet in (("A", on_a), ("B", on_b))

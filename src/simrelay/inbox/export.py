@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 
 from simrelay.inbox.repository import received_messages, search_condition
 from simrelay.sms import search
-from simrelay.spreadsheet import csv_lines
+from simrelay.spreadsheet import Page, csv_pages
 from simrelay.storage.database import Database
 from simrelay.timestamps import iso_millis
 
@@ -25,28 +25,23 @@ COLUMNS = ("id", "received_at", "phone_number", "message", "device_id", "sim")
 sender (digits, or the name the network gave)."""
 
 
-async def export_received(
+def export_received(
     db: Database, *, account_id: str, start: int, end: int, query: str
 ) -> AsyncIterator[bytes]:
     """The CSV, header first: SMS received in [start, end) (unix seconds, `received_at`, the time
-    the inbox shows) that `query` finds as `GET /v1/inbox?search=` does. The first chunk holds
-    the header and the first page, so a failing database is known before anything is sent."""
-    header = csv_lines([COLUMNS])
+    the inbox shows) that `query` finds as `GET /v1/inbox?search=` does."""
     needle = search.needle(query) if query else ""
-    if needle is None:
-        yield header
-        return
-    after = ""
-    while True:
+
+    async def page(after: str) -> Page:
+        if needle is None:  # a search that finds nothing
+            return [], None
         read = functools.partial(
             _read_page, account_id=account_id, after=after, start=start, end=end, needle=needle
         )
         rows = await db.read(read)
-        yield header + csv_lines(_cells(row) for row in rows)
-        header = b""
-        if len(rows) < PAGE_SIZE:
-            return
-        after = rows[-1].id
+        return [_cells(row) for row in rows], rows[-1].id if len(rows) == PAGE_SIZE else None
+
+    return csv_pages(COLUMNS, page)
 
 
 def _read_page(

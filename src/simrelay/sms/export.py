@@ -15,7 +15,7 @@ from simrelay.ids import object_id_floor
 from simrelay.sms import history, search
 from simrelay.sms.repository import Plan, messages, search_condition
 from simrelay.sms.status import Status
-from simrelay.spreadsheet import csv_lines
+from simrelay.spreadsheet import Page, csv_pages
 from simrelay.storage.database import Database
 from simrelay.timestamps import iso_millis
 
@@ -47,28 +47,23 @@ ID_SLACK = 60
 """Seconds between an id's own time and its row's time_create that the id range allows for."""
 
 
-async def export_messages(
+def export_messages(
     db: Database, *, account_id: str, start: int, end: int, query: str
 ) -> AsyncIterator[bytes]:
     """The CSV, header first: SMS created in [start, end) (unix seconds) that `query` finds as
-    `GET /v1/sms?search=` does; deleted ones left out, as there. The first chunk holds the header
-    and the first page, so a failing database is known before anything is sent."""
-    header = csv_lines([COLUMNS])
+    `GET /v1/sms?search=` does; deleted ones left out, as there."""
     needle = search.needle(query) if query else ""
-    if needle is None:
-        yield header
-        return
-    after = ""
-    while True:
+
+    async def page(after: str) -> Page:
+        if needle is None:  # a search that finds nothing
+            return [], None
         read = functools.partial(
             _read_page, account_id=account_id, after=after, start=start, end=end, needle=needle
         )
         rows, times = await db.read(read)
-        yield header + csv_lines(_cells(row, times) for row in rows)
-        header = b""
-        if len(rows) < PAGE_SIZE:
-            return
-        after = rows[-1].id
+        return [_cells(row, times) for row in rows], rows[-1].id if len(rows) == PAGE_SIZE else None
+
+    return csv_pages(COLUMNS, page)
 
 
 def _read_page(
