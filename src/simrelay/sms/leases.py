@@ -25,12 +25,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import ColumnElement, Row, Select, Table, bindparam, or_, select, text, update
+from sqlalchemy import ColumnElement, Row, Select, Table, and_, bindparam, or_, select, text, update
 from sqlalchemy.engine import Connection
 
 from simrelay.accounts.models import Account
 from simrelay.sms.history import record_changes
-from simrelay.sms.models import Message, devices
+from simrelay.sms.models import OFFERABLE as OFFERABLE_SQL
+from simrelay.sms.models import Hold, Message, devices
 from simrelay.sms.status import Change, Status
 from simrelay.storage.direct import Direct
 
@@ -39,7 +40,7 @@ accounts = cast(Table, Account.__table__)
 c = messages.c
 
 # Literal, not bound: only then can the planners match the partial indexes' conditions.
-OFFERABLE = text("status = 0 AND lease_device_id = '' AND deleted_at IS NULL")
+OFFERABLE = text(OFFERABLE_SQL)
 EXPIRING = text("status = 0 AND valid_until IS NOT NULL")
 LEASED = text("lease_device_id <> ''")
 
@@ -74,6 +75,7 @@ _LEASE_COLUMNS = (
     c.declines,
     c.deleted_at,
     c.valid_until,
+    c.hold,
 )
 _OFFER_COLUMNS = (
     c.id,
@@ -335,6 +337,56 @@ def request_drop(conn: Connection, message_id: str, *, now: float, max_attempts:
     return str(row.lease_device_id)
 
 
+_UNFINISHED = or_(
+    c.status.in_((int(Status.WAITING), int(Status.TAKEN))),
+    and_(c.status == int(Status.SEND_FAILED), c.reason == DEVICE_LOST),
+)
+"""SMS that may still go out: waiting, taken, or lost with a device that may yet let them go."""
+
+
+def hold_campaign(conn: Connection, campaign_id: str, *, hold: Hold, was: Hold | None = None) -> None:
+    """Sets `hold` on the campaign's unfinished SMS (those whose hold is `was`, if given): paused,
+    they are not offered; free again, they are."""
+    condition = and_(c.campaign_id == campaign_id, _UNFINISHED)
+    if was is not None:
+        condition = and_(condition, c.hold == int(was))
+    if conn.dialect.name == "postgresql":
+        # In id order, as report batches lock theirs: locked in the table's order, this update
+        # and a batch could each hold a row the other waits for.
+        conn.execute(select(c.id).where(condition).order_by(c.id).with_for_update())
+    conn.execute(update(messages).where(condition).values(hold=int(hold)))
+
+
+def cancel_campaign(
+    conn: Connection, campaign_id: str, *, account_id: str, now: float, max_attempts: int
+) -> set[str]:
+    """Cancels the campaign's SMS as a delete cancels one: each waiting unoffered one ends in
+    status 3 "cancelled" here (history, webhooks); each leased one is asked to be dropped, and
+    ends so when its lease does (`Hold.CANCELLED`). One held by a device that cannot let go
+    may still be sent. Returns the devices to tell."""
+    hold_campaign(conn, campaign_id, hold=Hold.CANCELLED)
+    ended = conn.execute(
+        update(messages)
+        .where(c.campaign_id == campaign_id, c.status == int(Status.WAITING), c.lease_device_id == "")
+        .values(status=int(Status.SEND_FAILED), reason=CANCELLED)
+        .returning(c.id)
+    ).all()
+    changes = [
+        Change(row[0], Status.SEND_FAILED, now, reason=CANCELLED, account_id=account_id) for row in ended
+    ]
+    record_changes(conn, changes)
+    holders: set[str] = set()
+    leased = select(c.id).where(LEASED, c.campaign_id == campaign_id).order_by(c.id)
+    for (message_id,) in conn.execute(leased).all():
+        try:
+            holder = request_drop(conn, message_id, now=now, max_attempts=max_attempts)
+        except CannotCancel:
+            continue
+        if holder:
+            holders.add(holder)
+    return holders
+
+
 def find_lapsed(
     conn: Connection, *, now: float, silent_since: float, given_up_before: float, limit: int = 500
 ) -> Sequence[Row[Any]]:
@@ -411,7 +463,7 @@ def release_lease(
     status = Status(row.status)
     attempts = row.attempts if row.lease_handed else max(0, row.attempts - 1)
     declines = row.declines + int(declined and row.lease_handed and row.declines < FREE_DECLINES)
-    if row.deleted_at is not None:
+    if _cancelled(row):
         new, reason = Status.SEND_FAILED, CANCELLED
     elif row.valid_until is not None and row.valid_until <= now:
         new, reason = Status.SEND_FAILED, EXPIRED
@@ -442,6 +494,11 @@ def release_lease(
     return changes
 
 
+def _cancelled(row: Any) -> bool:
+    """Deleted, or its campaign cancelled: a lease of it that ends, ends it."""
+    return row.deleted_at is not None or row.hold == Hold.CANCELLED
+
+
 def lose_lease(conn: Connection, row: Any, *, now: float) -> list[Change]:
     """The device that was handed this SMS vanished: it ends in status 3 "device lost", kept
     as that device's, so that a report it makes later still counts."""
@@ -470,7 +527,7 @@ def requeue_lost(conn: Connection, row: Any, *, now: float, max_attempts: int) -
     expired or has used its attempts, or was sent with `no_store` (its text went when it was
     lost: sms/retention.py): then only its reason changes."""
     device_id = str(row.device_id)
-    if row.deleted_at is not None:
+    if _cancelled(row):
         new, reason = Status.SEND_FAILED, CANCELLED
     elif row.valid_until is not None and row.valid_until <= now:
         new, reason = Status.SEND_FAILED, EXPIRED
