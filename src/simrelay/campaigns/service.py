@@ -16,7 +16,7 @@ from simrelay.campaigns.schemas import BulkSendRequest, State, campaign_object
 from simrelay.campaigns.template import MissingVariable, Template, parse_template
 from simrelay.errors import ApiError, ErrorCode
 from simrelay.ids import new_object_id
-from simrelay.sms import leases
+from simrelay.sms import holds
 from simrelay.sms import repository as sms_repository
 from simrelay.sms import service as sms
 from simrelay.sms.intake import Batch, Intake
@@ -177,7 +177,7 @@ async def pause_campaign(db: Database, *, account_id: str, campaign_id: str) -> 
     def work(conn: Connection) -> None:
         if _campaign(conn, account_id, campaign_id).state == State.RUNNING:
             repository.set_state(conn, campaign_id, str(State.PAUSED))
-            leases.hold_campaign(conn, campaign_id, hold=Hold.PAUSED, was=Hold.NONE)
+            holds.hold_campaign(conn, campaign_id, hold=Hold.PAUSED, was=Hold.NONE)
 
     await db.run(work)
 
@@ -189,7 +189,7 @@ async def resume_campaign(db: Database, *, account_id: str, campaign_id: str) ->
         if _campaign(conn, account_id, campaign_id).state != State.PAUSED:
             return False
         repository.set_state(conn, campaign_id, str(State.RUNNING))
-        leases.hold_campaign(conn, campaign_id, hold=Hold.NONE, was=Hold.PAUSED)
+        holds.hold_campaign(conn, campaign_id, hold=Hold.NONE, was=Hold.PAUSED)
         return True
 
     return await db.run(work)
@@ -197,14 +197,14 @@ async def resume_campaign(db: Database, *, account_id: str, campaign_id: str) ->
 
 async def cancel_campaign(db: Database, *, account_id: str, campaign_id: str, max_attempts: int) -> set[str]:
     """Cancels every SMS of the campaign that no device has sent, as a delete cancels one
-    (sms/leases.py: cancel_campaign); returns the devices asked to drop one, to be told."""
+    (sms/holds.py: cancel_campaign); returns the devices asked to drop one, to be told."""
     now = time.time()
 
     def work(conn: Connection) -> set[str]:
         if _campaign(conn, account_id, campaign_id).state == State.CANCELLED:
             return set()
         repository.set_state(conn, campaign_id, str(State.CANCELLED))
-        return leases.cancel_campaign(
+        return holds.cancel_campaign(
             conn, campaign_id, account_id=account_id, now=now, max_attempts=max_attempts
         )
 
