@@ -210,6 +210,9 @@ async def test_cancel_ends_waiting_sms_in_status_3_with_webhooks_and_asks_device
     assert row.lease_drop is True
     changes = await db.read(lambda conn: history.changes_of(conn, waiting))
     assert [(c["status"], c["reason"]) for c in changes] == [(3, leases.CANCELLED)]
+    # Each SMS had its sms.status event on creation, as a single send has; then each one
+    # cancelled here had its status 3.
+    assert {data["id"] for data in await sms_events(engine, 0)} == {waiting, taken, unfetched, sent}
     assert {data["id"] for data in await sms_events(engine, 3)} == {waiting, unfetched}
     # The device confirms the drop: it ends cancelled too, and is never offered again.
     await let_go(db, device_id)
