@@ -154,8 +154,9 @@ class Intake:
         if batch.also is not None:
             batch.also(conn)
         for start in range(0, count, BATCH_CHUNK):
-            chunk = batch.rows[start : start + BATCH_CHUNK]
-            _insert(conn, chunk, chunk if fact.has_webhook else [], now=now)
+            repository.insert_messages(conn, batch.rows[start : start + BATCH_CHUNK])
+        if fact.has_webhook:
+            events.announce_created(conn, batch.rows, now=now)
         if count:
             if quota is None:
                 repository.add_usage(conn, account_id, month=month, count=count)
@@ -217,24 +218,17 @@ class Intake:
             stored.append(item)
             outcomes.append(item.row["id"])
         if rows:
-            watched = [row for row in rows if facts[row["account_id"]].has_webhook]
-            _insert(conn, rows, watched, now=now)
+            repository.insert_messages(conn, rows)
             for item in stored:
                 if item.also is not None:
                     item.also(conn)
+            watched = [row for row in rows if facts[row["account_id"]].has_webhook]
+            events.announce_created(conn, watched, now=now)
         for account_id, count in unlimited.items():
             repository.add_usage(conn, account_id, month=month, count=count)
         for account_id, count in Counter(row["account_id"] for row in rows).items():
             repository.add_to_total(conn, account_id, count=count)
         return outcomes
-
-
-def _insert(
-    conn: Connection, rows: list[dict[str, Any]], watched: list[dict[str, Any]], *, now: float
-) -> None:
-    """New SMS and, for those of accounts with a webhook (`watched`), their status 0 events."""
-    repository.insert_messages(conn, rows)
-    events.announce_created(conn, watched, now=now)
 
 
 def _answer(outcome: str | ApiError) -> str:
