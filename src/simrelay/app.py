@@ -17,12 +17,12 @@ from simrelay.accounts.auth import Authenticator
 from simrelay.accounts.guessing import LocalGuesses, RedisGuesses
 from simrelay.api.body import validation_context
 from simrelay.api.deps import Services
-from simrelay.api.dispatch import ApiDispatcher
+from simrelay.api.dispatch import PREFIXES, ApiDispatcher
 from simrelay.api.errors import EXCEPTION_HANDLERS
 from simrelay.api.middleware import BodyLimit, RequestContext
 from simrelay.api.openapi import build_openapi
 from simrelay.api.ratelimit import LocalRateLimiter, RateLimiter, RedisRateLimiter
-from simrelay.api.routes import device_link, devices, ext, inbox, mobile, ops, sms, webhooks
+from simrelay.api.routes import campaigns, device_link, devices, ext, inbox, mobile, ops, sms, webhooks
 from simrelay.config import Settings
 from simrelay.devices.dispatch import Dispatcher
 from simrelay.devices.policy import Policy
@@ -54,7 +54,13 @@ from simrelay.webhooks.service import Keys
 log = structlog.get_logger(__name__)
 
 HOUSEKEEPING_SECONDS = 30.0
-API_ENDPOINTS = [*sms.ENDPOINTS, *devices.ENDPOINTS, *inbox.ENDPOINTS, *webhooks.ENDPOINTS]
+API_ENDPOINTS = [
+    *sms.ENDPOINTS,
+    *campaigns.ENDPOINTS,
+    *devices.ENDPOINTS,
+    *inbox.ENDPOINTS,
+    *webhooks.ENDPOINTS,
+]
 
 
 def create_app(settings: Settings | None = None) -> Application:
@@ -159,7 +165,10 @@ def create_app(settings: Settings | None = None) -> Application:
         session_hours=settings.panel_session_hours,
         open_signup=settings.open_signup,
     )
-    return Application(web, access_log=settings.access_log, body_limit=settings.max_body_bytes)
+    bulk = {prefix + campaigns.BULK_PATH: settings.max_bulk_body_bytes for prefix in PREFIXES}
+    return Application(
+        web, access_log=settings.access_log, body_limit=settings.max_body_bytes, larger_bodies=bulk
+    )
 
 
 def _delivery_policy(settings: Settings) -> delivery.Policy:
@@ -239,12 +248,15 @@ class Application:
     """The ASGI app: API endpoints through their own dispatcher, everything else through
     Starlette (which also runs the lifespan); request context and metrics around both."""
 
-    def __init__(self, web: Starlette, *, access_log: bool, body_limit: int) -> None:
+    def __init__(
+        self, web: Starlette, *, access_log: bool, body_limit: int, larger_bodies: dict[str, int]
+    ) -> None:
         self.web = web
         self.state = web.state
         self.router = web.router
         dispatcher = ApiDispatcher(API_ENDPOINTS, fallback=web)
-        self._asgi = RequestContext(BodyLimit(dispatcher, limit=body_limit), access_log=access_log)
+        limited = BodyLimit(dispatcher, limit=body_limit, larger=larger_bodies)
+        self._asgi = RequestContext(limited, access_log=access_log)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._asgi(scope, receive, send)

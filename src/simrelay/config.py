@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = 64 * 1024
     """Larger request bodies are refused with 413 / 1012."""
 
+    max_bulk_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    """The same for `POST /v1/sms/bulk`, whose 10,000 recipients need more (400 bytes each)."""
+
     max_header_bytes: int = Field(default=32 * 1024, ge=1024)
     """A request line and headers larger than this together are refused with 431."""
 

@@ -10,8 +10,9 @@ device not found, 1010 404 webhook not found, 1011 429 rate limited (also too ma
 connections from one address), 1012 413 body too large (431: request line and headers),
 1013 422 idempotency key reused, 1014 409 idempotency key in progress, 1015 409 the device
 is offline (USSD), 1016 400 the device cannot do this (also: no USSD), 1017 408 request not
-received in time, 1018 404 USSD request not found, 2001-2010 400 field errors (2010 also for
-malformed HTTP), 2011 400 USSD `code` invalid, 3000 403 account blocked.
+received in time, 1018 404 USSD request not found, 1019 404 campaign not found, 2001-2010
+400 field errors (2010 also for malformed HTTP), 2011 400 USSD `code` invalid, 3000 403
+account blocked.
 """
 
 from __future__ import annotations
@@ -176,6 +177,7 @@ class ErrorCode(Enum):
         "The device is offline",
     )
     USSD_NOT_FOUND = (1018, 404, "USSD-запрос не найден", "USSD request not found")
+    CAMPAIGN_NOT_FOUND = (1019, 404, "Рассылка не найдена", "Campaign not found")
     DEVICE_CANNOT = (
         1016,
         400,

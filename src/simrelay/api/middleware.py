@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Mapping
 
 import structlog
 from prometheus_client import Counter, Histogram
@@ -85,24 +86,27 @@ def _header(scope: Scope, name: bytes) -> str | None:
 class BodyLimit:
     """No endpoint reads more than `limit` bytes of a body: past it, reading raises the 1012
     error (413), whatever the endpoint and before it authenticates anyone. Endpoints that
-    check a request's credentials first never read the body of one they refuse."""
+    check a request's credentials first never read the body of one they refuse. The paths in
+    `larger` have limits of their own (a bulk send's recipients)."""
 
-    def __init__(self, app: ASGIApp, *, limit: int) -> None:
+    def __init__(self, app: ASGIApp, *, limit: int, larger: Mapping[str, int] | None = None) -> None:
         self.app = app
         self.limit = limit
+        self.larger = dict(larger or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         received = 0
+        limit = self.larger.get(scope["path"], self.limit)
 
         async def limited() -> Message:
             nonlocal received
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:
+                if received > limit:
                     raise ApiError(ErrorCode.BODY_TOO_LARGE)
             return message
 

@@ -8,9 +8,10 @@ of one send stays one commit; throughput grows with concurrency.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,25 @@ class Submission:
     addresses)."""
 
 
+@dataclass(slots=True)
+class Batch:
+    """Many SMS of one request (a bulk send), stored together in one transaction of their own:
+    all of them or none."""
+
+    account_id: str
+    answer: str
+    """The id the request answers (its campaign's), which an Idempotency-Key remembers."""
+    rows: list[dict[str, Any]]
+    idempotency_key: str | None = None
+    body_hash: str = ""
+    also: Callable[[Connection], None] | None = None
+    """More to store in the same transaction (the campaign)."""
+
+
+BATCH_CHUNK = 1000
+"""Rows per INSERT of a batch: bounded statements, whatever the batch's size."""
+
+
 def month_of(now: float) -> int:
     moment = time.gmtime(now)
     return moment.tm_year * 100 + moment.tm_mon
@@ -46,6 +66,7 @@ class Intake:
         idempotency_ttl: float,
         on_stored: Callable[[str], None] | None = None,
     ) -> None:
+        self._db = db
         self._ttl = idempotency_ttl
         self._writer: BatchWriter[Submission, str] = BatchWriter(db, self._store, name="sms-intake")
         self._inflight: set[tuple[str, str]] = set()
@@ -70,19 +91,77 @@ class Intake:
     async def submit(self, submission: Submission) -> str:
         """The stored message id (or the first one, for a repeated Idempotency-Key)."""
         account_id = submission.row["account_id"]
-        inflight = (account_id, submission.idempotency_key) if submission.idempotency_key else None
-        if inflight is not None:
-            if inflight in self._inflight:
-                raise ApiError(ErrorCode.IDEMPOTENCY_IN_PROGRESS)
-            self._inflight.add(inflight)
-        try:
+        with self._running(account_id, submission.idempotency_key):
             message_id = await self._writer.submit(submission)
-        finally:
-            if inflight is not None:
-                self._inflight.discard(inflight)
         if self._on_stored is not None and message_id == submission.row["id"]:
             self._on_stored(account_id)
         return message_id
+
+    async def submit_batch(self, batch: Batch) -> str:
+        """Stores every row of `batch` or none: its `answer`, or the first one's for a repeated
+        Idempotency-Key. Refused whole (1006) when the quota has no room for them all."""
+        with self._running(batch.account_id, batch.idempotency_key):
+            answer = await self._db.run(lambda conn: self._store_batch(conn, batch))
+        if self._on_stored is not None and answer == batch.answer and batch.rows:
+            self._on_stored(batch.account_id)
+        return answer
+
+    @contextlib.contextmanager
+    def _running(self, account_id: str, idempotency_key: str | None) -> Iterator[None]:
+        """1014 while a request with the same Idempotency-Key is being stored by this process."""
+        if not idempotency_key:
+            yield
+            return
+        inflight = (account_id, idempotency_key)
+        if inflight in self._inflight:
+            raise ApiError(ErrorCode.IDEMPOTENCY_IN_PROGRESS)
+        self._inflight.add(inflight)
+        try:
+            yield
+        finally:
+            self._inflight.discard(inflight)
+
+    def _store_batch(self, conn: Connection, batch: Batch) -> str:
+        now = time.time()
+        month = month_of(now)
+        not_before = now - self._ttl
+        account_id, key = batch.account_id, batch.idempotency_key
+        if key and (first := repository.find_idempotency_key(conn, account_id, key, not_before=not_before)):
+            return _answer(_replay(first, batch.body_hash))
+        fact = repository.fetch_account_facts(conn, {account_id}, month=month)[account_id]
+        count, quota = len(batch.rows), fact.monthly_quota
+        if quota is not None and fact.used_this_month + count > quota:
+            raise ApiError(ErrorCode.QUOTA_EXCEEDED)
+        if not fact.has_device:
+            raise ApiError(ErrorCode.NO_DEVICE)
+        if (
+            quota is not None
+            and count
+            and not repository.reserve_quota(conn, account_id, month=month, quota=quota, count=count)
+        ):
+            raise ApiError(ErrorCode.QUOTA_EXCEEDED)
+        if key and not repository.claim_idempotency_key(
+            conn,
+            account_id,
+            key,
+            body_hash=batch.body_hash,
+            message_id=batch.answer,
+            now=now,
+            not_before=not_before,
+        ):
+            first = repository.find_idempotency_key(conn, account_id, key, not_before=not_before)
+            return _answer(_replay(first, batch.body_hash) if first else ApiError(ErrorCode.INTERNAL))
+        if batch.also is not None:
+            batch.also(conn)
+        for start in range(0, count, BATCH_CHUNK):
+            repository.insert_messages(conn, batch.rows[start : start + BATCH_CHUNK])
+        if fact.has_webhook:
+            events.announce_created(conn, batch.rows, now=now)
+        if count:
+            if quota is None:
+                repository.add_usage(conn, account_id, month=month, count=count)
+            repository.add_to_total(conn, account_id, count=count)
+        return batch.answer
 
     def _store(self, conn: Connection, batch: list[Submission]) -> list[str | BaseException]:
         now = time.time()
@@ -150,6 +229,12 @@ class Intake:
         for account_id, count in Counter(row["account_id"] for row in rows).items():
             repository.add_to_total(conn, account_id, count=count)
         return outcomes
+
+
+def _answer(outcome: str | ApiError) -> str:
+    if isinstance(outcome, ApiError):
+        raise outcome
+    return outcome
 
 
 def _replay(first: tuple[str, str], body_hash: str) -> str | ApiError:

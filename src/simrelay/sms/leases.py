@@ -30,7 +30,8 @@ from sqlalchemy.engine import Connection
 
 from simrelay.accounts.models import Account
 from simrelay.sms.history import record_changes
-from simrelay.sms.models import Message, devices
+from simrelay.sms.models import OFFERABLE as OFFERABLE_SQL
+from simrelay.sms.models import Hold, Message, devices
 from simrelay.sms.status import Change, Status
 from simrelay.storage.direct import Direct
 
@@ -39,7 +40,7 @@ accounts = cast(Table, Account.__table__)
 c = messages.c
 
 # Literal, not bound: only then can the planners match the partial indexes' conditions.
-OFFERABLE = text("status = 0 AND lease_device_id = '' AND deleted_at IS NULL")
+OFFERABLE = text(OFFERABLE_SQL)
 EXPIRING = text("status = 0 AND valid_until IS NOT NULL")
 LEASED = text("lease_device_id <> ''")
 
@@ -74,6 +75,7 @@ _LEASE_COLUMNS = (
     c.declines,
     c.deleted_at,
     c.valid_until,
+    c.hold,
 )
 _OFFER_COLUMNS = (
     c.id,
@@ -433,7 +435,7 @@ def release_lease(
     status = Status(row.status)
     attempts = row.attempts if row.lease_handed else max(0, row.attempts - 1)
     declines = row.declines + int(declined and row.lease_handed and row.declines < FREE_DECLINES)
-    if row.deleted_at is not None:
+    if _cancelled(row):
         new, reason = Status.SEND_FAILED, CANCELLED
     elif row.valid_until is not None and row.valid_until <= now:
         new, reason = Status.SEND_FAILED, EXPIRED
@@ -464,6 +466,11 @@ def release_lease(
     return changes
 
 
+def _cancelled(row: Any) -> bool:
+    """Deleted, or its campaign cancelled: a lease of it that ends, ends it."""
+    return row.deleted_at is not None or row.hold == Hold.CANCELLED
+
+
 def lose_lease(conn: Connection, row: Any, *, now: float) -> list[Change]:
     """The device that was handed this SMS vanished: it ends in status 3 "device lost", kept
     as that device's, so that a report it makes later still counts."""
@@ -492,7 +499,7 @@ def requeue_lost(conn: Connection, row: Any, *, now: float, max_attempts: int) -
     expired or has used its attempts, or was sent with `no_store` (its text went when it was
     lost: sms/retention.py): then only its reason changes."""
     device_id = str(row.device_id)
-    if row.deleted_at is not None:
+    if _cancelled(row):
         new, reason = Status.SEND_FAILED, CANCELLED
     elif row.valid_until is not None and row.valid_until <= now:
         new, reason = Status.SEND_FAILED, EXPIRED

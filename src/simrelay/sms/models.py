@@ -3,6 +3,8 @@ columns of devices that SMS queries read."""
 
 from __future__ import annotations
 
+from enum import IntEnum
+
 from sqlalchemy import (
     Boolean,
     Column,
@@ -21,6 +23,20 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from simrelay.storage.db import Base
 
+OFFERABLE = "status = 0 AND lease_device_id = '' AND deleted_at IS NULL AND hold = 0"
+"""The SMS a device could be offered (literal SQL: the planners match partial indexes by text)."""
+
+
+class Hold(IntEnum):
+    """Why a waiting SMS is not offered, whatever else allows it: its campaign's state."""
+
+    NONE = 0
+    """Free to go."""
+    PAUSED = 1
+    """Its campaign is paused: it waits, unoffered, until resumed."""
+    CANCELLED = 2
+    """Its campaign was cancelled: a lease of it that ends, ends it in status 3 "cancelled"."""
+
 
 class Message(Base):
     __tablename__ = "messages"
@@ -31,8 +47,16 @@ class Message(Base):
             "ix_messages_offerable",
             "account_id",
             "id",
-            sqlite_where=text("status = 0 AND lease_device_id = '' AND deleted_at IS NULL"),
-            postgresql_where=text("status = 0 AND lease_device_id = '' AND deleted_at IS NULL"),
+            sqlite_where=text(OFFERABLE),
+            postgresql_where=text(OFFERABLE),
+        ),
+        # A campaign's SMS by status: its counts are one GROUP BY read off this index alone.
+        Index(
+            "ix_messages_campaign",
+            "campaign_id",
+            "status",
+            sqlite_where=text("campaign_id IS NOT NULL"),
+            postgresql_where=text("campaign_id IS NOT NULL"),
         ),
         Index(
             "ix_messages_expiring",
@@ -99,6 +123,11 @@ class Message(Base):
     no_store: Mapped[bool] = mapped_column(Boolean, default=False)
     """Asked on send (the GoSMS ext API's `no_store`): once the SMS is final its text is blanked
     and only its metadata stays (sms/retention.py); webhooks never carry its text."""
+    campaign_id: Mapped[str | None] = mapped_column(String(24))
+    """The campaign it was sent in (`POST /v1/sms/bulk`); None for one sent alone."""
+    hold: Mapped[int] = mapped_column(SmallInteger, default=0)
+    """A `Hold`: set and cleared for a whole campaign at once, so that an offer never joins
+    the campaigns table."""
 
 
 class MessageHistory(Base):

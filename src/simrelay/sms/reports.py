@@ -81,6 +81,7 @@ class ReportRow(NamedTuple):
     deleted_at: float | None
     valid_until: int | None
     no_store: bool
+    hold: int
 
 
 _ROW = select(*(c[name] for name in ReportRow._fields))

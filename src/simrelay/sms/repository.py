@@ -84,6 +84,16 @@ _TAKE_QUOTA = (
     .values(count=MonthlyUsage.count + 1)
 )
 
+_TAKE_QUOTA_MANY = (
+    update(MonthlyUsage)
+    .where(
+        MonthlyUsage.account_id == bindparam("b_account_id"),
+        MonthlyUsage.month == bindparam("b_month"),
+        MonthlyUsage.count <= bindparam("room"),
+    )
+    .values(count=MonthlyUsage.count + bindparam("n"))
+)
+
 
 def _upserts(dialect: Any) -> dict[str, Any]:
     """The ON CONFLICT statements, which PostgreSQL and SQLite spell with their own constructs."""
@@ -161,10 +171,15 @@ def add_to_total(conn: Connection, account_id: str, *, count: int) -> None:
     _ADD_TOTAL[conn.dialect.name].execute(conn, {"account_id": account_id, "count": count})
 
 
-def reserve_quota(conn: Connection, account_id: str, *, month: int, quota: int) -> bool:
-    """Counts one SMS against the quota if there is room; atomic across server nodes."""
+def reserve_quota(conn: Connection, account_id: str, *, month: int, quota: int, count: int = 1) -> bool:
+    """Counts `count` SMS against the quota if there is room for them all; atomic across server
+    nodes."""
     conn.execute(_upsert(conn, "ensure_usage"), {"account_id": account_id, "month": month, "count": 0})
-    result = conn.execute(_TAKE_QUOTA, {"b_account_id": account_id, "b_month": month, "quota": quota})
+    if count == 1:
+        result = conn.execute(_TAKE_QUOTA, {"b_account_id": account_id, "b_month": month, "quota": quota})
+    else:
+        params = {"b_account_id": account_id, "b_month": month, "room": quota - count, "n": count}
+        result = conn.execute(_TAKE_QUOTA_MANY, params)
     return bool(result.rowcount)
 
 
@@ -405,6 +420,19 @@ def created_per_day(conn: Connection, account_id: str, *, since: int, day: int) 
         .group_by(number, messages.c.status)
     )
     return {(int(row[0]), int(row[1])): int(row[2]) for row in conn.execute(query)}
+
+
+def count_campaigns_by_status(conn: Connection, campaign_ids: Sequence[str]) -> dict[str, dict[int, int]]:
+    """Per campaign, its live (not deleted) SMS per status: one GROUP BY on ix_messages_campaign."""
+    query = (
+        select(messages.c.campaign_id, messages.c.status, func.count())
+        .where(messages.c.campaign_id.in_(campaign_ids), messages.c.deleted_at.is_(None))
+        .group_by(messages.c.campaign_id, messages.c.status)
+    )
+    counts: dict[str, dict[int, int]] = {campaign_id: {} for campaign_id in campaign_ids}
+    for campaign_id, status, count in conn.execute(query):
+        counts[campaign_id][int(status)] = int(count)
+    return counts
 
 
 def count_by_status(conn: Connection) -> dict[int, int]:

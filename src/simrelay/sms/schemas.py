@@ -73,9 +73,14 @@ def check_message(value: str, info: ValidationInfo) -> str:
     """An SMS text: a non-space character, no control characters but newline and tab, at most
     the `max_message_length` of the validation context (1000 without one)."""
     limit = (info.context or {}).get(MAX_MESSAGE_LENGTH, DEFAULT_MAX_MESSAGE_LENGTH)
-    if not value.strip() or len(value) > limit or CONTROL.search(value):
+    if not is_valid_message(value, limit=limit):
         raise ValueError("invalid message")
     return value
+
+
+def is_valid_message(value: str, *, limit: int) -> bool:
+    """check_message's rule, for texts made on the server (a bulk send's filled templates)."""
+    return bool(value.strip()) and len(value) <= limit and not CONTROL.search(value)
 
 
 def check_phone(value: str) -> str:

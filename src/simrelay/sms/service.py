@@ -17,6 +17,7 @@ from simrelay.ids import new_object_id
 from simrelay.sms import history, leases, repository, search
 from simrelay.sms.encoding import encoding_of
 from simrelay.sms.intake import Intake, Submission
+from simrelay.sms.models import Hold
 from simrelay.sms.schemas import SendMessageRequest
 from simrelay.sms.status import Status
 from simrelay.storage.database import Database
@@ -39,23 +40,63 @@ async def send_message(
     first parts of a long message before the last arrives); a new one otherwise. `also(conn,
     message_id=id)`: more to store in the same transaction, if the SMS is stored."""
     if request.device_id or request.callback_id:
-        await db.read(lambda conn: _check_targets(conn, request, account_id))
-    encoding = encoding_of(request.message)
-    row: dict[str, Any] = {
+        await check_targets(
+            db, account_id=account_id, device_id=request.device_id, callback_id=request.callback_id
+        )
+    row = message_row(
+        account_id=account_id,
+        phone_number=request.phone_number,
+        message=request.message,
+        device_id=request.device_id or "",
+        callback_id=request.callback_id or "",
+        to_sim=request.to_sim,
+        valid_until=request.valid_until,
+        send_at=request.send_at,
+        no_store=request.no_store,
+        message_id=message_id,
+    )
+    submission = Submission(
+        row,
+        idempotency_key=idempotency_key,
+        body_hash=body_hash(raw_body) if idempotency_key else "",
+        also=functools.partial(also, message_id=row["id"]) if also is not None else None,
+    )
+    return await intake.submit(submission)
+
+
+def message_row(
+    *,
+    account_id: str,
+    phone_number: str,
+    message: str,
+    device_id: str = "",
+    callback_id: str = "",
+    to_sim: int | None = None,
+    valid_until: int | None = None,
+    send_at: int | None = None,
+    no_store: bool = False,
+    message_id: str | None = None,
+    campaign_id: str | None = None,
+    now: float | None = None,
+) -> dict[str, Any]:
+    """The messages row of a new SMS in status 0, every column set (the intake inserts them
+    with one precompiled statement); `phone_number` and `message` checked already."""
+    encoding = encoding_of(message)
+    return {
         "id": message_id or new_object_id(),
         "account_id": account_id,
-        "phone_number": request.phone_number,
-        "message": request.message,
+        "phone_number": phone_number,
+        "message": message,
         "status": int(Status.WAITING),
-        "callback_id": request.callback_id or "",
-        "requested_device_id": request.device_id or "",
+        "callback_id": callback_id,
+        "requested_device_id": device_id,
         "device_id": "",
-        "to_sim": request.to_sim,
-        "time_create": int(time.time()),
-        "search_text": search.search_text(request.message, request.phone_number),
+        "to_sim": to_sim,
+        "time_create": int(time.time() if now is None else now),
+        "search_text": search.search_text(message, phone_number),
         "deleted_at": None,
-        "valid_until": request.valid_until,
-        "send_at": request.send_at,
+        "valid_until": valid_until,
+        "send_at": send_at,
         "encoding": encoding.name,
         "parts": encoding.parts,
         "part_states": "",
@@ -69,32 +110,30 @@ async def send_message(
         "lease_drop": False,
         "lease_handed": True,
         "let_go_by": "",
-        "no_store": request.no_store,
+        "no_store": no_store,
+        "campaign_id": campaign_id,
+        "hold": int(Hold.NONE),
     }
-    submission = Submission(
-        row,
-        idempotency_key=idempotency_key,
-        body_hash=_body_hash(raw_body) if idempotency_key else "",
-        also=functools.partial(also, message_id=row["id"]) if also is not None else None,
-    )
-    return await intake.submit(submission)
 
 
-def _body_hash(raw_body: bytes) -> str:
+def body_hash(raw_body: bytes) -> str:
     """Hash of the body as JSON: key order and spacing don't make it another request."""
     canonical = orjson.dumps(orjson.loads(raw_body), option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(canonical).hexdigest()
 
 
-def _check_targets(conn: Connection, request: SendMessageRequest, account_id: str) -> None:
-    if request.device_id and not repository.device_exists(
-        conn, account_id=account_id, device_id=request.device_id
-    ):
-        raise ApiError(ErrorCode.DEVICE_NOT_FOUND)
-    if request.callback_id and not webhooks.webhook_exists(
-        conn, account_id=account_id, webhook_id=request.callback_id
-    ):
-        raise ApiError(ErrorCode.WEBHOOK_NOT_FOUND)
+async def check_targets(
+    db: Database, *, account_id: str, device_id: str | None, callback_id: str | None
+) -> None:
+    """The device an SMS is pinned to (1009) and the webhook it names (1010) are the account's."""
+
+    def work(conn: Connection) -> None:
+        if device_id and not repository.device_exists(conn, account_id=account_id, device_id=device_id):
+            raise ApiError(ErrorCode.DEVICE_NOT_FOUND)
+        if callback_id and not webhooks.webhook_exists(conn, account_id=account_id, webhook_id=callback_id):
+            raise ApiError(ErrorCode.WEBHOOK_NOT_FOUND)
+
+    await db.read(work)
 
 
 async def forget_idempotency_keys(db: Database, *, older_than: float) -> None:

@@ -6,6 +6,7 @@ from its file) and the tests import it; no module of the server does, so the fea
 above storage. pyproject.toml's import contracts exempt exactly these imports."""
 
 from simrelay.accounts.models import Account, ApiKey
+from simrelay.campaigns.models import Campaign
 from simrelay.devices.models import Device, PairingCode, UssdRequest
 from simrelay.inbox.models import OptOut, ReceivedMessage
 from simrelay.smpp.models import SmppUser
@@ -17,6 +18,7 @@ __all__ = [
     "Account",
     "ApiKey",
     "Base",
+    "Campaign",
     "Delivery",
     "Device",
     "IdempotencyKey",
