@@ -24,11 +24,12 @@ STATEFUL_REFUSALS: dict[int, tuple[str, ...]] = {
     2010: (
         "send_interval_max",  # below the device's minimum interval, as stored
         "поле to",  # an export's `to` before its `from` (the message names `to`)
+        "поле quiet_hours",  # quiet hours that end when they start
     ),
 }
-"""Refusals of a valid request that depend on what came before (or on another field), which
-JSON Schema cannot state; the document says them in words. Each code lists what its message
-names (it is Russian: the run sends no Accept-Language)."""
+"""Refusals of a valid request that depend on what came before (or on another field, or on
+another part of the value), which JSON Schema cannot state; the document says them in words.
+Each code lists what its message names (it is Russian: the run sends no Accept-Language)."""
 
 CREATED: set[str] = set()
 DELETED: set[str] = set()

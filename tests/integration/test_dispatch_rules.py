@@ -26,6 +26,14 @@ EMAIL = "rules@example.com"
 TWO_PARTS = "x" * 200
 QUIET = 1.5
 """How long a test watches for something that must not happen."""
+SIM_DEFAULTS = {
+    "sim_limit_per_day": 0,
+    "sim_limit_per_month": 0,
+    "sim_warmup_days": 0,
+    "quiet_hours": "",
+    "timezone": "UTC",
+}
+"""A device's calendar budgets until they are edited: none."""
 
 
 @pytest.fixture
@@ -232,6 +240,7 @@ async def test_pacing_limits_and_intervals_hold_under_a_burst(gateway: Rig) -> N
         "limit_per_minute": 3,
         "limit_per_hour": 0,
         "limit_per_day": 0,
+        **SIM_DEFAULTS,
     }
     spaced_settings = (await gateway.call("/v1/devices/settings", {"device_id": spaced.device_id})).json()
     assert (spaced_settings["send_interval_min"], spaced_settings["send_interval_max"]) == (1, 1)
@@ -358,6 +367,7 @@ async def test_device_settings_and_history_endpoints_validate_their_input(gatewa
         "limit_per_minute": 0,
         "limit_per_hour": 60,
         "limit_per_day": 0,
+        **SIM_DEFAULTS,
     }
     assert (await settings_of(mine)).json() == expected
 

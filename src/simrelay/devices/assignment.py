@@ -36,6 +36,8 @@ class Slot:
     """SIM slots the device reports failing: nothing goes out on them."""
     declined: dict[str, float] = field(default_factory=dict)
     """SMS it declined for a failing SIM, and until when they are not offered to it again."""
+    allowance: dict[int | None, float] = field(default_factory=dict)
+    """SMS each SIM may still send now under its calendar budgets (absent: no cap)."""
 
     @classmethod
     def of(cls, session: DeviceSession, free: int, now: float) -> Slot:
@@ -60,6 +62,7 @@ class Slot:
             candidate,
             session.failing_sims,
             session.declined_now(now),
+            {sim: session.pacer.allowance(sim, now) for sim in sims},
         )
 
 
@@ -107,8 +110,11 @@ class Planner:
                 continue
             slot, sim = choice
             slot.free -= 1
-            if slot.paced:
+            left = slot.allowance.get(sim, float("inf")) - 1
+            slot.allowance[sim] = left
+            if slot.paced or left <= 0:
                 # One SMS per SIM per round: the next gap is drawn when the offer is recorded.
+                # A calendar budget used up: a later round says when it frees.
                 slot.ready[sim] = float("inf")
             grants.append(
                 leases.Grant(

@@ -135,15 +135,25 @@ class Dispatcher:
             values["model"] = hello.model
         await self.reports.update_device(session.device_id, values)
         held = {message_id.lower() for message_id in hello.held}
-        since = now - 86400.0
-        spent, resumed = await self.db.run(
+        since = now - max(86400.0, session.pacer.pacing.calendar.lookback_seconds)
+        warmup = session.pacer.pacing.calendar.warmup_days
+        sims = {None, *session.sim_slots}
+        spent, seasoned, resumed = await self.db.run(
             lambda conn: (
                 history.takes_since(conn, session.device_id, since=since),
+                history.sims_used_before(conn, session.device_id, sims, before=now - (warmup + 1) * 86400.0)
+                if warmup
+                else set(),
                 self._resume(conn, session.device_id, held, now=now),
             )
         )
+        # A SIM that sent before its warm-up could have begun is past it; the others count their
+        # days from their first take in the history read (or, with none, from their first offer).
+        first_uses: dict[int | None, float] = dict.fromkeys(seasoned, now - (warmup + 1) * 86400.0)
         for sim, at in spent:
-            session.pacer.record(sim, at)
+            first_uses.setdefault(sim, at)
+            first_uses[sim] = min(first_uses[sim], at)
+        session.pacer.seed(spent, first_uses=first_uses)
         session.send(
             {
                 "type": "welcome",

@@ -42,6 +42,12 @@ class Device(Base):
     limit_per_minute: Mapped[int] = mapped_column(Integer, default=0)
     limit_per_hour: Mapped[int] = mapped_column(Integer, default=0)
     limit_per_day: Mapped[int] = mapped_column(Integer, default=0)
+    sim_limit_per_day: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Calendar budgets of each SIM (devices/budgets.py); 0 is no cap."""
+    sim_limit_per_month: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    sim_warmup_days: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    quiet_hours: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
     can_ussd: Mapped[bool] = mapped_column(Boolean, default=False)
     """Its last `hello` listed the "ussd" feature (docs/device-protocol.md)."""
     connection_id: Mapped[str | None] = mapped_column(String(16))

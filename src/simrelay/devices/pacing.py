@@ -1,18 +1,21 @@
 """Pacing: how fast one SIM may send, so that operators do not flag it.
 
 Each SIM of a device keeps its own budget: a random gap between two SMS (drawn between the
-device's min and max interval) and limits per rolling minute, hour and day. The server
-enforces them by timing its offers; a device never has to.
+device's min and max interval) and limits per rolling minute, hour and day; and its calendar
+budgets (devices/budgets.py: per day and month on the device's calendar, warm-up, quiet
+hours). The server enforces them by timing its offers; a device never has to.
 """
 
 from __future__ import annotations
 
+import math
 import random
 from collections import deque
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 from simrelay.config import Settings
+from simrelay.devices.budgets import Calendar, CalendarRules, parse_quiet_hours, zone
 
 MINUTE, HOUR, DAY = 60.0, 3600.0, 86400.0
 
@@ -25,9 +28,11 @@ class Pacing:
     per_hour: int = 0
     per_day: int = 0
     """0 turns a limit (or, for both intervals, the gap) off."""
+    calendar: CalendarRules = field(default_factory=CalendarRules)
 
     @property
     def is_off(self) -> bool:
+        """No gap and no rolling limit (the calendar's budgets are counted apart)."""
         return not (self.interval_max or self.per_minute or self.per_hour or self.per_day)
 
     @classmethod
@@ -55,7 +60,27 @@ class Pacing:
             per_minute=int(getattr(device, "limit_per_minute", 0)),
             per_hour=int(getattr(device, "limit_per_hour", 0)),
             per_day=int(getattr(device, "limit_per_day", 0)),
+            calendar=calendar_rules(device),
         )
+
+
+def calendar_rules(device: object) -> CalendarRules:
+    """From a devices row; values it could not have stored (the API validates them) count as off."""
+    try:
+        quiet = parse_quiet_hours(str(getattr(device, "quiet_hours", "") or ""))
+    except ValueError:
+        quiet = None
+    try:
+        timezone = zone(str(getattr(device, "timezone", "") or "UTC"))
+    except ValueError:
+        timezone = zone("UTC")
+    return CalendarRules(
+        per_day=int(getattr(device, "sim_limit_per_day", 0) or 0),
+        per_month=int(getattr(device, "sim_limit_per_month", 0) or 0),
+        warmup_days=int(getattr(device, "sim_warmup_days", 0) or 0),
+        quiet=quiet,
+        timezone=timezone,
+    )
 
 
 class SimBudget:
@@ -98,10 +123,21 @@ class Pacer:
         *,
         rng: random.Random | None = None,
         spent: Iterable[tuple[int | None, float]] = (),
+        first_uses: Mapping[int | None, float] | None = None,
     ) -> None:
         self.pacing = pacing
         self._rng = rng or random.Random()
         self._sims: dict[int | None, SimBudget] = {}
+        self._calendars: dict[int | None, Calendar] = {}
+        self._first_uses: dict[int | None, float] = dict(first_uses or {})
+        self.seed(spent, first_uses=self._first_uses)
+
+    def seed(
+        self, spent: Iterable[tuple[int | None, float]], *, first_uses: Mapping[int | None, float]
+    ) -> None:
+        """What the SIMs spent before this session (the history's takes), and when each first
+        sent (a warm-up's first day)."""
+        self._first_uses.update(first_uses)
         for sim, at in sorted(spent, key=lambda item: item[1]):
             self.record(sim, at)
 
@@ -111,17 +147,36 @@ class Pacer:
             budget = self._sims[sim] = SimBudget(self.pacing, self._rng)
         return budget
 
+    def _calendar(self, sim: int | None) -> Calendar:
+        calendar = self._calendars.get(sim)
+        if calendar is None:
+            calendar = self._calendars[sim] = Calendar(
+                self.pacing.calendar, first_use=self._first_uses.get(sim)
+            )
+        return calendar
+
     def ready_at(self, sim: int | None, now: float) -> float:
-        if self.pacing.is_off:
-            return now
-        return self._budget(sim).ready_at(now)
+        ready = now if self.pacing.is_off else self._budget(sim).ready_at(now)
+        if self.pacing.calendar.is_off:
+            return ready
+        return self._calendar(sim).ready_at(max(now, ready))
+
+    def allowance(self, sim: int | None, now: float) -> float:
+        """SMS the SIM may send now under its calendar budgets (math.inf without any)."""
+        if self.pacing.calendar.is_off:
+            return math.inf
+        return self._calendar(sim).allowance(now)
 
     def record(self, sim: int | None, at: float) -> None:
         if not self.pacing.is_off:
             self._budget(sim).record(at)
+        # Counted with or without caps: caps set later apply to what was sent today.
+        self._calendar(sim).record(at)
 
     def update(self, pacing: Pacing) -> None:
         """New settings; what was spent stays spent."""
         self.pacing = pacing
         for budget in self._sims.values():
             budget.pacing = pacing
+        for calendar in self._calendars.values():
+            calendar.rules = pacing.calendar

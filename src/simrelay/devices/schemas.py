@@ -6,6 +6,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, Field, WithJsonSchema
 
+from simrelay.devices import budgets
 from simrelay.devices.ussd import CODE_MAX, CODE_PATTERN, UssdStatus, check_code
 from simrelay.errors import ErrorCode
 from simrelay.schemas import (
@@ -57,6 +58,44 @@ Limit = Annotated[
     AfterValidator(check_limit),
     WithJsonSchema(nullable({"type": "integer", "minimum": 0, "maximum": LIMIT_MAX})),
 ]
+WARMUP_DAYS_MAX = 365
+
+
+def check_warmup_days(value: int | None) -> int | None:
+    if value is not None and not 0 <= value <= WARMUP_DAYS_MAX:
+        raise ValueError(f"days outside 0..{WARMUP_DAYS_MAX}")
+    return value
+
+
+def check_quiet_hours(value: str | None) -> str | None:
+    if value is not None:
+        budgets.parse_quiet_hours(value)
+    return value
+
+
+def check_timezone(value: str | None) -> str | None:
+    if value is not None:
+        if not value:
+            raise ValueError("a time zone is required; UTC if in doubt")
+        budgets.zone(value)
+    return value
+
+
+WarmupDays = Annotated[
+    int | None,
+    AfterValidator(check_warmup_days),
+    WithJsonSchema(nullable({"type": "integer", "minimum": 0, "maximum": WARMUP_DAYS_MAX})),
+]
+QuietHours = Annotated[
+    str | None,
+    AfterValidator(check_quiet_hours),
+    WithJsonSchema(nullable({"type": "string", "pattern": f"^(?:{budgets.QUIET_HOURS.pattern})?$"})),
+]
+TimeZone = Annotated[
+    str | None,
+    AfterValidator(check_timezone),
+    WithJsonSchema(nullable({"type": "string", "enum": budgets.time_zone_names()})),
+]
 PACING_FIELDS = (
     "send_interval_min",
     "send_interval_max",
@@ -64,6 +103,14 @@ PACING_FIELDS = (
     "limit_per_hour",
     "limit_per_day",
 )
+SIM_FIELDS = (
+    "sim_limit_per_day",
+    "sim_limit_per_month",
+    "sim_warmup_days",
+    "quiet_hours",
+    "timezone",
+)
+"""Calendar budgets of each of the device's SIMs (devices/budgets.py)."""
 
 
 class EditDeviceRequest(Request):
@@ -78,6 +125,18 @@ class EditDeviceRequest(Request):
     limit_per_minute: Limit = None
     limit_per_hour: Limit = None
     limit_per_day: Limit = None
+    """Per rolling 24 hours, for each SIM; `sim_limit_per_day` counts the calendar day."""
+    sim_limit_per_day: Limit = None
+    """SMS per SIM per calendar day in the device's `timezone` (0: no cap)."""
+    sim_limit_per_month: Limit = None
+    """SMS per SIM per calendar month in the device's `timezone` (0: no cap)."""
+    sim_warmup_days: WarmupDays = None
+    """A new SIM's daily cap ramps up to `sim_limit_per_day` over this many days (0: off)."""
+    quiet_hours: QuietHours = None
+    """`HH:MM-HH:MM` in the device's `timezone` (`22:00-08:00` wraps past midnight): no SIM of
+    the device sends then; `""`: none. One that ends when it starts is refused (2010)."""
+    timezone: TimeZone = None
+    """An IANA time zone (`Europe/Moscow`); the calendar of the limits and quiet hours."""
 
     field_errors: ClassVar[dict[str, ErrorCode]] = {
         "device_id": ErrorCode.INVALID_DEVICE_ID,
@@ -92,10 +151,15 @@ class DeviceSettingsOut(Out):
     limit_per_minute: int = Field(ge=0)
     limit_per_hour: int = Field(ge=0)
     limit_per_day: int = Field(ge=0)
+    sim_limit_per_day: int = Field(ge=0)
+    sim_limit_per_month: int = Field(ge=0)
+    sim_warmup_days: int = Field(ge=0)
+    quiet_hours: str
+    timezone: str
 
 
 def settings_object(row: Any) -> dict[str, Any]:
-    return {"device_id": row.id, **{name: getattr(row, name) for name in PACING_FIELDS}}
+    return {"device_id": row.id, **{name: getattr(row, name) for name in (*PACING_FIELDS, *SIM_FIELDS)}}
 
 
 class SimOut(Out):

@@ -70,6 +70,29 @@ def takes_since(conn: Connection, device_id: str, *, since: float) -> list[tuple
     return [(row[0], row[1]) for row in conn.execute(query)]
 
 
+def sims_used_before(
+    conn: Connection, device_id: str, sims: Collection[int | None], *, before: float
+) -> set[int | None]:
+    """Which of these SIM slots of the device took an SMS before `before` (a warm-up is over
+    for them); one bounded lookup per slot on the (device_id, at) index."""
+    used: set[int | None] = set()
+    for sim in sims:
+        slot = history.c.sim.is_(None) if sim is None else history.c.sim == sim
+        query = (
+            select(history.c.at)
+            .where(
+                history.c.device_id == device_id,
+                history.c.at < before,
+                history.c.status == int(Status.TAKEN),
+                slot,
+            )
+            .limit(1)
+        )
+        if conn.execute(query).first() is not None:
+            used.add(sim)
+    return used
+
+
 def first_times(
     conn: Connection, message_ids: Collection[str], statuses: Collection[Status]
 ) -> dict[tuple[str, int], float]:
