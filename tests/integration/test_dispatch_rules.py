@@ -30,6 +30,7 @@ SIM_DEFAULTS = {
     "sim_limit_per_day": 0,
     "sim_limit_per_month": 0,
     "sim_warmup_days": 0,
+    "sim_strategy": "random",
     "quiet_hours": "",
     "timezone": "UTC",
 }

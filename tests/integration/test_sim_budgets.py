@@ -83,6 +83,7 @@ async def test_sim_budget_settings_are_validated_and_read_back(gateway: Rig) -> 
         "sim_limit_per_day": 200,
         "sim_limit_per_month": 3000,
         "sim_warmup_days": 14,
+        "sim_strategy": "least_used",
         "quiet_hours": "22:00-08:00",
         "timezone": "Europe/Moscow",
     }
@@ -97,6 +98,7 @@ async def test_sim_budget_settings_are_validated_and_read_back(gateway: Rig) -> 
         {"quiet_hours": "25:00-08:00"},
         {"quiet_hours": "08:00-08:00"},
         {"timezone": "Mars/Olympus"},
+        {"sim_strategy": "sticky"},
         {"timezone": ""},
     ):
         response = await edit(**bad)
@@ -110,3 +112,22 @@ async def test_sim_budget_settings_are_validated_and_read_back(gateway: Rig) -> 
         assert response.status_code == 400 and error_code(response) == 1001, (wrong_type, response.text)
     after = (await gateway.call("/v1/devices/settings", {"device_id": device.device_id})).json()
     assert after == settings, "a refused edit changes nothing"
+
+
+async def test_round_robin_and_least_used_spread_offers_over_the_sims(gateway: Rig) -> None:
+    device = await gateway.raw(connect=False)
+    await gateway.edit_device(device.device_id, sim_strategy="round_robin", to_sim=-1)
+    await device.connect(sims=[{"slot": 0}, {"slot": 1}, {"slot": 2}])
+    for _ in range(6):
+        await gateway.send(device_id=device.device_id)
+    offers = [await device.next("offer", timeout=3) for _ in range(6)]
+    assert [offer["sim"] for offer in offers] == [0, 1, 2, 0, 1, 2]
+    for offer in offers:  # the window frees for what comes next
+        for kind in ("taken", "sent"):
+            assert (await device.report({"type": kind, "id": offer["id"], "parts": 1}))["type"] == "ack"
+
+    await gateway.edit_device(device.device_id, sim_strategy="least_used")
+    # Today slot 0, 1 and 2 sent two each: least_used keeps them even.
+    for _ in range(3):
+        await gateway.send(device_id=device.device_id)
+    assert sorted([(await device.next("offer", timeout=3))["sim"] for _ in range(3)]) == [0, 1, 2]

@@ -30,6 +30,9 @@ def slot(
     pulls: bool = False,
     failing: Collection[int] = (),
     declined: dict[str, float] | None = None,
+    strategy: str = "random",
+    used_today: dict[Any, int] | None = None,
+    allowance: dict[Any, float] | None = None,
 ) -> Slot:
     session = SimpleNamespace(device_id=device_id, sim_slots=list(sims), default_sim=default_sim, pulls=pulls)
     candidate = Candidate(device_id, 0.0, 0, NOW, 100, False)
@@ -42,6 +45,9 @@ def slot(
         candidate,
         frozenset(failing),
         declined or {},
+        allowance or {},
+        strategy,
+        used_today or {},
     )
 
 
@@ -197,3 +203,32 @@ def test_a_device_is_not_offered_straight_back_an_sms_it_declined() -> None:
     assert choice is None and ready == until, "looked at again when the hold ends"
     choice, _ = planner.choose(sms(), [slot("a", sims=[0, 1], declined={"n" * 24: until})], NOW)
     assert choice is not None, "only the SMS it declined"
+
+
+def plan_sims(phone: Slot, count: int, monkeypatch: pytest.MonkeyPatch) -> list[int | None]:
+    """The SIMs of one round's offers of `count` SMS for any SIM to `phone`."""
+    rows = [SimpleNamespace(**{**vars(sms(to_sim=-1)), "id": f"{n:024d}"}) for n in range(count)]
+    monkeypatch.setattr(leases, "find_offerable", lambda conn, account_id, **kw: rows)
+    monkeypatch.setattr(optouts, "opted_out_numbers", lambda conn, account_id, numbers: set())
+    monkeypatch.setattr(leases, "fail_waiting", lambda conn, failures, now: None)
+    monkeypatch.setattr(leases, "grant_leases", lambda conn, grants: None)
+    planned, _, _ = planner.plan(None, "acc", [phone], ["a"], limit=count, now=NOW)  # type: ignore[arg-type]
+    return [frame["sim"] for _, frame in planned]
+
+
+def test_round_robin_takes_the_sims_in_turn_from_after_the_last_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    phone = slot("a", sims=[0, 1, 2], free=7, strategy="round_robin")
+    phone.last_sim = 1
+    assert plan_sims(phone, 7, monkeypatch) == [2, 0, 1, 2, 0, 1, 2]
+
+
+def test_least_used_evens_out_what_each_sim_sent_today(monkeypatch: pytest.MonkeyPatch) -> None:
+    phone = slot("a", sims=[0, 1, 2], free=6, strategy="least_used", used_today={0: 5, 1: 2, 2: 0})
+    sims = plan_sims(phone, 6, monkeypatch)
+    assert sims[:2] == [2, 2] and sorted(sims[2:]) == [1, 1, 2, 2]
+    assert phone.used_today == {0: 5, 1: 4, 2: 4}
+
+
+def test_a_sims_calendar_allowance_caps_its_offers_within_one_round(monkeypatch: pytest.MonkeyPatch) -> None:
+    phone = slot("a", sims=[0, 1], free=10, strategy="round_robin", allowance={0: 1, 1: 2})
+    assert sorted(plan_sims(phone, 10, monkeypatch)) == [0, 1, 1]

@@ -38,6 +38,12 @@ class Slot:
     """SMS it declined for a failing SIM, and until when they are not offered to it again."""
     allowance: dict[int | None, float] = field(default_factory=dict)
     """SMS each SIM may still send now under its calendar budgets (absent: no cap)."""
+    strategy: str = "random"
+    """How a SIM is chosen among those ready (devices/budgets.py: STRATEGIES)."""
+    used_today: dict[int | None, int] = field(default_factory=dict)
+    """SMS each SIM sent today on the device's calendar, this round's offers included."""
+    last_sim: int | None = None
+    """The SIM of the device's latest offer (round-robin goes on from it)."""
 
     @classmethod
     def of(cls, session: DeviceSession, free: int, now: float) -> Slot:
@@ -63,6 +69,9 @@ class Slot:
             session.failing_sims,
             session.declined_now(now),
             {sim: session.pacer.allowance(sim, now) for sim in sims},
+            session.pacer.pacing.calendar.strategy,
+            {sim: session.pacer.sent_today(sim, now) for sim in sims},
+            session.last_sim,
         )
 
 
@@ -110,6 +119,8 @@ class Planner:
                 continue
             slot, sim = choice
             slot.free -= 1
+            slot.used_today[sim] = slot.used_today.get(sim, 0) + 1
+            slot.last_sim = sim
             left = slot.allowance.get(sim, float("inf")) - 1
             slot.allowance[sim] = left
             if slot.paced or left <= 0:
@@ -153,12 +164,27 @@ class Planner:
             sims = self.sims_for(row, slot)
             ready_now = [sim for sim in sims if slot.ready.get(sim, now) <= now]
             if ready_now:
-                return (slot, self._rng.choice(ready_now)), None
+                return (slot, self.pick_sim(slot, ready_now)), None
             for sim in sims:
                 ready = slot.ready.get(sim, now)
                 if ready != float("inf"):
                     next_ready = ready if next_ready is None else min(next_ready, ready)
         return None, next_ready
+
+    def pick_sim(self, slot: Slot, ready: list[int | None]) -> int | None:
+        """One of the SIMs ready now, by the device's strategy: the one after the latest offer's
+        in slot order (round_robin), the one that sent least today (least_used, ties at
+        random), or any (random)."""
+        if len(ready) == 1:
+            return ready[0]
+        if slot.strategy == "least_used":
+            fewest = min(slot.used_today.get(sim, 0) for sim in ready)
+            return self._rng.choice([sim for sim in ready if slot.used_today.get(sim, 0) == fewest])
+        if slot.strategy == "round_robin":
+            order = sorted(ready, key=lambda sim: -1 if sim is None else sim)
+            last = -2 if slot.last_sim is None else slot.last_sim
+            return next((sim for sim in order if sim is not None and sim > last), order[0])
+        return self._rng.choice(ready)
 
     @classmethod
     def sims_for(cls, row: Any, slot: Slot) -> list[int | None]:

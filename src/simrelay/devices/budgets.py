@@ -49,6 +49,10 @@ def zone(name: str) -> ZoneInfo:
         raise ValueError(f"unknown time zone {name!r}; use an IANA name such as Europe/Moscow") from None
 
 
+STRATEGIES = ("random", "round_robin", "least_used")
+"""How a device chooses among its SIMs ready to send (devices/assignment.py: Planner.pick_sim)."""
+
+
 @dataclass(frozen=True, slots=True)
 class CalendarRules:
     per_day: int = 0
@@ -57,6 +61,7 @@ class CalendarRules:
     """The daily cap ramps from per_day / warmup_days on the SIM's first day to per_day."""
     quiet: tuple[time, time] | None = None
     timezone: ZoneInfo = UTC
+    strategy: str = "random"
 
     @property
     def is_off(self) -> bool:
@@ -94,6 +99,10 @@ class Calendar:
         horizon = at - self.rules.lookback_seconds
         if self._sends[0] < horizon:
             self._sends = [sent for sent in self._sends if sent >= horizon]
+
+    def sent_today(self, now: float) -> int:
+        day_start, _ = self._day(now)
+        return self._count(day_start, now)
 
     def allowance(self, now: float) -> float:
         """SMS it may send now (math.inf with no caps; 0 in quiet hours or with a cap reached)."""

@@ -304,6 +304,7 @@ class Dispatcher:
         )
         for slot, frame in planned:
             slot.session.pacer.record(frame["sim"], now)
+            slot.session.last_sim = frame["sim"]
             slot.session.offer(frame)
         if more:
             self.wake(account_id)

@@ -46,6 +46,7 @@ class Device(Base):
     """Calendar budgets of each SIM (devices/budgets.py); 0 is no cap."""
     sim_limit_per_month: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     sim_warmup_days: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    sim_strategy: Mapped[str] = mapped_column(String(16), default="random", server_default="random")
     quiet_hours: Mapped[str] = mapped_column(String(16), default="", server_default="")
     timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
     can_ussd: Mapped[bool] = mapped_column(Boolean, default=False)

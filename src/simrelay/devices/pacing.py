@@ -80,6 +80,7 @@ def calendar_rules(device: object) -> CalendarRules:
         warmup_days=int(getattr(device, "sim_warmup_days", 0) or 0),
         quiet=quiet,
         timezone=timezone,
+        strategy=str(getattr(device, "sim_strategy", "") or "random"),
     )
 
 
@@ -166,6 +167,10 @@ class Pacer:
         if self.pacing.calendar.is_off:
             return math.inf
         return self._calendar(sim).allowance(now)
+
+    def sent_today(self, sim: int | None, now: float) -> int:
+        """Offers to the SIM today on the device's calendar (the least_used strategy's measure)."""
+        return self._calendar(sim).sent_today(now)
 
     def record(self, sim: int | None, at: float) -> None:
         if not self.pacing.is_off:

@@ -103,10 +103,24 @@ PACING_FIELDS = (
     "limit_per_hour",
     "limit_per_day",
 )
+
+
+def check_strategy(value: str | None) -> str | None:
+    if value is not None and value not in budgets.STRATEGIES:
+        raise ValueError(f"one of {', '.join(budgets.STRATEGIES)}")
+    return value
+
+
+Strategy = Annotated[
+    str | None,
+    AfterValidator(check_strategy),
+    WithJsonSchema(nullable({"type": "string", "enum": list(budgets.STRATEGIES)})),
+]
 SIM_FIELDS = (
     "sim_limit_per_day",
     "sim_limit_per_month",
     "sim_warmup_days",
+    "sim_strategy",
     "quiet_hours",
     "timezone",
 )
@@ -132,6 +146,9 @@ class EditDeviceRequest(Request):
     """SMS per SIM per calendar month in the device's `timezone` (0: no cap)."""
     sim_warmup_days: WarmupDays = None
     """A new SIM's daily cap ramps up to `sim_limit_per_day` over this many days (0: off)."""
+    sim_strategy: Strategy = None
+    """Which of its SIMs ready to send takes the next SMS: `random`, `round_robin` (in slot
+    order) or `least_used` (the fewest sent today)."""
     quiet_hours: QuietHours = None
     """`HH:MM-HH:MM` in the device's `timezone` (`22:00-08:00` wraps past midnight): no SIM of
     the device sends then; `""`: none. One that ends when it starts is refused (2010)."""
@@ -154,6 +171,7 @@ class DeviceSettingsOut(Out):
     sim_limit_per_day: int = Field(ge=0)
     sim_limit_per_month: int = Field(ge=0)
     sim_warmup_days: int = Field(ge=0)
+    sim_strategy: str
     quiet_hours: str
     timezone: str
 

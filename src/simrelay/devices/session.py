@@ -87,6 +87,8 @@ class DeviceSession:
         self.battery = int(device.battery)
         self.charging = bool(device.is_charging)
         self.pacer = Pacer(Pacing.of(device))
+        self.last_sim: int | None = None
+        """The SIM of its latest offer (round-robin goes on from it)."""
         self.health = Health()
         self.outstanding: set[str] = set()
         """SMS leased to this device and not yet reported sent, failed or dropped."""

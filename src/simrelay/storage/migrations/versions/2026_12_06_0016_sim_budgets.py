@@ -1,4 +1,4 @@
-"""devices: calendar budgets of each SIM (per day, per month, warm-up), quiet hours, time zone
+"""devices: calendar budgets of each SIM (per day, per month, warm-up), SIM strategy, quiet hours, time zone
 
 Revision ID: 0016
 Revises: 0015
@@ -15,7 +15,14 @@ down_revision = "0015"
 branch_labels = None
 depends_on = None
 
-COLUMNS = ("sim_limit_per_day", "sim_limit_per_month", "sim_warmup_days", "quiet_hours", "timezone")
+COLUMNS = (
+    "sim_limit_per_day",
+    "sim_limit_per_month",
+    "sim_warmup_days",
+    "sim_strategy",
+    "quiet_hours",
+    "timezone",
+)
 
 
 def upgrade() -> None:
@@ -24,6 +31,9 @@ def upgrade() -> None:
         "devices", sa.Column("sim_limit_per_month", sa.Integer(), nullable=False, server_default="0")
     )
     op.add_column("devices", sa.Column("sim_warmup_days", sa.Integer(), nullable=False, server_default="0"))
+    op.add_column(
+        "devices", sa.Column("sim_strategy", sa.String(16), nullable=False, server_default="random")
+    )
     op.add_column("devices", sa.Column("quiet_hours", sa.String(16), nullable=False, server_default=""))
     op.add_column("devices", sa.Column("timezone", sa.String(64), nullable=False, server_default="UTC"))
 
