@@ -16,6 +16,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from simrelay.agent.simulator import (
+    LIMIT_EXCEEDED,
     Fleet,
     Ledger,
     PairingError,
@@ -213,6 +214,19 @@ async def test_fail_rate_one_reports_failed_with_a_reason_and_no_delivery(server
     await phone.ledger.wait_for(lambda: phone.held == [])
     assert not phone.ledger.sent and phone.ledger.failed == {"m1": 1}
     assert not phone.ledger.delivered and not phone.ledger.undelivered
+
+
+async def test_refuse_after_n_each_sims_carrier_refuses_as_android_reports_it(server, make_phone) -> None:
+    phone = make_phone(sims=2, refuse_after=2)
+    link = await server.connected(phone)
+    outcomes = []
+    for number, sim in enumerate([0, 0, 0, 1, 1, 1, 0]):
+        await link.offer(f"m{number}", sim=sim)
+        report = await link.next("failed", "sent")
+        outcomes.append((sim, report["type"], report.get("reason", "")))
+    assert [kind for _, kind, _ in outcomes] == ["sent", "sent", "failed", "sent", "sent", "failed", "failed"]
+    assert {reason for _, kind, reason in outcomes if kind == "failed"} == {LIMIT_EXCEEDED}
+    assert "RESULT_ERROR_LIMIT_EXCEEDED" in LIMIT_EXCEEDED
 
 
 async def test_sim_slot_the_phone_lacks_fails_the_send(server, make_phone) -> None:

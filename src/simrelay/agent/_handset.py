@@ -15,6 +15,11 @@ from simrelay.agent._options import SimulatorOptions, count_parts
 __all__ = ["APP_VERSION", "DEFAULT_MODEL", "FAIL_REASONS", "Frame", "Handset", "Held", "Report"]
 
 FAIL_REASONS = ("no service", "radio off", "generic failure", "null PDU")
+LIMIT_EXCEEDED = (
+    "Send result: RESULT_ERROR_LIMIT_EXCEEDED (Failed because we reached the sending queue limit)"
+)
+"""What the SMSGate app reports for Android's refusal (v1.68.0, MessagesService.kt
+resultToErrorMessage): the simulator's carrier refusal reads the same."""
 APP_VERSION = "simrelay-simulator/1"
 DEFAULT_MODEL = "simrelay simulator"
 
@@ -34,6 +39,8 @@ class Handset(LeaseBook):
         self._delivery_jobs: dict[str, asyncio.Task[None]] = {}
         self._ussd_jobs: dict[str, asyncio.Task[None]] = {}
         self._ussd_seen: set[str] = set()
+        self.sends_by_sim: dict[int | None, int] = {}
+        """Sends each SIM made (refusals not counted): `refuse_after` compares with it."""
 
     def hello(self) -> Frame:
         return {
@@ -124,8 +131,12 @@ class Handset(LeaseBook):
         sim, slots = offer.get("sim"), max(self.options.sims, 1)
         if sim is not None and not (isinstance(sim, int) and 0 <= sim < slots):
             return {"type": "failed", "id": message_id, "reason": f"no SIM in slot {sim}"}
+        refuse_after = self.options.refuse_after
+        if refuse_after and self.sends_by_sim.get(sim, 0) >= refuse_after:
+            return {"type": "failed", "id": message_id, "reason": LIMIT_EXCEEDED}
         if self.random.random() < self.options.fail_rate:
             return {"type": "failed", "id": message_id, "reason": self.random.choice(FAIL_REASONS)}
+        self.sends_by_sim[sim] = self.sends_by_sim.get(sim, 0) + 1
         parts = offer.get("parts")
         if self.options.parts_from_length or not (isinstance(parts, int) and parts > 0):
             parts = count_parts(str(offer.get("message", "")))

@@ -50,6 +50,9 @@ class SimulatorOptions:
     reconnects after the backoff, resumes with `held` and only then sends that message."""
     sims: int = 1
     """SIM slots reported in `hello` (0: an empty list, "one SIM, slot unknown")."""
+    refuse_after: int = 0
+    """Each SIM's carrier refuses every send after this many (0: never), as Android reports it:
+    failed with RESULT_ERROR_LIMIT_EXCEEDED. A fleet's SIMs hitting their carriers' limits."""
     delivery_delay_ms: tuple[int, int] = (20, 100)
     """Delay before each part's delivery report."""
     heartbeat_seconds: float | None = None
@@ -74,5 +77,7 @@ class SimulatorOptions:
                 raise ValueError(f"{name} must be between 0 and 1")
         if self.sims < 0:
             raise ValueError("sims must be >= 0")
+        if self.refuse_after < 0:
+            raise ValueError("refuse_after must be >= 0")
         if self.heartbeat_seconds is not None and self.heartbeat_seconds <= 0:
             raise ValueError("heartbeat_seconds must be > 0")

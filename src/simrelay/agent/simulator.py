@@ -16,12 +16,14 @@ from dataclasses import dataclass
 
 import httpx
 
+from simrelay.agent._handset import LIMIT_EXCEEDED
 from simrelay.agent._ledger import Ledger, LedgerEvent
 from simrelay.agent._options import SimulatorOptions, count_parts
 from simrelay.agent._pairing import PairingError
 from simrelay.agent._phone import DEFAULT_MODEL, SimulatedPhone
 
 __all__ = [
+    "LIMIT_EXCEEDED",
     "Fleet",
     "Ledger",
     "LedgerEvent",

@@ -111,6 +111,12 @@ def simulate(
         float, typer.Option(min=0.0, max=1.0, help="Chance the connection dies right after taken.")
     ] = 0.0,
     sims: Annotated[int, typer.Option(min=0, help="SIM slots each phone reports.")] = 1,
+    refuse_after: Annotated[
+        int,
+        typer.Option(
+            min=0, help="Each SIM's carrier refuses sends after N (Android's limit-exceeded); 0 never."
+        ),
+    ] = 0,
     ussd: Annotated[
         bool, typer.Option("--ussd/--no-ussd", help="Offer USSD and answer codes with a balance.")
     ] = True,
@@ -124,6 +130,7 @@ def simulate(
         parts_from_length=parts_from_length,
         drop_after_take=drop_after_take,
         sims=sims,
+        refuse_after=refuse_after,
         ussd=ussd,
         seed=seed,
     )
