@@ -10,7 +10,7 @@ from simrelay.api.deps import Call, Permission
 from simrelay.api.endpoint import Endpoint, Handler
 from simrelay.api.errors import preferred_language
 from simrelay.api.responses import Json, no_content
-from simrelay.api.routes.sms import IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_MAX
+from simrelay.api.routes.sms import IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_MAX, STORE_ERRORS
 from simrelay.campaigns import service
 from simrelay.campaigns.schemas import (
     BulkSendRequest,
@@ -125,19 +125,7 @@ ENDPOINTS = [
                 "requestBody": {"campaign_id": "$response.body#/campaign_id"},
             }
         },
-        errors=(
-            E.INVALID_MESSAGE,
-            E.INVALID_CALLBACK_ID,
-            E.INVALID_DEVICE_ID,
-            E.INVALID_SIM,
-            E.INVALID_FIELD,
-            E.DEVICE_NOT_FOUND,
-            E.WEBHOOK_NOT_FOUND,
-            E.QUOTA_EXCEEDED,
-            E.NO_DEVICE,
-            E.IDEMPOTENCY_MISMATCH,
-            E.IDEMPOTENCY_IN_PROGRESS,
-        ),
+        errors=STORE_ERRORS,
     ),
     Endpoint(
         "POST",

@@ -131,6 +131,21 @@ async def export_sms(call: Call) -> Response:
     return await csv_attachment(chunks, name="sms")
 
 
+STORE_ERRORS = (
+    E.INVALID_MESSAGE,
+    E.INVALID_CALLBACK_ID,
+    E.INVALID_DEVICE_ID,
+    E.INVALID_SIM,
+    E.INVALID_FIELD,
+    E.DEVICE_NOT_FOUND,
+    E.WEBHOOK_NOT_FOUND,
+    E.QUOTA_EXCEEDED,
+    E.NO_DEVICE,
+    E.IDEMPOTENCY_MISMATCH,
+    E.IDEMPOTENCY_IN_PROGRESS,
+)
+"""What storing new SMS can answer, whether one (send) or many (a bulk send)."""
+
 ENDPOINTS = [
     Endpoint(
         "POST",
@@ -146,20 +161,7 @@ ENDPOINTS = [
             name: {"operationId": f"sms-{name}", "requestBody": {"id": "$response.body#/id"}}
             for name in ("get", "history", "del")
         },
-        errors=(
-            E.INVALID_PHONE,
-            E.INVALID_MESSAGE,
-            E.INVALID_CALLBACK_ID,
-            E.INVALID_DEVICE_ID,
-            E.INVALID_SIM,
-            E.INVALID_FIELD,
-            E.DEVICE_NOT_FOUND,
-            E.WEBHOOK_NOT_FOUND,
-            E.QUOTA_EXCEEDED,
-            E.NO_DEVICE,
-            E.IDEMPOTENCY_MISMATCH,
-            E.IDEMPOTENCY_IN_PROGRESS,
-        ),
+        errors=(E.INVALID_PHONE, *STORE_ERRORS),
     ),
     Endpoint(
         "POST",
