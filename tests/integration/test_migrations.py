@@ -31,6 +31,31 @@ async def test_migrated_schema_matches_the_models(backend: Backend, engine) -> N
     assert [d for d in differences if "search" not in str(d) and "fts" not in str(d)] == []
 
 
+def on_database(url: str, work):
+    """`work(conn)` in one transaction on the database at `url` (a coroutine for asyncio.run)."""
+
+    async def run():
+        engine = create_engine(url)
+        try:
+            async with engine.begin() as conn:
+                return await work(conn)
+        finally:
+            await engine.dispose()
+
+    return run()
+
+
+async def insert_old_account(conn) -> None:
+    """An account row as an old schema holds it (columns named: later ones have defaults)."""
+    await conn.execute(
+        sa.text(
+            "INSERT INTO accounts (id, email, created_at, is_blocked, is_admin, resend_lost) "
+            "VALUES (:id, 'old@example.com', 0, false, false, false)"
+        ),
+        {"id": "a" * 24},
+    )
+
+
 EVERY_EVENT_BEFORE_USSD = [
     "sms.status",
     "sms.received",
@@ -51,22 +76,8 @@ def test_migration_0010_gives_device_ussd_to_webhooks_that_took_every_event(kind
         sa.column("events", sa.JSON),
     )
 
-    async def run(work):
-        engine = create_engine(url)
-        try:
-            async with engine.begin() as conn:
-                return await work(conn)
-        finally:
-            await engine.dispose()
-
     async def seed(conn) -> None:
-        await conn.execute(
-            sa.text(
-                "INSERT INTO accounts (id, email, created_at, is_blocked, is_admin, resend_lost) "
-                "VALUES (:id, 'old@example.com', 0, false, false, false)"
-            ),
-            {"id": "a" * 24},
-        )
+        await insert_old_account(conn)
         for webhook_id, events in (("1" * 24, EVERY_EVENT_BEFORE_USSD), ("2" * 24, ["sms.status"])):
             await conn.execute(
                 webhooks.insert().values(
@@ -84,14 +95,17 @@ def test_migration_0010_gives_device_ussd_to_webhooks_that_took_every_event(kind
         query = sa.select(webhooks.c.id, webhooks.c.events).order_by(webhooks.c.id)
         return [(row.id, row.events) for row in await conn.execute(query)]
 
-    asyncio.run(run(seed))
+    asyncio.run(on_database(url, seed))
     command.upgrade(config, "0010")
-    assert asyncio.run(run(events)) == [
+    assert asyncio.run(on_database(url, events)) == [
         ("1" * 24, [*EVERY_EVENT_BEFORE_USSD, "device.ussd"]),
         ("2" * 24, ["sms.status"]),
     ]
     command.downgrade(config, "0009")
-    assert asyncio.run(run(events)) == [("1" * 24, EVERY_EVENT_BEFORE_USSD), ("2" * 24, ["sms.status"])]
+    assert asyncio.run(on_database(url, events)) == [
+        ("1" * 24, EVERY_EVENT_BEFORE_USSD),
+        ("2" * 24, ["sms.status"]),
+    ]
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgres"])
@@ -100,22 +114,8 @@ def test_migration_0015_leaves_existing_sms_free_to_go_and_goes_back(kind: str, 
     config = alembic_config(url)
     command.upgrade(config, "0014")
 
-    async def run(work):
-        engine = create_engine(url)
-        try:
-            async with engine.begin() as conn:
-                return await work(conn)
-        finally:
-            await engine.dispose()
-
     async def seed(conn) -> None:
-        await conn.execute(
-            sa.text(
-                "INSERT INTO accounts (id, email, created_at, is_blocked, is_admin, resend_lost) "
-                "VALUES (:id, 'old@example.com', 0, false, false, false)"
-            ),
-            {"id": "a" * 24},
-        )
+        await insert_old_account(conn)
         await conn.execute(
             sa.text(
                 "INSERT INTO messages (id, account_id, phone_number, message, status, callback_id, "
@@ -141,9 +141,51 @@ def test_migration_0015_leaves_existing_sms_free_to_go_and_goes_back(kind: str, 
             await conn.run_sync(lambda sync: [c["name"] for c in sa.inspect(sync).get_columns("messages")])
         )
 
-    asyncio.run(run(seed))
+    asyncio.run(on_database(url, seed))
     command.upgrade(config, "0015")
-    assert asyncio.run(run(offerable)) == [("b" * 24, 0, None)]
+    assert asyncio.run(on_database(url, offerable)) == [("b" * 24, 0, None)]
     command.downgrade(config, "0014")
-    assert not {"hold", "campaign_id"} & asyncio.run(run(columns))
-    assert asyncio.run(run(offerable_before)) == ["b" * 24]
+    assert not {"hold", "campaign_id"} & asyncio.run(on_database(url, columns))
+    assert asyncio.run(on_database(url, offerable_before)) == ["b" * 24]
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_migration_0016_gives_existing_devices_no_sim_budgets_and_goes_back(kind: str, tmp_path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}" if kind == "sqlite" else reset_postgres2()
+    config = alembic_config(url)
+    command.upgrade(config, "0015")
+    budgets = ("sim_limit_per_day", "sim_limit_per_month", "sim_warmup_days", "sim_strategy", "quiet_hours")
+
+    async def seed(conn) -> None:
+        await insert_old_account(conn)
+        # Each column the 0015 schema requires, with a plain value of its type.
+        required = await conn.run_sync(
+            lambda sync: [
+                (column["name"], column["type"])
+                for column in sa.inspect(sync).get_columns("devices")
+                if not column["nullable"] and column.get("default") is None
+            ]
+        )
+        plain = {sa.Boolean: False, sa.Integer: 0, sa.Float: 0.0, sa.JSON: "[]"}
+        values = {
+            name: next((v for kind, v in plain.items() if isinstance(kind_of, kind)), "")
+            for name, kind_of in required
+        }
+        values |= {"id": "d" * 24, "account_id": "a" * 24}
+        names = ", ".join(values)
+        await conn.execute(sa.text(f"INSERT INTO devices ({names}) VALUES (:{', :'.join(values)})"), values)
+
+    async def settings(conn) -> tuple[object, ...]:
+        query = sa.text(f"SELECT {', '.join(budgets)}, timezone FROM devices")
+        return tuple((await conn.execute(query)).one())
+
+    async def columns(conn) -> set[str]:
+        return set(
+            await conn.run_sync(lambda sync: [c["name"] for c in sa.inspect(sync).get_columns("devices")])
+        )
+
+    asyncio.run(on_database(url, seed))
+    command.upgrade(config, "0016")
+    assert asyncio.run(on_database(url, settings)) == (0, 0, 0, "random", "", "UTC")
+    command.downgrade(config, "0015")
+    assert not {*budgets, "timezone"} & asyncio.run(on_database(url, columns))
