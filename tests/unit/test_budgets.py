@@ -94,7 +94,7 @@ def test_an_unknown_time_zone_is_refused() -> None:
         zone("Mars/Olympus")
 
 
-def test_the_pacer_holds_a_sim_to_its_calendar_and_counts_without_caps_too() -> None:
+def test_the_pacer_holds_a_sim_to_its_calendar_and_counts_only_what_is_read() -> None:
     now = at("2026-12-06 12:00")
     pacer = Pacer(Pacing(calendar=CalendarRules(per_day=2, timezone=MOSCOW)))
     pacer.seed([(0, now - 60), (0, now - 30), (1, now - 30)], first_uses={})
@@ -103,6 +103,11 @@ def test_the_pacer_holds_a_sim_to_its_calendar_and_counts_without_caps_too() -> 
     assert pacer.ready_at(1, now) == now
     off = Pacer(Pacing())
     off.record(0, now)
-    assert off.allowance(0, now) == math.inf
+    assert off.allowance(0, now) == math.inf and off.sent_today(0, now) == 0
     off.update(Pacing(calendar=CalendarRules(per_day=1, timezone=MOSCOW)))
-    assert off.allowance(0, now) == 0  # a cap set later counts what was sent today
+    assert off.allowance(0, now) == 1  # counted from the cap on (the history, at a reconnect)
+    off.record(0, now + 1)
+    assert off.allowance(0, now + 2) == 0
+    least = Pacer(Pacing(calendar=CalendarRules(strategy="least_used", timezone=MOSCOW)))
+    least.record(1, now)
+    assert least.sent_today(1, now) == 1 and least.allowance(1, now) == math.inf

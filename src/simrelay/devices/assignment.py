@@ -70,7 +70,9 @@ class Slot:
             session.declined_now(now),
             {sim: session.pacer.allowance(sim, now) for sim in sims},
             session.pacer.pacing.calendar.strategy,
-            {sim: session.pacer.sent_today(sim, now) for sim in sims},
+            {sim: session.pacer.sent_today(sim, now) for sim in sims}
+            if session.pacer.pacing.calendar.strategy == "least_used"
+            else {},
             session.last_sim,
         )
 

@@ -8,6 +8,7 @@ SIM may send next under them, `Calendar.allowance` how many it may send now.
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from dataclasses import dataclass
@@ -68,6 +69,11 @@ class CalendarRules:
         return not (self.per_day or self.per_month or self.quiet)
 
     @property
+    def counts(self) -> bool:
+        """Sends must be counted: for a cap, or for the least_used strategy."""
+        return bool(self.per_day or self.per_month or self.strategy == "least_used")
+
+    @property
     def lookback_seconds(self) -> float:
         """How far back sends count: the month so far, at most 31 days."""
         return 31 * 86400.0 if self.per_month else 86400.0 * 2
@@ -93,12 +99,10 @@ class Calendar:
     def record(self, at: float) -> None:
         if self.first_use is None or at < self.first_use:
             self.first_use = at
-        self._sends.append(at)
-        if len(self._sends) > 1 and self._sends[-2] > at:
-            self._sends.sort()
+        bisect.insort(self._sends, at)
         horizon = at - self.rules.lookback_seconds
         if self._sends[0] < horizon:
-            self._sends = [sent for sent in self._sends if sent >= horizon]
+            del self._sends[: bisect.bisect_left(self._sends, horizon)]
 
     def sent_today(self, now: float) -> int:
         day_start, _ = self._day(now)
@@ -143,7 +147,8 @@ class Calendar:
         return None
 
     def _count(self, start: float, end: float) -> int:
-        return sum(1 for sent in self._sends if start <= sent <= end)
+        """Sends in [start, end]: the list is kept sorted, so a round's many counts stay cheap."""
+        return bisect.bisect_right(self._sends, end) - bisect.bisect_left(self._sends, start)
 
     def _local(self, moment: float) -> datetime:
         return datetime.fromtimestamp(moment, self.rules.timezone)

@@ -135,12 +135,17 @@ class Dispatcher:
             values["model"] = hello.model
         await self.reports.update_device(session.device_id, values)
         held = {message_id.lower() for message_id in hello.held}
-        since = now - max(86400.0, session.pacer.pacing.calendar.lookback_seconds)
-        warmup = session.pacer.pacing.calendar.warmup_days
+        pacing = session.pacer.pacing
+        # What the budgets read: a rolling day, and the calendar's day or month when it counts.
+        lookback = max(
+            0.0 if pacing.is_off else 86400.0,
+            pacing.calendar.lookback_seconds if pacing.calendar.counts else 0.0,
+        )
+        warmup = pacing.calendar.warmup_days
         sims = {None, *session.sim_slots}
         spent, seasoned, resumed = await self.db.run(
             lambda conn: (
-                history.takes_since(conn, session.device_id, since=since),
+                history.takes_since(conn, session.device_id, since=now - lookback) if lookback else [],
                 history.sims_used_before(conn, session.device_id, sims, before=now - (warmup + 1) * 86400.0)
                 if warmup
                 else set(),

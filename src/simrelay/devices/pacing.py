@@ -169,14 +169,19 @@ class Pacer:
         return self._calendar(sim).allowance(now)
 
     def sent_today(self, sim: int | None, now: float) -> int:
-        """Offers to the SIM today on the device's calendar (the least_used strategy's measure)."""
+        """Offers to the SIM today on the device's calendar (the least_used strategy's measure;
+        0 where nothing is counted)."""
+        if not self.pacing.calendar.counts:
+            return 0
         return self._calendar(sim).sent_today(now)
 
     def record(self, sim: int | None, at: float) -> None:
         if not self.pacing.is_off:
             self._budget(sim).record(at)
-        # Counted with or without caps: caps set later apply to what was sent today.
-        self._calendar(sim).record(at)
+        # Counted only where something reads the counts: a route to an SMSC offers hundreds a
+        # second. A cap set later counts from then on, and from the history at the next connection.
+        if self.pacing.calendar.counts:
+            self._calendar(sim).record(at)
 
     def update(self, pacing: Pacing) -> None:
         """New settings; what was spent stays spent."""
