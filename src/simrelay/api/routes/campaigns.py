@@ -10,7 +10,7 @@ from simrelay.api.deps import Call, Permission
 from simrelay.api.endpoint import Endpoint, Handler
 from simrelay.api.errors import preferred_language
 from simrelay.api.responses import Json, no_content
-from simrelay.api.routes.sms import IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_MAX, STORE_ERRORS
+from simrelay.api.routes.sms import IDEMPOTENCY_KEY, STORE_ERRORS, idempotency_key_of
 from simrelay.campaigns import service
 from simrelay.campaigns.schemas import (
     BulkSendRequest,
@@ -19,7 +19,6 @@ from simrelay.campaigns.schemas import (
     CampaignList,
     CampaignOut,
 )
-from simrelay.errors import ApiError
 from simrelay.errors import ErrorCode as E
 
 BULK_PATH = "/sms/bulk"
@@ -29,9 +28,7 @@ async def send_bulk(call: Call) -> Response:
     settings = call.app.settings
     raw = await read_body(call.request, limit=settings.max_bulk_body_bytes)
     body = parse_model(raw, BulkSendRequest, context=validation_context(settings))
-    idempotency_key = call.request.headers.get("idempotency-key") or None
-    if idempotency_key is not None and len(idempotency_key) > IDEMPOTENCY_KEY_MAX:
-        raise ApiError(E.INVALID_FIELD, field="Idempotency-Key")
+    idempotency_key = idempotency_key_of(call)
     answer = await service.send_bulk(
         call.app.db,
         call.app.intake,

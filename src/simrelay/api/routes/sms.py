@@ -54,13 +54,19 @@ QUERY_ID = TextParameter(
 )
 
 
+def idempotency_key_of(call: Call) -> str | None:
+    """The request's Idempotency-Key header, if any; 2010 past IDEMPOTENCY_KEY_MAX characters."""
+    key = call.request.headers.get("idempotency-key") or None
+    if key is not None and len(key) > IDEMPOTENCY_KEY_MAX:
+        raise ApiError(E.INVALID_FIELD, field="Idempotency-Key")
+    return key
+
+
 async def send_sms(call: Call) -> Response:
     settings = call.app.settings
     raw = await read_body(call.request, limit=settings.max_body_bytes)
     body = parse_model(raw, SendMessageRequest, context=validation_context(settings))
-    idempotency_key = call.request.headers.get("idempotency-key") or None
-    if idempotency_key is not None and len(idempotency_key) > IDEMPOTENCY_KEY_MAX:
-        raise ApiError(E.INVALID_FIELD, field="Idempotency-Key")
+    idempotency_key = idempotency_key_of(call)
     message_id = await service.send_message(
         call.app.db,
         call.app.intake,
