@@ -65,44 +65,76 @@ EVERY_EVENT_BEFORE_USSD = [
 ]
 
 
+WEBHOOKS = sa.table(
+    "webhooks",
+    *(sa.column(name) for name in ("id", "account_id", "url", "is_active", "created_at", "secret_salt")),
+    sa.column("events", sa.JSON),
+)
+
+
+async def insert_webhooks(conn, events_by_id: dict[str, list[str]]) -> None:
+    """Webhooks of the old account, each taking the events given."""
+    for webhook_id, events in events_by_id.items():
+        await conn.execute(
+            WEBHOOKS.insert().values(
+                id=webhook_id,
+                account_id="a" * 24,
+                url="http://127.0.0.1:9/hook",
+                is_active=True,
+                created_at=0.0,
+                secret_salt="",
+                events=events,
+            )
+        )
+
+
+async def webhook_events(conn) -> list[tuple[str, list[str]]]:
+    query = sa.select(WEBHOOKS.c.id, WEBHOOKS.c.events).order_by(WEBHOOKS.c.id)
+    return [(row.id, row.events) for row in await conn.execute(query)]
+
+
+async def insert_old_device(conn) -> None:
+    """Device "d"*24 of the old account, with a plain value of its type in each column the
+    schema at hand requires."""
+    required = await conn.run_sync(
+        lambda sync: [
+            (column["name"], column["type"])
+            for column in sa.inspect(sync).get_columns("devices")
+            if not column["nullable"] and column.get("default") is None
+        ]
+    )
+    plain = {sa.Boolean: False, sa.Integer: 0, sa.Float: 0.0, sa.JSON: "[]"}
+    values = {
+        name: next((v for kind, v in plain.items() if isinstance(kind_of, kind)), "")
+        for name, kind_of in required
+    }
+    values |= {"id": "d" * 24, "account_id": "a" * 24}
+    names = ", ".join(values)
+    await conn.execute(sa.text(f"INSERT INTO devices ({names}) VALUES (:{', :'.join(values)})"), values)
+
+
+async def columns_of(conn, table: str) -> set[str]:
+    return set(await conn.run_sync(lambda sync: [c["name"] for c in sa.inspect(sync).get_columns(table)]))
+
+
 @pytest.mark.parametrize("kind", ["sqlite", "postgres"])
 def test_migration_0010_gives_device_ussd_to_webhooks_that_took_every_event(kind: str, tmp_path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}" if kind == "sqlite" else reset_postgres2()
     config = alembic_config(url)
     command.upgrade(config, "0009")
-    webhooks = sa.table(
-        "webhooks",
-        *(sa.column(name) for name in ("id", "account_id", "url", "is_active", "created_at", "secret_salt")),
-        sa.column("events", sa.JSON),
-    )
 
     async def seed(conn) -> None:
         await insert_old_account(conn)
-        for webhook_id, events in (("1" * 24, EVERY_EVENT_BEFORE_USSD), ("2" * 24, ["sms.status"])):
-            await conn.execute(
-                webhooks.insert().values(
-                    id=webhook_id,
-                    account_id="a" * 24,
-                    url="http://127.0.0.1:9/hook",
-                    is_active=True,
-                    created_at=0.0,
-                    secret_salt="",
-                    events=events,
-                )
-            )
-
-    async def events(conn) -> list[tuple[str, list[str]]]:
-        query = sa.select(webhooks.c.id, webhooks.c.events).order_by(webhooks.c.id)
-        return [(row.id, row.events) for row in await conn.execute(query)]
+        await insert_webhooks(conn, {"1" * 24: EVERY_EVENT_BEFORE_USSD, "2" * 24: ["sms.status"]})
 
     asyncio.run(on_database(url, seed))
     command.upgrade(config, "0010")
-    assert asyncio.run(on_database(url, events)) == [
+    assert asyncio.run(on_database(url, webhook_events)) == [
         ("1" * 24, [*EVERY_EVENT_BEFORE_USSD, "device.ussd"]),
         ("2" * 24, ["sms.status"]),
     ]
     command.downgrade(config, "0009")
-    assert asyncio.run(on_database(url, events)) == [
+    assert asyncio.run(on_database(url, webhook_events)) == [
         ("1" * 24, EVERY_EVENT_BEFORE_USSD),
         ("2" * 24, ["sms.status"]),
     ]
@@ -136,16 +168,13 @@ def test_migration_0015_leaves_existing_sms_free_to_go_and_goes_back(kind: str, 
         )
         return [row[0] for row in await conn.execute(query)]
 
-    async def columns(conn) -> set[str]:
-        return set(
-            await conn.run_sync(lambda sync: [c["name"] for c in sa.inspect(sync).get_columns("messages")])
-        )
-
     asyncio.run(on_database(url, seed))
     command.upgrade(config, "0015")
     assert asyncio.run(on_database(url, offerable)) == [("b" * 24, 0, None)]
     command.downgrade(config, "0014")
-    assert not {"hold", "campaign_id"} & asyncio.run(on_database(url, columns))
+    assert not {"hold", "campaign_id"} & asyncio.run(
+        on_database(url, lambda conn: columns_of(conn, "messages"))
+    )
     assert asyncio.run(on_database(url, offerable_before)) == ["b" * 24]
 
 
@@ -158,34 +187,51 @@ def test_migration_0016_gives_existing_devices_no_sim_budgets_and_goes_back(kind
 
     async def seed(conn) -> None:
         await insert_old_account(conn)
-        # Each column the 0015 schema requires, with a plain value of its type.
-        required = await conn.run_sync(
-            lambda sync: [
-                (column["name"], column["type"])
-                for column in sa.inspect(sync).get_columns("devices")
-                if not column["nullable"] and column.get("default") is None
-            ]
-        )
-        plain = {sa.Boolean: False, sa.Integer: 0, sa.Float: 0.0, sa.JSON: "[]"}
-        values = {
-            name: next((v for kind, v in plain.items() if isinstance(kind_of, kind)), "")
-            for name, kind_of in required
-        }
-        values |= {"id": "d" * 24, "account_id": "a" * 24}
-        names = ", ".join(values)
-        await conn.execute(sa.text(f"INSERT INTO devices ({names}) VALUES (:{', :'.join(values)})"), values)
+        await insert_old_device(conn)
 
     async def settings(conn) -> tuple[object, ...]:
         query = sa.text(f"SELECT {', '.join(budgets)}, timezone FROM devices")
         return tuple((await conn.execute(query)).one())
 
-    async def columns(conn) -> set[str]:
-        return set(
-            await conn.run_sync(lambda sync: [c["name"] for c in sa.inspect(sync).get_columns("devices")])
-        )
-
     asyncio.run(on_database(url, seed))
     command.upgrade(config, "0016")
     assert asyncio.run(on_database(url, settings)) == (0, 0, 0, "random", "", "UTC")
     command.downgrade(config, "0015")
-    assert not {*budgets, "timezone"} & asyncio.run(on_database(url, columns))
+    assert not {*budgets, "timezone"} & asyncio.run(
+        on_database(url, lambda conn: columns_of(conn, "devices"))
+    )
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_migration_0017_gives_devices_sim_care_defaults_and_sim_paused_to_every_event_webhooks(
+    kind: str, tmp_path
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}" if kind == "sqlite" else reset_postgres2()
+    config = alembic_config(url)
+    command.upgrade(config, "0016")
+    every = [*EVERY_EVENT_BEFORE_USSD, "device.ussd"]
+    added = ("sim_new_recipients_per_day", "sticky_days", "pause_after_failures", "pause_minutes")
+
+    async def seed(conn) -> None:
+        await insert_old_account(conn)
+        await insert_old_device(conn)
+        await insert_webhooks(conn, {"1" * 24: every, "2" * 24: ["sms.status"]})
+
+    async def settings(conn) -> tuple[object, ...]:
+        return tuple((await conn.execute(sa.text(f"SELECT {', '.join(added)} FROM devices"))).one())
+
+    async def tables(conn) -> set[str]:
+        return set(await conn.run_sync(lambda sync: sa.inspect(sync).get_table_names()))
+
+    asyncio.run(on_database(url, seed))
+    command.upgrade(config, "0017")
+    assert asyncio.run(on_database(url, settings)) == (0, 30, 0, 60)
+    assert {"sim_contacts", "sim_pauses"} <= asyncio.run(on_database(url, tables))
+    assert asyncio.run(on_database(url, webhook_events)) == [
+        ("1" * 24, [*every, "device.sim_paused"]),
+        ("2" * 24, ["sms.status"]),
+    ]
+    command.downgrade(config, "0016")
+    assert not set(added) & asyncio.run(on_database(url, lambda conn: columns_of(conn, "devices")))
+    assert not {"sim_contacts", "sim_pauses"} & asyncio.run(on_database(url, tables))
+    assert asyncio.run(on_database(url, webhook_events)) == [("1" * 24, every), ("2" * 24, ["sms.status"])]

@@ -86,6 +86,10 @@ async def test_sim_budget_settings_are_validated_and_read_back(gateway: Rig) -> 
         "sim_strategy": "least_used",
         "quiet_hours": "22:00-08:00",
         "timezone": "Europe/Moscow",
+        "sim_new_recipients_per_day": 20,
+        "sticky_days": 7,
+        "pause_after_failures": 3,
+        "pause_minutes": 90,
     }
     assert (await edit(**chosen)).status_code == 204
     settings = (await gateway.call("/v1/devices/settings", {"device_id": device.device_id})).json()
@@ -98,8 +102,14 @@ async def test_sim_budget_settings_are_validated_and_read_back(gateway: Rig) -> 
         {"quiet_hours": "25:00-08:00"},
         {"quiet_hours": "08:00-08:00"},
         {"timezone": "Mars/Olympus"},
-        {"sim_strategy": "sticky"},
+        {"sim_strategy": "stickiest"},
         {"timezone": ""},
+        {"sim_new_recipients_per_day": -1},
+        {"sticky_days": 0},
+        {"sticky_days": 366},
+        {"pause_after_failures": -2},
+        {"pause_minutes": 0},
+        {"pause_minutes": 10081},
     ):
         response = await edit(**bad)
         assert response.status_code == 400 and error_code(response) == 2010, (bad, response.text)

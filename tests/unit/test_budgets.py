@@ -111,3 +111,31 @@ def test_the_pacer_holds_a_sim_to_its_calendar_and_counts_only_what_is_read() ->
     least = Pacer(Pacing(calendar=CalendarRules(strategy="least_used", timezone=MOSCOW)))
     least.record(1, now)
     assert least.sent_today(1, now) == 1 and least.allowance(1, now) == math.inf
+
+
+def test_new_recipients_are_capped_per_calendar_day() -> None:
+    calendar = Calendar(CalendarRules(new_per_day=2, timezone=MOSCOW))
+    assert calendar.new_allowance(at("2026-12-06 10:00")) == 2
+    calendar.record_new(at("2026-12-06 10:00"))
+    calendar.record_new(at("2026-12-06 23:59"))
+    assert calendar.new_allowance(at("2026-12-06 23:59")) == 0
+    assert calendar.new_allowance(at("2026-12-07 00:00")) == 2
+    assert Calendar(CalendarRules()).new_allowance(at("2026-12-06 10:00")) == math.inf
+
+
+def test_why_a_sim_waits_names_the_budget_and_when_it_frees() -> None:
+    quiet = Calendar(CalendarRules(quiet=parse_quiet_hours("22:00-08:00"), timezone=MOSCOW))
+    assert quiet.why_waiting(at("2026-12-06 23:00")) == (
+        "quiet hours 22:00-08:00; sends again at 2026-12-07 08:00 Europe/Moscow"
+    )
+    assert quiet.why_waiting(at("2026-12-06 12:00")) == ""
+    daily = Calendar(CalendarRules(per_day=1, per_month=5, timezone=MOSCOW))
+    daily.record(at("2026-12-06 09:00"))
+    assert daily.why_waiting(at("2026-12-06 12:00")) == (
+        "daily limit of 1 SMS per SIM reached; sends again at 2026-12-07 00:00 Europe/Moscow"
+    )
+    monthly = Calendar(CalendarRules(per_day=5, per_month=1, timezone=MOSCOW))
+    monthly.record(at("2026-12-06 09:00"))
+    assert monthly.why_waiting(at("2026-12-06 12:00")) == (
+        "monthly limit of 1 SMS per SIM reached; sends again at 2027-01-01 00:00 Europe/Moscow"
+    )

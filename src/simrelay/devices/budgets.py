@@ -50,8 +50,9 @@ def zone(name: str) -> ZoneInfo:
         raise ValueError(f"unknown time zone {name!r}; use an IANA name such as Europe/Moscow") from None
 
 
-STRATEGIES = ("random", "round_robin", "least_used")
-"""How a device chooses among its SIMs ready to send (devices/assignment.py: Planner.pick_sim)."""
+STRATEGIES = ("random", "round_robin", "least_used", "sticky")
+"""How a device chooses among its SIMs ready to send (devices/assignment.py: Planner.pick_sim);
+`sticky` keeps a recipient on the SIM that last sent to it (devices/contacts.py)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,10 @@ class CalendarRules:
     quiet: tuple[time, time] | None = None
     timezone: ZoneInfo = UTC
     strategy: str = "random"
+    new_per_day: int = 0
+    """Distinct recipients per calendar day that the SIM never sent to before."""
+    sticky_days: int = 0
+    """How long a recipient stays with the SIM that last sent to it (the sticky strategy)."""
 
     @property
     def is_off(self) -> bool:
@@ -70,8 +75,14 @@ class CalendarRules:
 
     @property
     def counts(self) -> bool:
-        """Sends must be counted: for a cap, or for the least_used strategy."""
-        return bool(self.per_day or self.per_month or self.strategy == "least_used")
+        """Sends must be counted: for a cap, or for the least_used and sticky strategies (the
+        sticky one spreads new recipients as least_used does)."""
+        return bool(self.per_day or self.per_month or self.strategy in ("least_used", "sticky"))
+
+    @property
+    def knows_recipients(self) -> bool:
+        """Which SIM sent to which number must be kept (devices/contacts.py)."""
+        return bool(self.new_per_day or self.strategy == "sticky")
 
     @property
     def lookback_seconds(self) -> float:
@@ -95,6 +106,51 @@ class Calendar:
         self.first_use = first_use
         """When the SIM first sent (the warm-up counts days from it); None: not yet."""
         self._sends: list[float] = []
+        self._firsts: list[float] = []
+        """When the SIM first sent to each recipient new to it (the new-recipients cap)."""
+
+    def record_new(self, at: float) -> None:
+        """It sent to a number for the first time."""
+        bisect.insort(self._firsts, at)
+        horizon = at - 2 * 86400.0
+        if self._firsts[0] < horizon:
+            del self._firsts[: bisect.bisect_left(self._firsts, horizon)]
+
+    def new_allowance(self, now: float) -> float:
+        """New recipients it may still take today (math.inf without the cap)."""
+        if not self.rules.new_per_day:
+            return math.inf
+        day_start, _ = self._day(now)
+        taken = bisect.bisect_right(self._firsts, now) - bisect.bisect_left(self._firsts, day_start)
+        return max(0, self.rules.new_per_day - taken)
+
+    def next_day(self, now: float) -> float:
+        return self._day(now)[1]
+
+    def why_waiting(self, now: float) -> str:
+        """Why it may not send now under its calendar budgets, and until when, in words; "" if
+        it may."""
+        ready = self.ready_at(now)
+        if ready <= now:
+            return ""
+        quiet = self.rules.quiet
+        if quiet is not None and self._quiet_until(now) is not None:
+            why = f"quiet hours {quiet[0]:%H:%M}-{quiet[1]:%H:%M}"
+        elif self.rules.per_day and self.allowance(now) == 0 and self._month_left(now) != 0:
+            why = f"daily limit of {self.rules.daily_cap(self._day_of_use(now))} SMS per SIM reached"
+        else:
+            why = f"monthly limit of {self.rules.per_month} SMS per SIM reached"
+        return f"{why}; sends again at {self.local_text(ready)}"
+
+    def local_text(self, moment: float) -> str:
+        """`2026-12-07 08:00 Europe/Moscow`: the device's own calendar."""
+        return f"{self._local(moment):%Y-%m-%d %H:%M} {self.rules.timezone.key}"
+
+    def _month_left(self, now: float) -> float:
+        if not self.rules.per_month:
+            return math.inf
+        month_start, _ = self._month(now)
+        return self.rules.per_month - self._count(month_start, now)
 
     def record(self, at: float) -> None:
         if self.first_use is None or at < self.first_use:

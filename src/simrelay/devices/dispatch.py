@@ -21,7 +21,7 @@ from typing import Any
 import structlog
 from sqlalchemy.engine import Connection
 
-from simrelay.devices import presence, repository, ussd
+from simrelay.devices import contacts, pauses, presence, repository, ussd
 from simrelay.devices.assignment import Planner, Slot
 from simrelay.devices.health import rank
 from simrelay.devices.policy import Policy
@@ -143,22 +143,27 @@ class Dispatcher:
         )
         warmup = pacing.calendar.warmup_days
         sims = {None, *session.sim_slots}
-        spent, seasoned, resumed = await self.db.run(
+        spent, seasoned, newcomers, paused, resumed = await self.db.run(
             lambda conn: (
                 history.takes_since(conn, session.device_id, since=now - lookback) if lookback else [],
                 history.sims_used_before(conn, session.device_id, sims, before=now - (warmup + 1) * 86400.0)
                 if warmup
                 else set(),
+                contacts.newcomers_since(conn, session.device_id, since=now - 2 * 86400.0)
+                if pacing.calendar.new_per_day
+                else [],
+                pauses.paused_sims(conn, session.device_id, now=now),
                 self._resume(conn, session.device_id, held, now=now),
             )
         )
+        session.paused = paused
         # A SIM that sent before its warm-up could have begun is past it; the others count their
         # days from their first take in the history read (or, with none, from their first offer).
         first_uses: dict[int | None, float] = dict.fromkeys(seasoned, now - (warmup + 1) * 86400.0)
         for sim, at in spent:
             first_uses.setdefault(sim, at)
             first_uses[sim] = min(first_uses[sim], at)
-        session.pacer.seed(spent, first_uses=first_uses)
+        session.pacer.seed(spent, first_uses=first_uses, newcomers=newcomers)
         session.send(
             {
                 "type": "welcome",
@@ -235,10 +240,11 @@ class Dispatcher:
         """Reloads a device's settings and sends the drops asked of it (delete, edit, deletion)."""
         before = set(session.outstanding)  # what an offer made during the read adds stays
         try:
-            device, rows = await self.db.read(
+            device, rows, paused = await self.db.read(
                 lambda conn: (
                     repository.find_by_id(conn, session.device_id),
                     leases.leases_of(conn, session.device_id),
+                    pauses.paused_sims(conn, session.device_id, now=time.time()),
                 )
             )
         except Exception:
@@ -248,6 +254,7 @@ class Dispatcher:
             session.close(CLOSE_UNAUTHORIZED)
             return
         session.load(device)
+        session.paused = paused  # a pause lifted in the panel ends here
         # Leases that ended without the device (a delete of one it never fetched) free its slots.
         session.outstanding -= before - {row.id for row in rows}
         for row in rows if session.ready else ():  # else its resume sends what is due
@@ -311,10 +318,41 @@ class Dispatcher:
             slot.session.pacer.record(frame["sim"], now)
             slot.session.last_sim = frame["sim"]
             slot.session.offer(frame)
+        for slot in slots:
+            for sim in slot.newcomers:
+                slot.session.pacer.record_new(sim, now)
         if more:
             self.wake(account_id)
         elif next_ready is not None:
             self._wake_at(account_id, next_ready)
+
+    async def pause_sim(self, session: DeviceSession, sim: int | None, reason: str) -> None:
+        """Pauses a SIM after carrier refusals in a row: stored and announced (device.sim_paused),
+        and its offers not yet taken move to other SIMs (sms/leases.py: take_back_from_sim)."""
+        now = time.time()
+        until = now + session.streaks.minutes * 60.0
+        session.paused[sim] = until
+        why = f"{session.streaks.after} carrier refusals in a row; last: {reason}"[: history.REASON_MAX]
+
+        def work(conn: Connection) -> tuple[list[str], list[tuple[str, int]]]:
+            pauses.pause(conn, session.device_id, sim, until=until, reason=why, now=now)
+            return leases.take_back_from_sim(
+                conn, session.device_id, sim, now=now, max_attempts=self.policy.max_attempts
+            )
+
+        released, asked = await self.db.run(work)
+        session.outstanding -= set(released)
+        for message_id, attempt in asked:
+            session.drop(message_id, "sim_paused", attempt=attempt)
+        log.warning(
+            "sim_paused",
+            device_id=session.device_id,
+            sim=sim,
+            minutes=session.streaks.minutes,
+            moved=len(asked) + len(released),
+        )
+        self.wake(session.account_id)
+        self._wake_at(session.account_id, until)
 
     def _slots(self, account_id: str, now: float) -> list[Slot]:
         slots = []

@@ -49,12 +49,45 @@ class Device(Base):
     sim_strategy: Mapped[str] = mapped_column(String(16), default="random", server_default="random")
     quiet_hours: Mapped[str] = mapped_column(String(16), default="", server_default="")
     timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    sim_new_recipients_per_day: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    sticky_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    pause_after_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Carrier refusals in a row that pause a SIM (devices/refusals.py); 0 is never."""
+    pause_minutes: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
     can_ussd: Mapped[bool] = mapped_column(Boolean, default=False)
     """Its last `hello` listed the "ussd" feature (docs/device-protocol.md)."""
     connection_id: Mapped[str | None] = mapped_column(String(16))
     """The live session's id, set on attach and cleared on detach by that session only (a
     reconnect to another node may come first); None while no node holds it. A node that dies
     leaves it set: last_online_at, refreshed by every heartbeat, then says the device is gone."""
+
+
+class SimContact(Base):
+    """A number one of the account's SIMs was offered an SMS to (devices/contacts.py): the
+    new-recipients cap and the sticky strategy read it. Kept only for devices that use either."""
+
+    __tablename__ = "sim_contacts"
+    __table_args__ = (Index("ix_sim_contacts_device_id_first_at", "device_id", "first_at"),)
+
+    account_id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    phone_number: Mapped[str] = mapped_column(String(30), primary_key=True)
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True)
+    sim: Mapped[int] = mapped_column(Integer, primary_key=True)
+    """The slot; -1 for the device's own default (a device that reported no SIMs)."""
+    first_at: Mapped[float] = mapped_column(Double)
+    last_at: Mapped[float] = mapped_column(Double)
+
+
+class SimPause(Base):
+    """A SIM paused after repeated carrier refusals (devices/refusals.py), until `until`."""
+
+    __tablename__ = "sim_pauses"
+
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True)
+    sim: Mapped[int] = mapped_column(Integer, primary_key=True)
+    paused_at: Mapped[float] = mapped_column(Double)
+    until: Mapped[float] = mapped_column(Double)
+    reason: Mapped[str] = mapped_column(String(200))
 
 
 class PairingCode(Base):

@@ -81,6 +81,8 @@ def calendar_rules(device: object) -> CalendarRules:
         quiet=quiet,
         timezone=timezone,
         strategy=str(getattr(device, "sim_strategy", "") or "random"),
+        new_per_day=int(getattr(device, "sim_new_recipients_per_day", 0) or 0),
+        sticky_days=int(getattr(device, "sticky_days", 0) or 0),
     )
 
 
@@ -134,13 +136,19 @@ class Pacer:
         self.seed(spent, first_uses=self._first_uses)
 
     def seed(
-        self, spent: Iterable[tuple[int | None, float]], *, first_uses: Mapping[int | None, float]
+        self,
+        spent: Iterable[tuple[int | None, float]],
+        *,
+        first_uses: Mapping[int | None, float],
+        newcomers: Iterable[tuple[int | None, float]] = (),
     ) -> None:
-        """What the SIMs spent before this session (the history's takes), and when each first
-        sent (a warm-up's first day)."""
+        """What the SIMs spent before this session (the history's takes), when each first
+        sent (a warm-up's first day), and when each lately sent to a number new to it."""
         self._first_uses.update(first_uses)
         for sim, at in sorted(spent, key=lambda item: item[1]):
             self.record(sim, at)
+        for sim, at in newcomers:
+            self._calendar(sim).record_new(at)
 
     def _budget(self, sim: int | None) -> SimBudget:
         budget = self._sims.get(sim)
@@ -167,6 +175,21 @@ class Pacer:
         if self.pacing.calendar.is_off:
             return math.inf
         return self._calendar(sim).allowance(now)
+
+    def new_allowance(self, sim: int | None, now: float) -> float:
+        """Recipients new to the SIM that it may still take today (math.inf without the cap)."""
+        return self._calendar(sim).new_allowance(now) if self.pacing.calendar.new_per_day else math.inf
+
+    def record_new(self, sim: int | None, at: float) -> None:
+        if self.pacing.calendar.new_per_day:
+            self._calendar(sim).record_new(at)
+
+    def why_waiting(self, sim: int | None, now: float) -> str:
+        """Why its calendar budgets hold the SIM now, in words ("" if they do not)."""
+        return "" if self.pacing.calendar.is_off else self._calendar(sim).why_waiting(now)
+
+    def calendar(self, sim: int | None) -> Calendar:
+        return self._calendar(sim)
 
     def sent_today(self, sim: int | None, now: float) -> int:
         """Offers to the SIM today on the device's calendar (the least_used strategy's measure;

@@ -59,12 +59,28 @@ Limit = Annotated[
     WithJsonSchema(nullable({"type": "integer", "minimum": 0, "maximum": LIMIT_MAX})),
 ]
 WARMUP_DAYS_MAX = 365
+STICKY_DAYS_MAX = 365
+PAUSE_MINUTES_MAX = 7 * 24 * 60
 
 
-def check_warmup_days(value: int | None) -> int | None:
-    if value is not None and not 0 <= value <= WARMUP_DAYS_MAX:
-        raise ValueError(f"days outside 0..{WARMUP_DAYS_MAX}")
-    return value
+def within(low: int, high: int, unit: str) -> AfterValidator:
+    """An optional whole number from `low` to `high` (2010 naming the field otherwise)."""
+
+    def check(value: int | None) -> int | None:
+        if value is not None and not low <= value <= high:
+            raise ValueError(f"{unit} outside {low}..{high}")
+        return value
+
+    return AfterValidator(check)
+
+
+def whole(low: int, high: int) -> WithJsonSchema:
+    return WithJsonSchema(nullable({"type": "integer", "minimum": low, "maximum": high}))
+
+
+WarmupDays = Annotated[int | None, within(0, WARMUP_DAYS_MAX, "days"), whole(0, WARMUP_DAYS_MAX)]
+StickyDays = Annotated[int | None, within(1, STICKY_DAYS_MAX, "days"), whole(1, STICKY_DAYS_MAX)]
+PauseMinutes = Annotated[int | None, within(1, PAUSE_MINUTES_MAX, "minutes"), whole(1, PAUSE_MINUTES_MAX)]
 
 
 def check_quiet_hours(value: str | None) -> str | None:
@@ -81,11 +97,6 @@ def check_timezone(value: str | None) -> str | None:
     return value
 
 
-WarmupDays = Annotated[
-    int | None,
-    AfterValidator(check_warmup_days),
-    WithJsonSchema(nullable({"type": "integer", "minimum": 0, "maximum": WARMUP_DAYS_MAX})),
-]
 QuietHours = Annotated[
     str | None,
     AfterValidator(check_quiet_hours),
@@ -123,8 +134,13 @@ SIM_FIELDS = (
     "sim_strategy",
     "quiet_hours",
     "timezone",
+    "sim_new_recipients_per_day",
+    "sticky_days",
+    "pause_after_failures",
+    "pause_minutes",
 )
-"""Calendar budgets of each of the device's SIMs (devices/budgets.py)."""
+"""Calendar budgets of each of the device's SIMs (devices/budgets.py), how a SIM is chosen, and
+when one is paused (devices/refusals.py)."""
 
 
 class EditDeviceRequest(Request):
@@ -146,9 +162,17 @@ class EditDeviceRequest(Request):
     """SMS per SIM per calendar month in the device's `timezone` (0: no cap)."""
     sim_warmup_days: WarmupDays = None
     """A new SIM's daily cap ramps up to `sim_limit_per_day` over this many days (0: off)."""
+    sim_new_recipients_per_day: Limit = None
+    """Numbers a SIM never sent to before, per SIM per calendar day (0: no cap)."""
     sim_strategy: Strategy = None
     """Which of its SIMs ready to send takes the next SMS: `random`, `round_robin` (in slot
-    order) or `least_used` (the fewest sent today)."""
+    order), `least_used` (the fewest sent today) or `sticky` (the SIM that last sent to the
+    number, within `sticky_days`, while it may send; else the least used)."""
+    sticky_days: StickyDays = None
+    """How long a number stays with its SIM under `sticky` (days since the last SMS to it)."""
+    pause_after_failures: Limit = None
+    """Carrier refusals in a row that pause a SIM for `pause_minutes` (0: never)."""
+    pause_minutes: PauseMinutes = None
     quiet_hours: QuietHours = None
     """`HH:MM-HH:MM` in the device's `timezone` (`22:00-08:00` wraps past midnight): no SIM of
     the device sends then; `""`: none. One that ends when it starts is refused (2010)."""
@@ -174,6 +198,10 @@ class DeviceSettingsOut(Out):
     sim_strategy: str
     quiet_hours: str
     timezone: str
+    sim_new_recipients_per_day: int = Field(ge=0)
+    sticky_days: int = Field(ge=0)
+    pause_after_failures: int = Field(ge=0)
+    pause_minutes: int = Field(ge=0)
 
 
 def settings_object(row: Any) -> dict[str, Any]:

@@ -13,12 +13,13 @@ import orjson
 import structlog
 from pydantic import ValidationError
 
-from simrelay.devices import protocol, ussd
+from simrelay.devices import protocol, refusals, ussd
 from simrelay.devices.health import Health
 from simrelay.devices.pacing import Pacer, Pacing
 from simrelay.devices.policy import Policy
 from simrelay.devices.reporting import Incoming, ReportWriter, UssdAnswer
 from simrelay.sms.reports import Report, Verdict
+from simrelay.sms.status import Status
 
 log = structlog.get_logger(__name__)
 
@@ -61,6 +62,8 @@ class Hub(Protocol):
 
     def wake(self, account_id: str) -> None: ...
 
+    async def pause_sim(self, session: DeviceSession, sim: int | None, reason: str) -> None: ...
+
 
 class Closing(Exception):
     def __init__(self, code: int) -> None:
@@ -87,6 +90,9 @@ class DeviceSession:
         self.battery = int(device.battery)
         self.charging = bool(device.is_charging)
         self.pacer = Pacer(Pacing.of(device))
+        self.streaks = refusals.Streaks(device)
+        self.paused: dict[int | None, float] = {}
+        """SIMs paused after carrier refusals (devices/pauses.py), and until when."""
         self.last_sim: int | None = None
         """The SIM of its latest offer (round-robin goes on from it)."""
         self.health = Health()
@@ -111,6 +117,7 @@ class DeviceSession:
         device when its pacing changed (the Android app keeps a copy of it)."""
         self.is_active = bool(device.is_active)
         self.default_sim = int(device.to_sim)
+        self.streaks.load(device)
         pacing = Pacing.of(device)
         if pacing != self.pacer.pacing:
             self.pacer.update(pacing)
@@ -282,6 +289,12 @@ class DeviceSession:
         self.failing_sims = failing
         return recovered
 
+    def paused_now(self, now: float) -> dict[int | None, float]:
+        """Its SIMs paused now (pauses whose time is up are forgotten)."""
+        if self.paused:
+            self.paused = {sim: until for sim, until in self.paused.items() if until > now}
+        return dict(self.paused)
+
     def declined_now(self, now: float) -> dict[str, float]:
         """The SMS it declined that it is not offered yet (those whose time is up are forgotten)."""
         if self.declined:
@@ -306,6 +319,7 @@ class DeviceSession:
         if declined:
             # Before the lease ends: a round running meanwhile must not offer it straight back.
             self.declined[frame.id.lower()] = time.time() + self.dispatcher.policy.heartbeat_seconds
+        refusal = refusals.read(getattr(frame, "reason", "")) if kind == "failed" else None
         report = Report(
             kind=kind,
             message_id=frame.id.lower(),
@@ -313,7 +327,7 @@ class DeviceSession:
             parts=getattr(frame, "parts", None),
             part=getattr(frame, "part", None),
             delivered=getattr(frame, "delivered", None),
-            reason=getattr(frame, "reason", ""),
+            reason=refusal.reason if refusal is not None else getattr(frame, "reason", ""),
             attempt=getattr(frame, "attempt", None),
             declined=declined,
         )
@@ -321,6 +335,12 @@ class DeviceSession:
         now = time.time()
         if kind in ("sent", "failed") and applied.changes:
             self.health.record(ok=kind == "sent", now=now)
+        for change in applied.changes:
+            if change.status is Status.SENT:
+                self.streaks.sent(change.sim)
+            elif change.status is Status.SEND_FAILED and refusal is not None:
+                if self.streaks.failed(change.sim, refusal):
+                    await self.dispatcher.pause_sim(self, change.sim, refusal.reason)
         if applied.lease_ended or kind == "dropped" or applied.verdict is not Verdict.OK:
             self.outstanding.discard(report.message_id)
             self.drops_sent.discard(report.message_id)

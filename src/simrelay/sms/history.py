@@ -15,6 +15,8 @@ from simrelay.storage.database import before_commit
 from simrelay.storage.direct import Direct
 
 history = cast(Table, MessageHistory.__table__)
+REASON_MAX = 200
+"""The reason column's length (an SMS's own too)."""
 _INSERT = Direct(
     insert(history).values(
         {name: bindparam(name) for name in ("message_id", "status", "at", "device_id", "sim", "reason")}
@@ -48,6 +50,14 @@ def _insert(conn: Connection, changes: list[Change]) -> None:
             for change in changes
         ),
     )
+
+
+def record_waiting(conn: Connection, notes: list[tuple[str, str]], *, now: float) -> None:
+    """Why these SMS still wait (a status 0 entry with the reason, no webhook: their status did
+    not change), for /v1/sms/get's history and the panel."""
+    if notes:
+        waiting = [Change(message_id, Status.WAITING, now, "", None, reason) for message_id, reason in notes]
+        before_commit(conn, _insert, waiting)
 
 
 def changes_of(conn: Connection, message_id: str) -> list[dict[str, Any]]:

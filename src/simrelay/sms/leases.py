@@ -327,6 +327,35 @@ def release_unfetched(conn: Connection, device_ids: Sequence[str], *, now: float
     return len(rows)
 
 
+def take_back_from_sim(
+    conn: Connection, device_id: str, sim: int | None, *, now: float, max_attempts: int
+) -> tuple[list[str], list[tuple[str, int]]]:
+    """The SIM was paused: its offers the device has not reported taking move to other SIMs.
+    Those never handed over go back to the queue now (their ids returned first); the device is
+    asked to drop the others (id, attempt), which go back when it confirms, never sooner (the
+    lease rule).
+    A device that cannot let go (an old Android app) keeps them."""
+    slot = c.sim.is_(None) if sim is None else c.sim == sim
+    query = (
+        select(*_LEASE_COLUMNS, devices.c.can_cancel)
+        .select_from(messages.outerjoin(devices, devices.c.id == c.lease_device_id))
+        .where(LEASED, c.lease_device_id == device_id, c.status == int(Status.WAITING), slot)
+        .order_by(c.id)
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(of=messages)
+    released: list[str] = []
+    asked: list[tuple[str, int]] = []
+    for row in conn.execute(query).all():
+        if not row.lease_handed:
+            release_lease(conn, row, now=now, max_attempts=max_attempts, why="")
+            released.append(row.id)
+        elif row.can_cancel is not False and not row.lease_drop:
+            conn.execute(update(messages).where(c.id == row.id).values(lease_drop=True))
+            asked.append((row.id, int(row.attempts)))
+    return released, asked
+
+
 class CannotCancel(Exception):
     """The device holding the SMS has it and cannot let it go (an old Android app)."""
 

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple, cast
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.engine import Connection
 
-from simrelay.sms.history import record_changes
+from simrelay.sms.history import REASON_MAX, record_changes
 from simrelay.sms.leases import DEVICE_LOST, release_lease, requeue_lost
 from simrelay.sms.models import Message
 from simrelay.sms.status import Change, Status
@@ -26,8 +26,6 @@ from simrelay.storage.direct import Direct
 
 messages = cast(Table, Message.__table__)
 c = messages.c
-
-REASON_MAX = 200
 
 
 class Verdict(StrEnum):

@@ -37,6 +37,9 @@ class Kind(StrEnum):
     """Battery fell below the low mark while not charging, on a device with `low_battery_alert`."""
     DEVICE_USSD = "device.ussd"
     """A USSD request ended: done, error or timeout; data: the USSD object of /v1/devices/ussd/get."""
+    DEVICE_SIM_PAUSED = "device.sim_paused"
+    """A SIM was paused after repeated carrier refusals; data: the device object with
+    `paused_sim` {sim, paused_until, reason} (devices/pauses.py)."""
     PING = "ping"
     """Sent by /v1/webhooks/test only; nobody subscribes to it."""
 
