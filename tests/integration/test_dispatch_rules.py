@@ -33,8 +33,12 @@ SIM_DEFAULTS = {
     "sim_strategy": "random",
     "quiet_hours": "",
     "timezone": "UTC",
+    "sim_new_recipients_per_day": 0,
+    "sticky_days": 30,
+    "pause_after_failures": 0,
+    "pause_minutes": 60,
 }
-"""A device's calendar budgets until they are edited: none."""
+"""A device's calendar budgets until they are edited: none (and no pausing)."""
 
 
 @pytest.fixture

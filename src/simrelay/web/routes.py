@@ -33,6 +33,7 @@ from simrelay.web.common import (
     render,
 )
 from simrelay.web.sessions import Session
+from simrelay.web.sims import paused_sims
 from simrelay.webhooks.models import Webhook
 
 MIN = 12
@@ -63,6 +64,7 @@ def _overview(conn: Connection, account_id: str, month: int) -> dict[str, Any] |
         "quota": facts.monthly_quota,
         "switched_off": [dict(row._mapping) for row in switched_off],
         "resend_lost": bool(account.resend_lost),
+        "paused": paused_sims(conn, account_id),
     }
 
 

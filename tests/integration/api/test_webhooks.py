@@ -26,6 +26,7 @@ ALL_EVENTS = [
     "device.offline",
     "device.low_battery",
     "device.ussd",
+    "device.sim_paused",
 ]
 HOOK = "http://127.0.0.1:9/hook"
 """Loopback (allowed in these tests) and the discard port: nothing answers there."""

@@ -1,0 +1,81 @@
+"""Panel: each device's SIM limits (the settings of `/v1/devices/edit` that keep SIMs unbanned,
+docs/sims.md), checked by the API's own request model, and the SIMs paused after carrier
+refusals, with a way to resume one early."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+from sqlalchemy.engine import Connection
+from starlette.datastructures import FormData
+from starlette.responses import Response
+from starlette.routing import Route
+
+from simrelay.api.body import parse_model
+from simrelay.devices import pauses, repository
+from simrelay.devices.contacts import loaded
+from simrelay.devices.schemas import SIM_FIELDS, EditDeviceRequest
+from simrelay.errors import ApiError, ErrorCode
+from simrelay.web.common import SignedIn, form_view
+
+TEXT_FIELDS = ("sim_strategy", "quiet_hours", "timezone")
+NUMBER_FIELDS = tuple(name for name in SIM_FIELDS if name not in TEXT_FIELDS)
+
+
+def paused_sims(conn: Connection, account_id: str) -> list[dict[str, Any]]:
+    """The account's paused SIMs, as the banner shows them."""
+    return [
+        {
+            "device_id": row.device_id,
+            "device": row.name or row.device_id,
+            "sim": loaded(row.sim),
+            "until": row.until,
+            "reason": row.reason,
+        }
+        for row in pauses.paused_for_account(conn, account_id, now=time.time())
+    ]
+
+
+def _body(device_id: str, form: FormData) -> bytes:
+    """The form as the API's JSON body; a number field holding no whole number is 2010 naming it
+    (the API would say 1001, a wrong JSON type, which a form cannot have)."""
+    body: dict[str, Any] = {"device_id": device_id}
+    for name in NUMBER_FIELDS:
+        value = str(form.get(name, "")).strip()
+        if value and not value.lstrip("-").isdigit():
+            raise ApiError(ErrorCode.INVALID_FIELD, field=name)
+        if value:
+            body[name] = int(value)
+    for name in TEXT_FIELDS:
+        if name in form:
+            body[name] = str(form.get(name, "")).strip()
+    return orjson.dumps(body)
+
+
+def sim_changes(device_id: str, form: FormData) -> dict[str, Any]:
+    """The settings the form changes; ApiError (the API's code, naming the field) if one is bad."""
+    request = parse_model(_body(device_id, form), EditDeviceRequest)
+    return request.model_dump(exclude={"device_id"}, exclude_none=True)
+
+
+@form_view
+async def resume_sim(page: SignedIn, form: FormData) -> Response:
+    device_id = page.request.path_params["device_id"]
+    text = str(form.get("sim", ""))
+    sim = int(text) if text.lstrip("-").isdigit() else None
+
+    def work(conn: Connection) -> bool:
+        # Only the account's own device: another's id changes nothing.
+        if repository.get_device(conn, account_id=page.account_id, device_id=device_id) is None:
+            return False
+        return pauses.lift(conn, device_id, None if sim == -1 else sim)
+
+    if await page.app.db.run(work):
+        page.app.signals.device_changed(device_id)
+    back = str(form.get("back", ""))
+    return page.back(back if back in ("/panel", "/panel/devices") else "/panel/devices")
+
+
+ROUTES = [Route("/panel/devices/{device_id}/sims/resume", resume_sim, methods=["POST"])]
