@@ -339,7 +339,8 @@ class DeviceSession:
             if change.status is Status.SENT:
                 self.streaks.sent(change.sim)
             elif change.status is Status.SEND_FAILED and refusal is not None:
-                if self.streaks.failed(change.sim, refusal):
+                # Refusals of sends begun before the pause say nothing new: one pause, one event.
+                if change.sim not in self.paused_now(now) and self.streaks.failed(change.sim, refusal):
                     await self.dispatcher.pause_sim(self, change.sim, refusal.reason)
         if applied.lease_ended or kind == "dropped" or applied.verdict is not Verdict.OK:
             self.outstanding.discard(report.message_id)

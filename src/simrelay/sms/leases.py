@@ -330,16 +330,21 @@ def release_unfetched(conn: Connection, device_ids: Sequence[str], *, now: float
 def take_back_from_sim(
     conn: Connection, device_id: str, sim: int | None, *, now: float, max_attempts: int
 ) -> tuple[list[str], list[tuple[str, int]]]:
-    """The SIM was paused: its offers the device has not reported taking move to other SIMs.
-    Those never handed over go back to the queue now (their ids returned first); the device is
-    asked to drop the others (id, attempt), which go back when it confirms, never sooner (the
-    lease rule).
+    """The SIM was paused: its SMS not yet sent move to other SIMs. Those never handed over go
+    back to the queue now (their ids returned first); the device is asked to drop the others
+    (id, attempt), taken or not: it lets go of those it has not begun sending, which go back when
+    it confirms, never sooner (the lease rule), and reports the others.
     A device that cannot let go (an old Android app) keeps them."""
     slot = c.sim.is_(None) if sim is None else c.sim == sim
     query = (
         select(*_LEASE_COLUMNS, devices.c.can_cancel)
         .select_from(messages.outerjoin(devices, devices.c.id == c.lease_device_id))
-        .where(LEASED, c.lease_device_id == device_id, c.status == int(Status.WAITING), slot)
+        .where(
+            LEASED,
+            c.lease_device_id == device_id,
+            c.status.in_([int(Status.WAITING), int(Status.TAKEN)]),
+            slot,
+        )
         .order_by(c.id)
     )
     if conn.dialect.name == "postgresql":
