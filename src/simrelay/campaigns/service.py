@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,20 +103,11 @@ def _messages(
     """The rows of the recipients' SMS, and the recipients rejected."""
     rows: list[dict[str, Any]] = []
     rejected: list[tuple[int, ErrorCode]] = []
-    for index, recipient in enumerate(request.recipients):
-        try:
-            phone_number = check_phone(recipient.phone_number)
-        except ValueError:
-            rejected.append((index, ErrorCode.INVALID_PHONE))
+    for index, checked in _checked(request, template, max_message_length=max_message_length):
+        if isinstance(checked, ErrorCode):
+            rejected.append((index, checked))
             continue
-        try:
-            text = template.fill(recipient.vars or {})
-        except MissingVariable:
-            rejected.append((index, ErrorCode.INVALID_MESSAGE))
-            continue
-        if not is_valid_message(text, limit=max_message_length):
-            rejected.append((index, ErrorCode.INVALID_MESSAGE))
-            continue
+        phone_number, text = checked
         rows.append(
             sms.message_row(
                 account_id=account_id,
@@ -129,6 +121,53 @@ def _messages(
             )
         )
     return rows, rejected
+
+
+def _checked(
+    request: BulkSendRequest, template: Template, *, max_message_length: int
+) -> Iterator[tuple[int, tuple[str, str] | ErrorCode]]:
+    """Per recipient, its (number, filled text), or why it is rejected: one rule for the send
+    and its preview."""
+    for index, recipient in enumerate(request.recipients):
+        try:
+            phone_number = check_phone(recipient.phone_number)
+        except ValueError:
+            yield index, ErrorCode.INVALID_PHONE
+            continue
+        try:
+            text = template.fill(recipient.vars or {})
+        except MissingVariable:
+            yield index, ErrorCode.INVALID_MESSAGE
+            continue
+        if not is_valid_message(text, limit=max_message_length):
+            yield index, ErrorCode.INVALID_MESSAGE
+            continue
+        yield index, (phone_number, text)
+
+
+@dataclass(frozen=True, slots=True)
+class BulkPreview:
+    accepted: int
+    rejected: list[tuple[int, ErrorCode]]
+    examples: list[tuple[str, str]]
+    """(number, text) of the first accepted recipients."""
+
+
+def preview_bulk(request: BulkSendRequest, *, max_message_length: int, examples: int) -> BulkPreview:
+    """What send_bulk would store and reject, read from the request alone: nothing is stored, and
+    what only storing checks (quota, device, a repeated key) is not told."""
+    accepted = 0
+    rejected: list[tuple[int, ErrorCode]] = []
+    shown: list[tuple[str, str]] = []
+    template = parse_template(request.message)
+    for index, checked in _checked(request, template, max_message_length=max_message_length):
+        if isinstance(checked, ErrorCode):
+            rejected.append((index, checked))
+        else:
+            accepted += 1
+            if len(shown) < examples:
+                shown.append(checked)
+    return BulkPreview(accepted, rejected, shown)
 
 
 def _rejected(stored: str) -> list[tuple[int, ErrorCode]]:
