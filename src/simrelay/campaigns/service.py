@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -198,6 +198,20 @@ async def list_campaigns(
         total, rows = repository.list_campaigns(conn, account_id, limit=limit, page=page)
         counts = sms_repository.count_campaigns_by_status(conn, [row.id for row in rows]) if rows else {}
         return total, [campaign_object(row, counts[row.id]) for row in rows]
+
+    return await db.read(work)
+
+
+async def follow_campaigns(
+    db: Database, *, account_id: str, campaign_ids: Sequence[str]
+) -> list[dict[str, Any]]:
+    """The campaign objects of the account's campaigns among these ids (the panel's live
+    progress); unknown ids and other accounts' are left out."""
+
+    def work(conn: Connection) -> list[dict[str, Any]]:
+        rows = repository.get_campaigns(conn, account_id, campaign_ids) if campaign_ids else []
+        counts = sms_repository.count_campaigns_by_status(conn, [row.id for row in rows]) if rows else {}
+        return [campaign_object(row, counts[row.id]) for row in rows]
 
     return await db.read(work)
 
