@@ -22,6 +22,7 @@ CAMPAIGN_TEXTS: dict[str, dict[str, str]] = {
     "preview": {"ru": "Предпросмотр", "en": "Preview"},
     "recipients": {"ru": "Получателей", "en": "Recipients"},
     "will_send": {"ru": "Будет отправлено", "en": "Will be sent"},
+    "accepted": {"ru": "Принято", "en": "Accepted"},
     "rejected": {"ru": "Отклонено", "en": "Rejected"},
     "line": {"ru": "Строка", "en": "Line"},
     "not_shown": {"ru": "Не показано", "en": "Not shown"},
