@@ -255,3 +255,22 @@ async def test_another_account_can_neither_see_nor_change_a_campaign(
         live = await stranger.client.get("/panel/campaigns/live", params={"ids": campaign_id}, timeout=5)
         assert campaign_id not in live.text and live.text.strip() == "event: done\ndata: {}"
     assert (await browser.post(f"/panel/campaigns/{'0' * 24}/pause")).status_code == 404
+
+
+async def test_a_device_not_the_accounts_is_refused_at_the_preview(
+    browser: Browser, settings: Settings, engine
+) -> None:
+    stranger = await account(settings, "stranger@example.com")
+    theirs = await make_device(engine, Caller(stranger, "stranger@example.com", "", ""), name="Theirs")
+    page = await browser.get("/panel/campaigns")
+    assert "Office phone" in page.text and "Theirs" not in page.text  # the device list
+    refused = await upload(browser, CSV.encode(), device_id=theirs)
+    assert refused.status_code == 400 and "1009: " in refused.text and 'id="confirm-form"' not in refused.text
+    mine = re.search(r'<option value="([0-9a-f]{24})" >Office phone</option>', page.text).group(1)
+    pinned = await upload(browser, CSV.encode(), device_id=mine, to_sim="1")
+    form = confirm_form(pinned)
+    assert form["device_id"] == mine and form["to_sim"] == "1"
+    assert (await confirm(browser, form)).status_code == 303
+    async with engine.connect() as conn:
+        rows = (await conn.execute(select(Message.requested_device_id, Message.to_sim))).all()
+    assert sorted(rows) == [(mine, 1), (mine, 1)]

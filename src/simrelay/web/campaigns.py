@@ -22,6 +22,7 @@ from simrelay.campaigns.upload import BadUpload, Upload, decode_upload, parse_re
 from simrelay.devices import repository as device_records
 from simrelay.errors import ApiError, ErrorCode
 from simrelay.ids import is_object_id
+from simrelay.sms import service as sms
 from simrelay.sms.status import Status
 from simrelay.web.common import SignedIn, checked_form, form_view, language, page_view, templates
 from simrelay.web.i18n import translator
@@ -137,6 +138,10 @@ async def _preview(page: SignedIn, form: FormData, text: str) -> Response:
     try:
         upload = parse_recipients(text)
         request, _ = _bulk_request(page, form, upload)
+        if request.device_id:  # told now rather than at the send (1009)
+            await sms.check_targets(
+                page.app.db, account_id=page.account_id, device_id=request.device_id, callback_id=None
+            )
     except BadUpload as exc:
         return await _refuse(page, form, exc)
     except ApiError as exc:
@@ -166,6 +171,13 @@ async def send(page: SignedIn) -> Response:
     form = await _upload_form(page)
     if isinstance(form, Response):
         return form
+    try:
+        return await _send(page, form)
+    finally:
+        await form.close()
+
+
+async def _send(page: SignedIn, form: FormData) -> Response:
     key = str(form.get("key", ""))
     text = str(form.get("csv", ""))
     if not key.startswith(KEY_PREFIX) or not key.isascii() or len(key) > 64:

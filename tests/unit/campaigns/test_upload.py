@@ -3,9 +3,14 @@ each file refused whole for a reason the page can word."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
+from simrelay.campaigns import upload
 from simrelay.campaigns.upload import BadUpload, decode_upload, parse_recipients
+from simrelay.web.i18n import TEXTS
 
 
 def test_the_phone_column_and_every_other_column_as_variables() -> None:
@@ -84,3 +89,10 @@ def test_decoding_takes_utf8_drops_a_bom_and_refuses_the_rest() -> None:
     with pytest.raises(BadUpload, match="too_large"):
         decode_upload(b"x" * 101, max_bytes=100)
     assert decode_upload(b"x" * 100, max_bytes=100) == "x" * 100
+
+
+def test_every_refusal_has_the_panels_words_in_both_languages() -> None:
+    """The page shows `upload_<reason>`: a reason without a text would leave a blank error."""
+    reasons = set(re.findall(r'BadUpload\("(\w+)"\)', Path(upload.__file__).read_text()))
+    assert reasons == {"too_large", "not_utf8", "empty", "no_phone_column", "too_many_rows", "bad_csv"}
+    assert all(set(TEXTS[f"upload_{reason}"]) == {"ru", "en"} for reason in reasons | {"no_file"})
