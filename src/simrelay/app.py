@@ -42,6 +42,7 @@ from simrelay.storage.database import Database
 from simrelay.storage.redis import create_redis
 from simrelay.storage.signals import create_signals
 from simrelay.tasks import cancel_and_wait
+from simrelay.web import campaigns as panel_campaigns
 from simrelay.web import routes as panel_routes
 from simrelay.web.common import Panel
 from simrelay.webhooks import service as webhooks_service
@@ -166,6 +167,9 @@ def create_app(settings: Settings | None = None) -> Application:
         open_signup=settings.open_signup,
     )
     bulk = {prefix + campaigns.BULK_PATH: settings.max_bulk_body_bytes for prefix in PREFIXES}
+    # The panel's campaign posts carry a whole CSV, as large as a bulk send's, beside a form.
+    upload = panel_campaigns.upload_limit(settings.max_bulk_body_bytes, settings.max_body_bytes)
+    bulk.update(dict.fromkeys(panel_campaigns.UPLOAD_PATHS, upload))
     return Application(
         web, access_log=settings.access_log, body_limit=settings.max_body_bytes, larger_bodies=bulk
     )

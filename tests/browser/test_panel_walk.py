@@ -239,6 +239,7 @@ PHONE_PAGES = [
     "/panel",
     "/panel/devices",
     "/panel/messages",
+    "/panel/campaigns",
     "/panel/keys",
     "/panel/smpp",
     "/panel/smpp/routes",

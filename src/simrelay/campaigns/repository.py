@@ -45,3 +45,9 @@ def list_campaigns(
         select(campaigns).where(c.account_id == account_id).order_by(c.id.desc()).limit(limit).offset(offset)
     )
     return total, conn.execute(query).all()
+
+
+def get_campaigns(conn: Connection, account_id: str, campaign_ids: Sequence[str]) -> Sequence[Row[Any]]:
+    """The account's campaigns among these ids, newest first (another account's are left out)."""
+    query = select(campaigns).where(c.account_id == account_id, c.id.in_(campaign_ids)).order_by(c.id.desc())
+    return conn.execute(query).all()

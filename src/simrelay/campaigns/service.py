@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,20 +103,11 @@ def _messages(
     """The rows of the recipients' SMS, and the recipients rejected."""
     rows: list[dict[str, Any]] = []
     rejected: list[tuple[int, ErrorCode]] = []
-    for index, recipient in enumerate(request.recipients):
-        try:
-            phone_number = check_phone(recipient.phone_number)
-        except ValueError:
-            rejected.append((index, ErrorCode.INVALID_PHONE))
+    for index, checked in _checked(request, template, max_message_length=max_message_length):
+        if isinstance(checked, ErrorCode):
+            rejected.append((index, checked))
             continue
-        try:
-            text = template.fill(recipient.vars or {})
-        except MissingVariable:
-            rejected.append((index, ErrorCode.INVALID_MESSAGE))
-            continue
-        if not is_valid_message(text, limit=max_message_length):
-            rejected.append((index, ErrorCode.INVALID_MESSAGE))
-            continue
+        phone_number, text = checked
         rows.append(
             sms.message_row(
                 account_id=account_id,
@@ -129,6 +121,53 @@ def _messages(
             )
         )
     return rows, rejected
+
+
+def _checked(
+    request: BulkSendRequest, template: Template, *, max_message_length: int
+) -> Iterator[tuple[int, tuple[str, str] | ErrorCode]]:
+    """Per recipient, its (number, filled text), or why it is rejected: one rule for the send
+    and its preview."""
+    for index, recipient in enumerate(request.recipients):
+        try:
+            phone_number = check_phone(recipient.phone_number)
+        except ValueError:
+            yield index, ErrorCode.INVALID_PHONE
+            continue
+        try:
+            text = template.fill(recipient.vars or {})
+        except MissingVariable:
+            yield index, ErrorCode.INVALID_MESSAGE
+            continue
+        if not is_valid_message(text, limit=max_message_length):
+            yield index, ErrorCode.INVALID_MESSAGE
+            continue
+        yield index, (phone_number, text)
+
+
+@dataclass(frozen=True, slots=True)
+class BulkPreview:
+    accepted: int
+    rejected: list[tuple[int, ErrorCode]]
+    examples: list[tuple[str, str]]
+    """(number, text) of the first accepted recipients."""
+
+
+def preview_bulk(request: BulkSendRequest, *, max_message_length: int, examples: int) -> BulkPreview:
+    """What send_bulk would store and reject, read from the request alone: nothing is stored, and
+    what only storing checks (quota, device, a repeated key) is not told."""
+    accepted = 0
+    rejected: list[tuple[int, ErrorCode]] = []
+    shown: list[tuple[str, str]] = []
+    template = parse_template(request.message)
+    for index, checked in _checked(request, template, max_message_length=max_message_length):
+        if isinstance(checked, ErrorCode):
+            rejected.append((index, checked))
+        else:
+            accepted += 1
+            if len(shown) < examples:
+                shown.append(checked)
+    return BulkPreview(accepted, rejected, shown)
 
 
 def _rejected(stored: str) -> list[tuple[int, ErrorCode]]:
@@ -159,6 +198,20 @@ async def list_campaigns(
         total, rows = repository.list_campaigns(conn, account_id, limit=limit, page=page)
         counts = sms_repository.count_campaigns_by_status(conn, [row.id for row in rows]) if rows else {}
         return total, [campaign_object(row, counts[row.id]) for row in rows]
+
+    return await db.read(work)
+
+
+async def follow_campaigns(
+    db: Database, *, account_id: str, campaign_ids: Sequence[str]
+) -> list[dict[str, Any]]:
+    """The campaign objects of the account's campaigns among these ids (the panel's live
+    progress); unknown ids and other accounts' are left out."""
+
+    def work(conn: Connection) -> list[dict[str, Any]]:
+        rows = repository.get_campaigns(conn, account_id, campaign_ids) if campaign_ids else []
+        counts = sms_repository.count_campaigns_by_status(conn, [row.id for row in rows]) if rows else {}
+        return [campaign_object(row, counts[row.id]) for row in rows]
 
     return await db.read(work)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select
+from sqlalchemy import BigInteger, Table, bindparam, func, insert, select
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.engine import Connection
 
 from simrelay.sms import events, retention
@@ -78,6 +79,30 @@ def takes_since(conn: Connection, device_id: str, *, since: float) -> list[tuple
         history.c.at >= since,
     )
     return [(row[0], row[1]) for row in conn.execute(query)]
+
+
+def takes_per_day(
+    conn: Connection, device_ids: Collection[str], *, since: float, day: int
+) -> dict[tuple[str, int | None, int], int]:
+    """(device, SIM slot, day number) -> SMS these devices took that day, since `since`; `day` is
+    the day's length in seconds. An SMS taken again after a lease ended counts again: each take
+    is one more send through that SIM. Found through the (device_id, at) index."""
+    if not device_ids:
+        return {}
+    # A whole second first: PostgreSQL's cast rounds a double (23:59:59.6 would be the next
+    # day), SQLite's truncates; then integer division on both.
+    whole = func.floor(history.c.at) if conn.dialect.name == "postgresql" else history.c.at
+    number = sql_cast(whole, BigInteger) // day
+    query = (
+        select(history.c.device_id, history.c.sim, number, func.count())
+        .where(
+            history.c.device_id.in_(device_ids),
+            history.c.at >= since,
+            history.c.status == int(Status.TAKEN),
+        )
+        .group_by(history.c.device_id, history.c.sim, number)
+    )
+    return {(row[0], row[1], int(row[2])): int(row[3]) for row in conn.execute(query)}
 
 
 def sims_used_before(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from simrelay.web.campaign_texts import CAMPAIGN_TEXTS
+
 LANGUAGES = ("ru", "en")
 
 TEXTS: dict[str, dict[str, str]] = {
@@ -312,6 +314,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "This source_addr was mapped at the same moment: try again",
     },
 }
+TEXTS.update(CAMPAIGN_TEXTS)
 
 
 def pick_language(*, chosen: str | None, accept_language: str | None) -> str:

@@ -21,7 +21,7 @@ from simrelay.accounts.guessing import TooManyGuesses
 from simrelay.api.deps import client_host, services
 from simrelay.sms import repository as sms_records
 from simrelay.sms.intake import month_of
-from simrelay.web import devices, hooks, keys, messages, smpp, smpp_routes, usage
+from simrelay.web import campaigns, devices, hooks, keys, messages, smpp, smpp_routes, usage
 from simrelay.web.common import (
     HERE,
     SignedIn,
@@ -145,6 +145,7 @@ ROUTES = [
     *smpp.ROUTES,
     *devices.ROUTES,
     *messages.ROUTES,
+    *campaigns.ROUTES,
     *hooks.ROUTES,
     *usage.ROUTES,
     Route("/panel", overview, methods=["GET"]),

@@ -1,10 +1,11 @@
-"""Panel: the inbox (and its CSV), usage (SMS per day by status, as an SVG drawn here), and the
-admin page (accounts, block and unblock, quotas) for admin accounts."""
+"""Panel: the inbox (and its CSV), usage (SMS per day by status, and taken per device and SIM, as
+SVGs drawn here), and the admin page (accounts, block and unblock, quotas) for admin accounts."""
 
 from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Hashable, Mapping
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -14,18 +15,23 @@ from starlette.routing import Route
 from simrelay.accounts import repository as account_records
 from simrelay.api.body import period
 from simrelay.api.responses import csv_attachment
+from simrelay.devices import repository as device_records
 from simrelay.errors import ApiError
 from simrelay.inbox import service as inbox
 from simrelay.inbox.export import export_received
+from simrelay.sms import history
 from simrelay.sms import repository as sms_records
 from simrelay.sms.intake import month_of
 from simrelay.sms.status import Status
-from simrelay.web.common import SignedIn, checked_form, page_view
+from simrelay.web.common import SignedIn, checked_form, language, page_view
+from simrelay.web.i18n import translator
 from simrelay.web.messages import SEARCH_MAX
 
 DAYS = 30
 DAY = 86400
 COLOURS = {0: "#9aa5b1", 1: "#60a5fa", 2: "#2563eb", 3: "#dc2626", 4: "#16a34a", 5: "#f59e0b"}
+SIM_COLOURS = ["#2563eb", "#f59e0b", "#16a34a", "#9333ea", "#dc2626", "#0891b2", "#65a30d", "#db2777"]
+"""One per device and SIM, in turn (more series than colours repeat them)."""
 
 
 @page_view
@@ -53,44 +59,89 @@ async def inbox_export(page: SignedIn) -> Response:
 async def usage_page(page: SignedIn) -> Response:
     now = time.time()
     first_day = int(now // DAY) - DAYS + 1
-    counts, facts = await page.app.db.read(
-        lambda conn: (
-            sms_records.created_per_day(conn, page.account_id, since=first_day * DAY, day=DAY),
-            sms_records.fetch_account_facts(conn, {page.account_id}, month=month_of(now))[page.account_id],
+    account_id = page.account_id
+
+    def read(conn: Connection) -> tuple[Any, ...]:
+        devices = device_records.all_devices(conn, account_id=account_id)  # only this account's
+        return (
+            sms_records.created_per_day(conn, account_id, since=first_day * DAY, day=DAY),
+            sms_records.fetch_account_facts(conn, {account_id}, month=month_of(now))[account_id],
+            devices,
+            history.takes_per_day(conn, [d.id for d in devices], since=first_day * DAY, day=DAY),
         )
-    )
+
+    counts, facts, devices, takes = await page.app.db.read(read)
+    default_sim = translator(language(page.request))["sim_default"]
     return page.render(
         "usage.html",
         chart=chart(counts, first_day=first_day),
         used=facts.used_this_month,
         quota=facts.monthly_quota,
         legend=[(COLOURS[s.value], s.text) for s in Status],
+        sims=sim_chart(
+            takes, names={d.id: d.name or d.id for d in devices}, default_sim=default_sim, first_day=first_day
+        ),
     )
 
 
 def chart(counts: dict[tuple[int, int], int], *, first_day: int) -> dict[str, Any]:
-    """Stacked bars, one per day: rectangles to draw (the template writes the SVG)."""
+    """Stacked bars, one per day, a colour per status: rectangles to draw (the template writes
+    the SVG)."""
+    cells = {(status, day): count for (day, status), count in counts.items()}
+    return _stacked(cells, {status: (COLOURS[status], "") for status in range(6)}, first_day=first_day)
+
+
+def sim_chart(
+    takes: dict[tuple[str, int | None, int], int], *, names: dict[str, str], default_sim: str, first_day: int
+) -> dict[str, Any]:
+    """Stacked bars, one per day, a colour per device and SIM, and the legend: (colour, "device
+    name · SIM n", SMS taken in the period) per device and SIM that took any."""
+    keys = sorted(
+        {(device, sim) for device, sim, _ in takes}, key=lambda k: (k[0], -1 if k[1] is None else k[1])
+    )
+    series = {
+        key: (
+            SIM_COLOURS[index % len(SIM_COLOURS)],
+            f"{names.get(key[0], key[0])} · {default_sim if key[1] is None else f'SIM {key[1]}'}",
+        )
+        for index, key in enumerate(keys)
+    }
+    cells = {((device, sim), day): count for (device, sim, day), count in takes.items()}
+    drawn = _stacked(cells, series, first_day=first_day)
+    sums: dict[Hashable, int] = defaultdict(int)
+    for (key, _), count in cells.items():
+        sums[key] += count
+    drawn["legend"] = [(colour, label, sums[key]) for key, (colour, label) in series.items()]
+    return drawn
+
+
+def _stacked(
+    cells: Mapping[tuple[Any, int], int], series: dict[Any, tuple[str, str]], *, first_day: int
+) -> dict[str, Any]:
+    """(series, day number) -> count, as one bar per day of DAYS, stacked in the order of
+    `series` (series -> (colour, label)); the tallest day fills the height."""
     totals: dict[int, int] = defaultdict(int)
-    for (day, _), count in counts.items():
+    for (_, day), count in cells.items():
         totals[day] += count
     top = max(totals.values(), default=0) or 1
     width, height, bar = 600, 160, 600 / DAYS
     bars = []
     for index in range(DAYS):
         day, y = first_day + index, float(height)
-        for status in range(6):
-            count = counts.get((day, status), 0)
+        for key, (colour, label) in series.items():
+            count = cells.get((key, day), 0)
             if count:
                 size = height * count / top
                 y -= size
+                when = time.strftime("%Y-%m-%d", time.gmtime(day * DAY))
                 bars.append(
                     {
                         "x": round(index * bar + 1, 1),
                         "y": round(y, 1),
                         "w": round(bar - 2, 1),
                         "h": round(size, 1),
-                        "fill": COLOURS[status],
-                        "title": f"{time.strftime('%Y-%m-%d', time.gmtime(day * DAY))}: {count}",
+                        "fill": colour,
+                        "title": f"{when} {label}: {count}" if label else f"{when}: {count}",
                     }
                 )
     return {"width": width, "height": height, "bars": bars, "top": top}

@@ -12,6 +12,7 @@ from simrelay.api.errors import preferred_language
 from simrelay.api.responses import Json, no_content
 from simrelay.api.routes.sms import IDEMPOTENCY_KEY, STORE_ERRORS, idempotency_key_of
 from simrelay.campaigns import service
+from simrelay.campaigns.control import Action, change_campaign
 from simrelay.campaigns.schemas import (
     BulkSendRequest,
     BulkSendResponse,
@@ -65,28 +66,27 @@ async def list_campaigns(call: Call) -> Response:
 
 
 async def pause_campaign(call: Call) -> Response:
-    campaign_id = await _campaign_id(call)
-    await service.pause_campaign(call.app.db, account_id=call.account_id, campaign_id=campaign_id)
-    return no_content()
+    return await _change_state(call, Action.PAUSE)
 
 
 async def resume_campaign(call: Call) -> Response:
-    campaign_id = await _campaign_id(call)
-    if await service.resume_campaign(call.app.db, account_id=call.account_id, campaign_id=campaign_id):
-        call.app.signals.work_arrived(call.account_id)
-    return no_content()
+    return await _change_state(call, Action.RESUME)
 
 
 async def cancel_campaign(call: Call) -> Response:
+    return await _change_state(call, Action.CANCEL)
+
+
+async def _change_state(call: Call, action: Action) -> Response:
     campaign_id = await _campaign_id(call)
-    holders = await service.cancel_campaign(
+    await change_campaign(
         call.app.db,
+        call.app.signals,
+        action,
         account_id=call.account_id,
         campaign_id=campaign_id,
         max_attempts=call.app.settings.max_attempts,
     )
-    for holder in sorted(holders):
-        call.app.signals.device_changed(holder)
     return no_content()
 
 
