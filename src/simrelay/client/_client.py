@@ -260,7 +260,8 @@ class Client:
         self, url: str, *, events: list[str] | None = None, is_active: bool = True
     ) -> CreatedWebhook:
         """`POST /webhooks`: its id and signing secret (shown only now). `events` default to all:
-        sms.status, sms.received, device.online, device.offline, device.low_battery, device.ussd, device.sim_paused."""
+        sms.status, sms.received, device.online, device.offline, device.low_battery, device.ussd,
+        device.sim_paused."""
         body = without_none(url=url, events=events, is_active=is_active)
         return CreatedWebhook.from_json(self._call("POST", "webhooks", json=body))
 
