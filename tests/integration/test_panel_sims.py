@@ -101,7 +101,7 @@ async def test_a_paused_sim_shows_a_banner_until_resumed(panel: tuple[Browser, s
     until = time.time() + 1800
     await db.run(
         lambda conn: pauses.pause(
-            conn, device_id, 1, until=until, reason="3 carrier refusals in a row; last: …", now=time.time()
+            conn, device_id, 1, until=until, reason="carrier refusals in a row: 3; last: …", now=time.time()
         )
     )
     for path in ("/panel", "/panel/devices"):
@@ -110,7 +110,7 @@ async def test_a_paused_sim_shows_a_banner_until_resumed(panel: tuple[Browser, s
             f'class="card warning paused-sim" role="status" data-device="{device_id}" data-sim="1"'
             in page.text
         )
-        assert "kitchen · SIM 2" in page.text and "3 carrier refusals in a row" in page.text
+        assert "kitchen · SIM 2" in page.text and "carrier refusals in a row: 3" in page.text
     resumed = await browser.post(f"/panel/devices/{device_id}/sims/resume", {"sim": "1", "back": "/panel"})
     assert resumed.status_code == 303 and resumed.headers["location"].endswith("/panel")
     assert await db.read(lambda conn: pauses.paused_sims(conn, device_id, now=time.time())) == {}

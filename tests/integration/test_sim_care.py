@@ -165,5 +165,5 @@ async def test_carrier_refusals_in_a_row_pause_the_sim_and_its_offers_move(gatew
     assert len(events) == 1 and events[0]["device_id"] == device.device_id
     paused = events[0]["paused_sim"]
     assert paused["sim"] == 0 and paused["reason"].startswith(
-        "2 carrier refusals in a row; last: carrier refused"
+        "carrier refusals in a row: 2; last: carrier refused"
     )

@@ -332,7 +332,7 @@ class Dispatcher:
         now = time.time()
         until = now + session.streaks.minutes * 60.0
         session.paused[sim] = until
-        why = f"{session.streaks.after} carrier refusals in a row; last: {reason}"[: history.REASON_MAX]
+        why = f"carrier refusals in a row: {session.streaks.after}; last: {reason}"[: history.REASON_MAX]
 
         def work(conn: Connection) -> tuple[list[str], list[tuple[str, int]]]:
             pauses.pause(conn, session.device_id, sim, until=until, reason=why, now=now)
