@@ -28,7 +28,12 @@ from simrelay.devices.refusals import Refusal, Streaks, read
             "no mobile service (RESULT_ERROR_NO_SERVICE)",
             False,
         ),
-        ("+CMS ERROR 42: congestion", "carrier refused: +CMS ERROR 42: congestion", True),
+        (
+            "+CMS ERROR 21: short message transfer rejected",
+            "carrier refused: +CMS ERROR 21: short message transfer rejected",
+            True,
+        ),
+        ("+CMS ERROR 42: congestion", "+CMS ERROR 42: congestion", False),
         ("+CMS ERROR 1: unassigned number", "+CMS ERROR 1: unassigned number", False),
         ("the SMSC refused it", "carrier refused: the SMSC refused it", True),
         ("Send result: RESULT_FOO (new in Android 17)", "Send result: RESULT_FOO (new in Android 17)", False),

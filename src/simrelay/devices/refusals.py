@@ -24,11 +24,11 @@ CARRIER_ANDROID = {
     "RESULT_RIL_ACCESS_BARRED": "access barred by the network",
     "RESULT_RIL_REQUEST_RATE_LIMITED": "too many SMS too fast",
     "RESULT_UNEXPECTED_EVENT_STOP_SENDING": "rate-limited by the phone (premium or frequent SMS dialog)",
-    "RESULT_NETWORK_ERROR": "network error",
-    "RESULT_RIL_NETWORK_ERR": "network error",
 }
 """Android results that mean the SIM's carrier (or the phone's own rate limit) said no."""
 OTHER_ANDROID = {
+    "RESULT_NETWORK_ERROR": "network error",
+    "RESULT_RIL_NETWORK_ERR": "network error",
     "RESULT_ERROR_RADIO_OFF": "radio off (airplane mode?)",
     "RESULT_ERROR_NO_SERVICE": "no mobile service",
     "RESULT_RADIO_NOT_AVAILABLE": "radio not available",
@@ -40,10 +40,11 @@ OTHER_ANDROID = {
     "RESULT_INVALID_SMSC_ADDRESS": "SMSC address unknown to the SIM",
     "RESULT_RIL_INVALID_SMSC_ADDRESS": "SMSC address unknown to the SIM",
 }
-CARRIER_CMS = {8, 10, 21, 29, 38, 41, 42, 47, 50}
-"""+CMS ERROR causes from the network that refuse the sender (24.011 E-2), not the recipient:
-barring, transfer rejected, facility rejected, network out of order, temporary failure,
-congestion, resources unavailable, facility not subscribed."""
+CARRIER_CMS = {8, 10, 21, 29, 50}
+"""+CMS ERROR causes by which the network refuses this sender (24.011 E-2): operator determined
+barring, call barred, short message transfer rejected, facility rejected, facility not
+subscribed. A network out of order or congested (38, 41, 42, 47) says nothing of the SIM's
+standing: the modem host marks the SIM failing for those instead."""
 SMSC_REFUSED = "the SMSC refused it"
 """An SMPP route's refusal (smpp/route_frames.py)."""
 
