@@ -328,3 +328,18 @@ def test_each_waiting_reason_is_written_once(monkeypatch: pytest.MonkeyPatch) ->
         "waiting: a SIM 1: daily limit",
         "waiting: a SIM 1: monthly limit",
     ]
+
+
+def test_no_waiting_reason_while_a_busy_device_may_take_the_sms(monkeypatch: pytest.MonkeyPatch) -> None:
+    written: list[Any] = []
+    monkeypatch.setattr(leases, "find_offerable", lambda conn, account_id, **kw: [sms(to_sim=0)])
+    monkeypatch.setattr(optouts, "opted_out_numbers", lambda conn, account_id, numbers: set())
+    monkeypatch.setattr(leases, "fail_waiting", lambda conn, failures, now: None)
+    monkeypatch.setattr(leases, "grant_leases", lambda conn, grants: None)
+    monkeypatch.setattr(history, "record_waiting", lambda conn, notes, now: written.extend(notes))
+    own = Planner(Policy(lease_seconds=60), random.Random(7))
+    phone = slot("a", sims=[0], held={0: "daily limit"}, ready={0: NOW + 99})
+    own.plan(None, "acc", [phone], ["a"], limit=10, now=NOW, others_busy=True)  # type: ignore[arg-type]
+    assert written == []
+    own.plan(None, "acc", [phone], ["a"], limit=10, now=NOW)  # type: ignore[arg-type]
+    assert written == [("m" * 24, "waiting: a SIM 1: daily limit")]

@@ -126,10 +126,12 @@ class Planner:
         *,
         limit: int,
         now: float,
+        others_busy: bool = False,
     ) -> tuple[list[tuple[Slot, dict[str, Any]]], bool, float | None]:
         """Runs in the database's transaction: chooses a device and SIM for each offerable SMS,
         fails the expired and opted-out ones, and grants the leases. Returns the offers to
-        send, whether more SMS may be waiting, and when a paced SIM is next ready."""
+        send, whether more SMS may be waiting, and when a paced SIM is next ready. With
+        `others_busy` (a device not in `slots` may take work soon) no waiting reason is written."""
         rows = leases.find_offerable(conn, account_id, device_ids=device_ids, now=now, limit=limit)
         if not rows:
             return [], False, None
@@ -162,7 +164,7 @@ class Planner:
             if choice.slot is None:
                 if choice.ready is not None:
                     next_ready = choice.ready if next_ready is None else min(next_ready, choice.ready)
-                if choice.why and self._noted.get(row.id) != choice.why:
+                if choice.why and not others_busy and self._noted.get(row.id) != choice.why:
                     notes.append((row.id, choice.why))
                 continue
             slot, sim = choice.slot, choice.sim

@@ -311,8 +311,14 @@ class Dispatcher:
             return
         device_ids = [slot.session.device_id for slot in slots]
         limit = min(capacity * 2, OFFER_QUERY_MAX)
+        # A device here with its window full may take the SMS soon: budgets alone do not hold it.
+        busy = len(slots) < sum(
+            1 for device_id in self._by_account.get(account_id, ()) if self._sessions[device_id].is_active
+        )
         planned, more, next_ready = await self.db.run(
-            lambda conn: self._planner.plan(conn, account_id, slots, device_ids, limit=limit, now=now)
+            lambda conn: self._planner.plan(
+                conn, account_id, slots, device_ids, limit=limit, now=now, others_busy=busy
+            )
         )
         for slot, frame in planned:
             slot.session.pacer.record(frame["sim"], now)
