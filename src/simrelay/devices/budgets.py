@@ -121,36 +121,19 @@ class Calendar:
         if not self.rules.new_per_day:
             return math.inf
         day_start, _ = self._day(now)
-        taken = bisect.bisect_right(self._firsts, now) - bisect.bisect_left(self._firsts, day_start)
-        return max(0, self.rules.new_per_day - taken)
-
-    def next_day(self, now: float) -> float:
-        return self._day(now)[1]
+        return max(0, self.rules.new_per_day - self._count(day_start, now, self._firsts))
 
     def why_waiting(self, now: float) -> str:
         """Why it may not send now under its calendar budgets, and until when, in words; "" if
         it may."""
-        ready = self.ready_at(now)
-        if ready <= now:
+        blocked = self._blocked(now)
+        if blocked is None:
             return ""
-        quiet = self.rules.quiet
-        if quiet is not None and self._quiet_until(now) is not None:
-            why = f"quiet hours {quiet[0]:%H:%M}-{quiet[1]:%H:%M}"
-        elif self.rules.per_day and self.allowance(now) == 0 and self._month_left(now) != 0:
-            why = f"daily limit of {self.rules.daily_cap(self._day_of_use(now))} SMS per SIM reached"
-        else:
-            why = f"monthly limit of {self.rules.per_month} SMS per SIM reached"
-        return f"{why}; sends again at {self.local_text(ready)}"
+        return f"{blocked[1]}; sends again at {self.local_text(self.ready_at(now))}"
 
     def local_text(self, moment: float) -> str:
         """`2026-12-07 08:00 Europe/Moscow`: the device's own calendar."""
         return f"{self._local(moment):%Y-%m-%d %H:%M} {self.rules.timezone.key}"
-
-    def _month_left(self, now: float) -> float:
-        if not self.rules.per_month:
-            return math.inf
-        month_start, _ = self._month(now)
-        return self.rules.per_month - self._count(month_start, now)
 
     def record(self, at: float) -> None:
         if self.first_use is None or at < self.first_use:
@@ -182,29 +165,33 @@ class Calendar:
         """The earliest moment from `now` on at which it may send (`now`: right away)."""
         moment = now
         for _ in range(SEARCH_STEPS):
-            later = self._blocked_until(moment)
-            if later is None:
+            blocked = self._blocked(moment)
+            if blocked is None:
                 return moment
-            moment = later
+            moment = blocked[0]
         return moment
 
-    def _blocked_until(self, moment: float) -> float | None:
-        quiet = self._quiet_until(moment)
-        if quiet is not None:
-            return quiet
-        day_start, next_day = self._day(moment)
-        cap = self.rules.daily_cap(self._day_of_use(moment))
-        if cap and self._count(day_start, moment) >= cap:
-            return next_day
+    def _blocked(self, moment: float) -> tuple[float, str] | None:
+        """What holds the SIM at `moment`: until when, and in words; None if nothing does. A cap
+        reached is named before quiet hours, the month's before the day's: the longer wait."""
         if self.rules.per_month:
             month_start, next_month = self._month(moment)
             if self._count(month_start, moment) >= self.rules.per_month:
-                return next_month
+                return next_month, f"monthly limit of {self.rules.per_month} SMS per SIM reached"
+        day_start, next_day = self._day(moment)
+        cap = self.rules.daily_cap(self._day_of_use(moment))
+        if cap and self._count(day_start, moment) >= cap:
+            return next_day, f"daily limit of {cap} SMS per SIM reached"
+        quiet = self.rules.quiet
+        if quiet is not None and (quiet_end := self._quiet_until(moment)) is not None:
+            return quiet_end, f"quiet hours {quiet[0]:%H:%M}-{quiet[1]:%H:%M}"
         return None
 
-    def _count(self, start: float, end: float) -> int:
-        """Sends in [start, end]: the list is kept sorted, so a round's many counts stay cheap."""
-        return bisect.bisect_right(self._sends, end) - bisect.bisect_left(self._sends, start)
+    def _count(self, start: float, end: float, times: list[float] | None = None) -> int:
+        """Sends (or other `times`) in [start, end]: the lists are kept sorted, so a round's many
+        counts stay cheap."""
+        times = self._sends if times is None else times
+        return bisect.bisect_right(times, end) - bisect.bisect_left(times, start)
 
     def _local(self, moment: float) -> datetime:
         return datetime.fromtimestamp(moment, self.rules.timezone)

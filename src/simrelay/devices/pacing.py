@@ -188,9 +188,6 @@ class Pacer:
         """Why its calendar budgets hold the SIM now, in words ("" if they do not)."""
         return "" if self.pacing.calendar.is_off else self._calendar(sim).why_waiting(now)
 
-    def calendar(self, sim: int | None) -> Calendar:
-        return self._calendar(sim)
-
     def sent_today(self, sim: int | None, now: float) -> int:
         """Offers to the SIM today on the device's calendar (the least_used strategy's measure;
         0 where nothing is counted)."""
