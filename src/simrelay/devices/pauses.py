@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, delete, select
+from sqlalchemy import Table, delete, select
 from sqlalchemy.engine import Connection
 
 from simrelay.devices import repository
@@ -42,15 +42,25 @@ def paused_sims(conn: Connection, device_id: str, *, now: float) -> dict[int | N
     return {loaded(row.sim): float(row.until) for row in conn.execute(query)}
 
 
-def paused_for_account(conn: Connection, account_id: str, *, now: float) -> list[Row[Any]]:
-    """The account's SIMs paused now (the panel's banner): device id and name, sim, until, reason."""
+def paused_for_account(conn: Connection, account_id: str, *, now: float) -> list[dict[str, Any]]:
+    """The account's SIMs paused now (the panel's banner): device id and name, sim (None for a
+    device's own default), until, reason."""
     query = (
         select(pauses.c.device_id, devices.c.name, pauses.c.sim, pauses.c.until, pauses.c.reason)
         .select_from(pauses.join(devices, devices.c.id == pauses.c.device_id))
         .where(devices.c.account_id == account_id, pauses.c.until > now)
         .order_by(pauses.c.until)
     )
-    return list(conn.execute(query))
+    return [
+        {
+            "device_id": row.device_id,
+            "device": row.name or row.device_id,
+            "sim": loaded(row.sim),
+            "until": row.until,
+            "reason": row.reason,
+        }
+        for row in conn.execute(query)
+    ]
 
 
 def lift(conn: Connection, device_id: str, sim: int | None) -> bool:

@@ -4,14 +4,12 @@ steps: a preview that stores nothing, then the send, through the bulk API's own 
 
 from __future__ import annotations
 
-import asyncio
 import secrets
-from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
 from starlette.datastructures import FormData, UploadFile
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
 from simrelay.api.body import parse_model, validation_context
@@ -26,6 +24,7 @@ from simrelay.sms import service as sms
 from simrelay.sms.status import Status
 from simrelay.web.common import SignedIn, checked_form, form_view, language, page_view, templates
 from simrelay.web.i18n import translator
+from simrelay.web.live import swap_stream
 
 PAGE = 20
 LIVE_SECONDS = 2.0
@@ -260,23 +259,14 @@ async def live(page: SignedIn) -> Response:
     db, account_id = page.app.db, page.account_id
     context = {"t": translator(language(page.request)), "csrf": page.session.csrf, "counts": COUNTS}
 
-    async def frames() -> AsyncIterator[str]:
-        seen: dict[str, str] = {}
-        while True:
-            items = await campaigns.follow_campaigns(db, account_id=account_id, campaign_ids=ids)
-            for item in items:
-                html = progress.render(c=item, live=_open(item), **context)
-                if seen.get(item["campaign_id"]) != html:
-                    seen[item["campaign_id"]] = html
-                    data = "".join(f"data: {line}\n" for line in html.splitlines())
-                    yield f"event: c{item['campaign_id']}\n{data}\n"
-            if not any(_open(item) for item in items):
-                yield "event: done\ndata: {}\n\n"
-                return
-            yield ":\n\n"
-            await asyncio.sleep(LIVE_SECONDS)
+    async def poll() -> tuple[dict[str, str], bool]:
+        items = await campaigns.follow_campaigns(db, account_id=account_id, campaign_ids=ids)
+        blocks = {
+            f"c{item['campaign_id']}": progress.render(c=item, live=_open(item), **context) for item in items
+        }
+        return blocks, not any(_open(item) for item in items)
 
-    return StreamingResponse(frames(), media_type="text/event-stream", headers={"cache-control": "no-cache"})
+    return swap_stream(poll, every=LIVE_SECONDS)
 
 
 ROUTES = [

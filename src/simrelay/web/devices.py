@@ -13,31 +13,29 @@ from starlette.datastructures import FormData
 from starlette.responses import Response
 from starlette.routing import Route
 
+from simrelay.devices import pauses, ussd
 from simrelay.devices import service as devices
-from simrelay.devices import ussd
 from simrelay.devices.budgets import STRATEGIES, time_zone_names
 from simrelay.devices.schemas import device_type
 from simrelay.errors import ApiError, ErrorCode
 from simrelay.mobile import service as mobile
 from simrelay.mobile import versions
 from simrelay.text import scrub_text
-from simrelay.web import sims
 from simrelay.web.common import SignedIn, form_view, page_view
-from simrelay.web.sims import paused_sims, sim_changes
 
 PAGE = 100
 
 
 @page_view
 async def devices_page(page: SignedIn) -> Response:
-    return await _render(page)
+    return await render(page)
 
 
-async def _render(page: SignedIn, status: int = 200, **context: Any) -> Response:
+async def render(page: SignedIn, status: int = 200, **context: Any) -> Response:
     _, rows = await devices.list_devices(page.app.db, account_id=page.account_id, limit=PAGE, page=1)
-    paused = await page.app.db.read(lambda conn: paused_sims(conn, page.account_id))
     offline_after = 2 * page.app.settings.heartbeat_seconds
     now = time.time()
+    paused = await page.app.db.read(lambda conn: pauses.paused_for_account(conn, page.account_id, now=now))
     listed = [
         {
             "row": row,
@@ -66,7 +64,7 @@ async def pair(page: SignedIn, form: FormData) -> Response:
     )
     svg = io.BytesIO()
     segno.make(issued.qr_payload, error="m").save(svg, kind="svg", scale=5, border=2, xmldecl=False)
-    return await _render(
+    return await render(
         page,
         code=issued.code,
         qr_svg=svg.getvalue().decode(),
@@ -100,21 +98,6 @@ async def change_device(page: SignedIn, form: FormData) -> Response:
 
 
 @form_view
-async def change_sims(page: SignedIn, form: FormData) -> Response:
-    """The SIM limits form: the API's checks and codes (docs/sims.md); a refusal changes nothing."""
-    device_id = page.request.path_params["device_id"]
-    try:
-        changes = sim_changes(device_id, form)
-        await devices.edit_device(
-            page.app.db, account_id=page.account_id, device_id=device_id, changes=changes
-        )
-    except ApiError as exc:
-        return await _render(page, 400, failure=page.failure(exc), sims_device=device_id)
-    page.app.signals.device_changed(device_id)
-    return page.back("/panel/devices")
-
-
-@form_view
 async def dial_ussd(page: SignedIn, form: FormData) -> Response:
     """Waits for the answer as POST /v1/devices/ussd does. htmx swaps the device's USSD box from
     the page this answers; a refusal is 400 only without htmx, which swaps no error answer."""
@@ -142,9 +125,9 @@ async def dial_ussd(page: SignedIn, form: FormData) -> Response:
         status = 200 if page.request.headers.get("hx-request") else 400
         failure = page.failure(exc)
         if exc.error is ErrorCode.DEVICE_NOT_FOUND:  # no box of its own on the page: say it on top
-            return await _render(page, status, failure=failure)
-        return await _render(page, status, ussd_device=device_id, ussd_code=code, ussd_failure=failure)
-    return await _render(page, ussd_device=device_id, ussd_code=code, ussd=ussd.ussd_object(row))
+            return await render(page, status, failure=failure)
+        return await render(page, status, ussd_device=device_id, ussd_code=code, ussd_failure=failure)
+    return await render(page, ussd_device=device_id, ussd_code=code, ussd=ussd.ussd_object(row))
 
 
 ROUTES = [
@@ -152,6 +135,4 @@ ROUTES = [
     Route("/panel/devices/pair", pair, methods=["POST"]),
     Route("/panel/devices/{device_id}", change_device, methods=["POST"]),
     Route("/panel/devices/{device_id}/ussd", dial_ussd, methods=["POST"]),
-    Route("/panel/devices/{device_id}/sims", change_sims, methods=["POST"]),
-    *sims.ROUTES,
 ]

@@ -3,14 +3,12 @@ badges that follow status changes live (server-sent events), and the log as CSV.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
 from sqlalchemy import select
 from starlette.datastructures import FormData
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
 from simrelay.api.body import parse_model, period
@@ -23,6 +21,7 @@ from simrelay.sms.models import Message
 from simrelay.sms.schemas import SendMessageRequest
 from simrelay.sms.status import Status
 from simrelay.web.common import SignedIn, form_view, page_view, templates
+from simrelay.web.live import swap_stream
 
 PAGE = 50
 SEARCH_MAX = 200
@@ -147,22 +146,15 @@ async def live(page: SignedIn) -> Response:
         )
         return {row[0]: row[1] for row in conn.execute(query)}
 
-    async def frames() -> AsyncIterator[str]:
-        seen: dict[str, int] = {}
-        while True:
-            now = await db.read(statuses)
-            for message_id, status in now.items():
-                if seen.get(message_id) != status:
-                    seen[message_id] = status
-                    html = badge(message_id, status, Status(status).text, status in FINAL)
-                    yield f"event: s{message_id}\ndata: {html}\n\n"
-            if all(status in FINAL for status in now.values()):
-                yield "event: done\ndata: {}\n\n"
-                return
-            yield ":\n\n"
-            await asyncio.sleep(LIVE_SECONDS)
+    async def poll() -> tuple[dict[str, str], bool]:
+        now = await db.read(statuses)
+        badges = {
+            f"s{message_id}": badge(message_id, status, Status(status).text, status in FINAL)
+            for message_id, status in now.items()
+        }
+        return badges, all(status in FINAL for status in now.values())
 
-    return StreamingResponse(frames(), media_type="text/event-stream", headers={"cache-control": "no-cache"})
+    return swap_stream(poll, every=LIVE_SECONDS)
 
 
 ROUTES = [

@@ -19,9 +19,10 @@ from simrelay.accounts import login
 from simrelay.accounts import repository as account_records
 from simrelay.accounts.guessing import TooManyGuesses
 from simrelay.api.deps import client_host, services
+from simrelay.devices import pauses
 from simrelay.sms import repository as sms_records
 from simrelay.sms.intake import month_of
-from simrelay.web import campaigns, devices, hooks, keys, messages, smpp, smpp_routes, usage
+from simrelay.web import campaigns, devices, hooks, keys, messages, sims, smpp, smpp_routes, usage
 from simrelay.web.common import (
     HERE,
     SignedIn,
@@ -33,7 +34,6 @@ from simrelay.web.common import (
     render,
 )
 from simrelay.web.sessions import Session
-from simrelay.web.sims import paused_sims
 from simrelay.webhooks.models import Webhook
 
 MIN = 12
@@ -64,7 +64,7 @@ def _overview(conn: Connection, account_id: str, month: int) -> dict[str, Any] |
         "quota": facts.monthly_quota,
         "switched_off": [dict(row._mapping) for row in switched_off],
         "resend_lost": bool(account.resend_lost),
-        "paused": paused_sims(conn, account_id),
+        "paused": pauses.paused_for_account(conn, account_id, now=time.time()),
     }
 
 
@@ -143,6 +143,7 @@ ROUTES = [
     *keys.ROUTES,
     *smpp_routes.ROUTES,  # before smpp's: /panel/smpp/{user_id} would take /panel/smpp/routes
     *smpp.ROUTES,
+    *sims.ROUTES,
     *devices.ROUTES,
     *messages.ROUTES,
     *campaigns.ROUTES,

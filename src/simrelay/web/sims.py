@@ -1,10 +1,9 @@
 """Panel: each device's SIM limits (the settings of `/v1/devices/edit` that keep SIMs unbanned,
-docs/sims.md), checked by the API's own request model, and the SIMs paused after carrier
-refusals, with a way to resume one early."""
+docs/sims.md), checked by the API's own request model, and resuming a SIM paused after carrier
+refusals early (the devices page and the overview show the pauses: devices/pauses.py)."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import orjson
@@ -15,27 +14,14 @@ from starlette.routing import Route
 
 from simrelay.api.body import parse_model
 from simrelay.devices import pauses, repository
-from simrelay.devices.contacts import loaded
+from simrelay.devices import service as devices
 from simrelay.devices.schemas import SIM_FIELDS, EditDeviceRequest
 from simrelay.errors import ApiError, ErrorCode
 from simrelay.web.common import SignedIn, form_view
+from simrelay.web.devices import render
 
 TEXT_FIELDS = ("sim_strategy", "quiet_hours", "timezone")
 NUMBER_FIELDS = tuple(name for name in SIM_FIELDS if name not in TEXT_FIELDS)
-
-
-def paused_sims(conn: Connection, account_id: str) -> list[dict[str, Any]]:
-    """The account's paused SIMs, as the banner shows them."""
-    return [
-        {
-            "device_id": row.device_id,
-            "device": row.name or row.device_id,
-            "sim": loaded(row.sim),
-            "until": row.until,
-            "reason": row.reason,
-        }
-        for row in pauses.paused_for_account(conn, account_id, now=time.time())
-    ]
 
 
 def _body(device_id: str, form: FormData) -> bytes:
@@ -54,10 +40,20 @@ def _body(device_id: str, form: FormData) -> bytes:
     return orjson.dumps(body)
 
 
-def sim_changes(device_id: str, form: FormData) -> dict[str, Any]:
-    """The settings the form changes; ApiError (the API's code, naming the field) if one is bad."""
-    request = parse_model(_body(device_id, form), EditDeviceRequest)
-    return request.model_dump(exclude={"device_id"}, exclude_none=True)
+@form_view
+async def change_sims(page: SignedIn, form: FormData) -> Response:
+    """The SIM limits form: the API's checks and codes (docs/sims.md); a refusal changes nothing."""
+    device_id = page.request.path_params["device_id"]
+    try:
+        request = parse_model(_body(device_id, form), EditDeviceRequest)
+        changes = request.model_dump(exclude={"device_id"}, exclude_none=True)
+        await devices.edit_device(
+            page.app.db, account_id=page.account_id, device_id=device_id, changes=changes
+        )
+    except ApiError as exc:
+        return await render(page, 400, failure=page.failure(exc), sims_device=device_id)
+    page.app.signals.device_changed(device_id)
+    return page.back("/panel/devices")
 
 
 @form_view
@@ -78,4 +74,7 @@ async def resume_sim(page: SignedIn, form: FormData) -> Response:
     return page.back(back if back in ("/panel", "/panel/devices") else "/panel/devices")
 
 
-ROUTES = [Route("/panel/devices/{device_id}/sims/resume", resume_sim, methods=["POST"])]
+ROUTES = [
+    Route("/panel/devices/{device_id}/sims", change_sims, methods=["POST"]),
+    Route("/panel/devices/{device_id}/sims/resume", resume_sim, methods=["POST"]),
+]
