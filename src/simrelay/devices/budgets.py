@@ -66,8 +66,6 @@ class CalendarRules:
     strategy: str = "random"
     new_per_day: int = 0
     """Distinct recipients per calendar day that the SIM never sent to before."""
-    sticky_days: int = 0
-    """How long a recipient stays with the SIM that last sent to it (the sticky strategy)."""
 
     @property
     def is_off(self) -> bool:

@@ -334,7 +334,7 @@ class Dispatcher:
 
     async def pause_sim(self, session: DeviceSession, sim: int | None, reason: str) -> None:
         """Pauses a SIM after carrier refusals in a row: stored and announced (device.sim_paused),
-        and its offers not yet taken move to other SIMs (sms/leases.py: take_back_from_sim)."""
+        and its SMS not yet begun move to other SIMs (sms/leases.py: take_back_from_sim)."""
         now = time.time()
         until = now + session.streaks.minutes * 60.0
         session.paused[sim] = until

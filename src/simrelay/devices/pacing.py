@@ -82,7 +82,6 @@ def calendar_rules(device: object) -> CalendarRules:
         timezone=timezone,
         strategy=str(getattr(device, "sim_strategy", "") or "random"),
         new_per_day=int(getattr(device, "sim_new_recipients_per_day", 0) or 0),
-        sticky_days=int(getattr(device, "sticky_days", 0) or 0),
     )
 
 
