@@ -111,6 +111,9 @@ async def test_a_paused_sim_shows_a_banner_until_resumed(panel: tuple[Browser, s
             in page.text
         )
         assert "kitchen · SIM 2" in page.text and "carrier refusals in a row: 3" in page.text
+    for garbage in ("", "one", "-5"):
+        await browser.post(f"/panel/devices/{device_id}/sims/resume", {"sim": garbage})
+    assert "paused-sim" in (await browser.get("/panel")).text, "a form without a real slot lifts nothing"
     resumed = await browser.post(f"/panel/devices/{device_id}/sims/resume", {"sim": "1", "back": "/panel"})
     assert resumed.status_code == 303 and resumed.headers["location"].endswith("/panel")
     assert await db.read(lambda conn: pauses.paused_sims(conn, device_id, now=time.time())) == {}

@@ -59,14 +59,15 @@ async def change_sims(page: SignedIn, form: FormData) -> Response:
 @form_view
 async def resume_sim(page: SignedIn, form: FormData) -> Response:
     device_id = page.request.path_params["device_id"]
-    text = str(form.get("sim", ""))
-    sim = int(text) if text.lstrip("-").isdigit() else None
+    text = str(form.get("sim", ""))  # the banner's: a slot, or -1 for the device's own default
 
     def work(conn: Connection) -> bool:
-        # Only the account's own device: another's id changes nothing.
+        # Only the account's own device, and a slot that can be: anything else changes nothing.
+        if not text.lstrip("-").isdigit() or int(text) < -1:
+            return False
         if repository.get_device(conn, account_id=page.account_id, device_id=device_id) is None:
             return False
-        return pauses.lift(conn, device_id, None if sim == -1 else sim)
+        return pauses.lift(conn, device_id, None if int(text) == -1 else int(text))
 
     if await page.app.db.run(work):
         page.app.signals.device_changed(device_id)
